@@ -1,0 +1,43 @@
+/* The portal port: finding and opening it, framing its input, and a bounded queue for its output. */
+#ifndef BOXLITE_PORTAL_H
+#define BOXLITE_PORTAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTQ_HIGH (4u << 20)      /* above this, child output is not read until the queue drains */
+#define OUTQ_STOP_INPUT (16u << 20) /* above this, the port is not read either (the host is not reading) */
+
+struct portal {
+	int fd;            /* -1 while closed */
+	int session;       /* a HELLO arrived on this open */
+	uint8_t *in;       /* partial input frames; room for one whole frame */
+	size_t in_len;
+	uint8_t *out;      /* queued output frames [out_r, out_w) */
+	size_t out_r, out_w, out_cap;
+};
+
+/* Find /dev/<port> whose sysfs name is boxlite.portal; returns 0 and the path, or -1. */
+int portal_find(char *path, size_t size);
+int portal_open(struct portal *p);   /* 0, or -1 if the port is not there (yet) */
+void portal_close(struct portal *p); /* drops the session and everything queued */
+
+/* Read what is available. Returns 1 if bytes arrived, 0 if the host hung up, -1 on EAGAIN. */
+int portal_read(struct portal *p);
+/* The next complete frame in the input: 1 (type/payload/len set), 0 if incomplete, -1 if malformed. */
+int portal_next_frame(struct portal *p, size_t *off, uint8_t *type, const uint8_t **payload, size_t *len);
+void portal_consume(struct portal *p, size_t off); /* drop the first off bytes of input */
+
+/* Output queue. Frames are queued whole and only while a session is open. */
+size_t portal_queued(const struct portal *p);
+uint8_t *portal_reserve(struct portal *p, size_t n); /* NULL if no session or out of memory */
+void portal_commit(struct portal *p, size_t n);
+void portal_send(struct portal *p, const uint8_t *frame, size_t n);
+void portal_send_error(struct portal *p, uint32_t id, uint32_t code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Write queued bytes without blocking. Returns 0, or -1 if the port failed (caller closes it). */
+int portal_flush(struct portal *p);
+/* Write everything queued, waiting up to timeout_ms (used before power-off). */
+void portal_flush_blocking(struct portal *p, int timeout_ms);
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// The boxlite command line: a thin layer over the public API, one subcommand per file.
+import { Command } from 'commander';
+import { BoxliteError } from '../errors.js';
+import { registerRun } from './run.js';
+import { registerSetup } from './setup.js';
+
+const program = new Command('boxlite')
+  .description('Hardware-isolated Linux sandboxes (micro-VMs) for running untrusted commands')
+  .version('0.1.0')
+  .option('--home <dir>', 'home directory (default: $BOXLITE_HOME or ~/.boxlite)');
+
+registerSetup(program);
+registerRun(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`boxlite: ${BoxliteError.is(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+  process.exit(125);
+}

@@ -1,0 +1,18 @@
+// Public API of boxlite: named exports only.
+export { BoxliteError, ErrorCode } from './errors.js';
+export { BoxliteRuntime } from './runtime/runtime.js';
+export type { RuntimeMetrics } from './runtime/runtime.js';
+export { LiteBox } from './runtime/box.js';
+export { BoxCommand } from './runtime/command.js';
+export { Execution, ExecResult } from './runtime/execution.js';
+export { ExecOutput } from './runtime/exec-output.js';
+export { ExecStdin } from './runtime/exec-stdin.js';
+export { BoxStatus } from './runtime/status.js';
+export type { BoxInfo } from './runtime/status.js';
+export { BoxID, ContainerID } from './runtime/ids.js';
+export type { StageTimings } from './runtime/boot.js';
+export type {
+  BoxOptions, BoxliteOptions, RootfsSpec, VolumeSpec, NetworkSpec, PortSpec,
+} from './runtime/options.js';
+export type { AcceleratorPreference, AcceleratorChoice } from './vmm/accel.js';
+export { chooseAccelerator } from './vmm/accel.js';

@@ -1,0 +1,278 @@
+// Host side of the portal: one connection to a guest agent, multiplexing requests and executions.
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BoxliteError, boxliteError, messageOf } from '../errors.js';
+import { ProtocolViolation, decodeGuestFrame, encodeHostMessage } from './codec.js';
+import { FrameSplitter } from './framer.js';
+import {
+  INITIAL_OUTPUT_WINDOW_BYTES, INITIAL_STDIN_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  type GuestMessage, type HostMessage,
+} from './protocol.js';
+
+/** What to run, as sent in an EXEC frame. */
+export interface ExecRequest {
+  argv: string[];
+  env: string[];
+  workingDir: string;
+  tty: boolean;
+  rows: number;
+  cols: number;
+  timeoutMs: number;
+}
+
+/** Receives the events of one execution. Exactly one of onExit / onFailed ends it. */
+export interface ExecSink {
+  onStarted(pid: number): void;
+  onOutput(stream: 'stdout' | 'stderr', data: Buffer): void;
+  onStdinCredit(bytes: number): void;
+  onExit(status: number, timedOut: boolean): void;
+  onFailed(err: BoxliteError): void;
+}
+
+interface ExecState {
+  sink: ExecSink;
+  unackedOutputBytes: number;
+}
+
+type Pending = { resolve: (m: GuestMessage) => void; reject: (e: BoxliteError) => void };
+
+/**
+ * One portal session. Lifecycle: `connect()` → `handshake()` → requests and execs → `close()` (graceful,
+ * idempotent) or `destroy(err)` (a protocol violation, a dead guest). After it ends, `closed` resolves with the
+ * reason and every pending request and execution fails with that error; nothing waits forever.
+ */
+export class PortalClient {
+  private readonly splitter = new FrameSplitter(MAX_FRAME_BYTES);
+  private readonly pending = new Map<number, Pending[]>();
+  private readonly execs = new Map<number, ExecState>();
+  private nextId = 1;
+  private endError: BoxliteError | undefined;
+  private resolveClosed!: (reason: BoxliteError | undefined) => void;
+  private helloWaiter: Pending | undefined;
+
+  /** Resolves when the connection ends: undefined after `close()`, the error otherwise. */
+  readonly closed = new Promise<BoxliteError | undefined>((resolve) => { this.resolveClosed = resolve; });
+
+  private constructor(private readonly socket: net.Socket, private readonly label: string) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.destroy(boxliteError('Portal', `${label}: connection error: ${err.message}`, err)));
+    socket.on('close', () => this.destroy(boxliteError('Portal', `${label}: the guest closed the connection`)));
+  }
+
+  /** Connects to a portal socket, retrying until it exists or `deadline` (epoch ms) passes. */
+  static async connect(socketPath: string, label: string, deadlineMs: number, abort?: AbortSignal): Promise<PortalClient> {
+    for (;;) {
+      try {
+        const socket = await openSocket(socketPath);
+        return new PortalClient(socket, label);
+      } catch (err) {
+        abort?.throwIfAborted();
+        if (Date.now() > deadlineMs) {
+          throw boxliteError('Portal', `${label}: could not connect to the portal socket ${socketPath}: ${messageOf(err)}`, err);
+        }
+        await sleep(10);
+      }
+    }
+  }
+
+  /** Sends HELLO and waits for the agent's HELLO_ACK; checks the protocol version. */
+  async handshake(): Promise<{ agentVersion: string }> {
+    const ack = new Promise<GuestMessage>((resolve, reject) => { this.helloWaiter = { resolve, reject }; });
+    this.send({ kind: 'hello', version: PROTOCOL_VERSION, maxFrame: MAX_FRAME_BYTES });
+    const msg = await ack;
+    if (msg.kind !== 'helloAck') throw boxliteError('Internal', 'unexpected handshake reply');
+    if (msg.version !== PROTOCOL_VERSION) {
+      const err = boxliteError('Portal', `${this.label}: guest agent speaks portal v${msg.version}, this host speaks v${PROTOCOL_VERSION}; rebuild the guest with \`npx boxlite setup\``);
+      this.destroy(err);
+      throw err;
+    }
+    return { agentVersion: msg.agentVersion };
+  }
+
+  /**
+   * Sends a request that the agent answers with OK (resolves) or ERROR (rejects with `errorCode`).
+   * Requests about an execution (SIGNAL, RESIZE) carry its id; others get a fresh one.
+   */
+  request(msg: DistributiveOmit<Extract<HostMessage, { id: number }>, 'id'> & { id?: number }, errorCode: BoxliteError['code'] = 'Portal'): Promise<void> {
+    const id = msg.id ?? this.allocateId();
+    const reply = this.awaitReply(id);
+    this.send({ ...msg, id } as HostMessage);
+    return reply.then((m) => {
+      if (m.kind === 'error') throw boxliteError(errorCode, `${this.label}: ${msg.kind} failed in the guest: ${m.message}`);
+    });
+  }
+
+  /** Round trip to the agent. */
+  async ping(): Promise<void> {
+    const id = this.allocateId();
+    const reply = this.awaitReply(id);
+    this.send({ kind: 'ping', id });
+    await reply;
+  }
+
+  // Replies to one id come back in request order, so waiters queue per id.
+  private awaitReply(id: number): Promise<GuestMessage> {
+    if (this.endError) return Promise.reject(this.endError);
+    return new Promise<GuestMessage>((resolve, reject) => {
+      const queue = this.pending.get(id);
+      if (queue) queue.push({ resolve, reject });
+      else this.pending.set(id, [{ resolve, reject }]);
+    });
+  }
+
+  /** Starts an execution; its events go to `sink`. Returns the exec id. */
+  exec(req: ExecRequest, sink: ExecSink): number {
+    const id = this.allocateId();
+    if (this.endError) {
+      queueMicrotask(() => sink.onFailed(this.endError!));
+      return id;
+    }
+    this.execs.set(id, { sink, unackedOutputBytes: 0 });
+    this.send({ kind: 'exec', id, ...req });
+    return id;
+  }
+
+  /** Sends stdin bytes; the caller keeps within the stdin window (see INITIAL_STDIN_WINDOW_BYTES). */
+  async writeStdin(id: number, data: Uint8Array): Promise<void> {
+    this.throwIfEnded();
+    if (!this.socket.write(encodeHostMessage({ kind: 'stdin', id, data }))) await this.drained();
+  }
+
+  /** Fire-and-forget control messages for an execution. */
+  closeStdin(id: number): void { this.send({ kind: 'stdinClose', id }); }
+
+  /** Returns output credit for bytes the consumer has taken. */
+  returnCredit(id: number, bytes: number): void {
+    const exec = this.execs.get(id);
+    if (!exec || bytes <= 0) return;
+    exec.unackedOutputBytes -= bytes;
+    this.send({ kind: 'outputCredit', id, bytes });
+  }
+
+  /** Asks the agent to power the VM off; resolves once it has accepted. */
+  shutdown(): Promise<void> {
+    return this.request({ kind: 'shutdown' });
+  }
+
+  /** True until the connection ends. */
+  get isOpen(): boolean {
+    return this.endError === undefined;
+  }
+
+  /** The error that ended the connection, if any. */
+  get error(): BoxliteError | undefined {
+    return this.endError;
+  }
+
+  /** Graceful close: ends the session; idempotent. */
+  close(): void {
+    this.destroy(boxliteError('Portal', `${this.label}: the portal connection was closed`), true);
+  }
+
+  /** Ends the session with `err`: fails every pending request and execution. Idempotent. */
+  destroy(err: BoxliteError, graceful = false): void {
+    if (this.endError) return;
+    this.endError = err;
+    this.socket.destroy();
+    this.helloWaiter?.reject(err);
+    for (const queue of this.pending.values()) for (const p of queue) p.reject(err);
+    this.pending.clear();
+    const execs = [...this.execs.values()];
+    this.execs.clear();
+    for (const e of execs) e.sink.onFailed(err);
+    this.resolveClosed(graceful ? undefined : err);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.endError) return;
+    try {
+      for (const body of this.splitter.push(chunk)) this.dispatch(decodeGuestFrame(body));
+    } catch (err) {
+      const what = err instanceof ProtocolViolation ? 'sent a malformed frame' : 'broke the protocol';
+      this.destroy(boxliteError('Portal', `${this.label}: the guest ${what}: ${messageOf(err)}; the connection was closed`, err));
+    }
+  }
+
+  private dispatch(msg: GuestMessage): void {
+    switch (msg.kind) {
+      case 'helloAck': {
+        const w = this.helloWaiter;
+        this.helloWaiter = undefined;
+        w?.resolve(msg);
+        return;
+      }
+      case 'ok': case 'pong': return this.settle(msg.id, msg);
+      case 'error': {
+        if (this.pending.has(msg.id)) return this.settle(msg.id, msg);
+        const exec = this.execs.get(msg.id);
+        if (exec) {
+          this.execs.delete(msg.id);
+          exec.sink.onFailed(boxliteError('Run', msg.message));
+          return;
+        }
+        return this.settle(msg.id, msg);
+      }
+      case 'started': return this.execs.get(msg.id)?.sink.onStarted(msg.pid);
+      case 'stdout': case 'stderr': {
+        const exec = this.execs.get(msg.id);
+        if (!exec) return;
+        exec.unackedOutputBytes += msg.data.length;
+        if (exec.unackedOutputBytes > INITIAL_OUTPUT_WINDOW_BYTES) {
+          throw new ProtocolViolation(`exec ${msg.id} sent ${exec.unackedOutputBytes} unacknowledged output bytes, the window is ${INITIAL_OUTPUT_WINDOW_BYTES}`);
+        }
+        return exec.sink.onOutput(msg.kind, Buffer.from(msg.data));
+      }
+      case 'stdinCredit': {
+        if (msg.bytes > INITIAL_STDIN_WINDOW_BYTES) throw new ProtocolViolation(`stdin credit of ${msg.bytes} bytes exceeds the window`);
+        return this.execs.get(msg.id)?.sink.onStdinCredit(msg.bytes);
+      }
+      case 'exit': {
+        const exec = this.execs.get(msg.id);
+        if (!exec) return;
+        this.execs.delete(msg.id);
+        return exec.sink.onExit(msg.status, msg.timedOut);
+      }
+    }
+  }
+
+  private settle(id: number, msg: GuestMessage): void {
+    const queue = this.pending.get(id);
+    const p = queue?.shift();
+    if (!p) return;
+    if (queue!.length === 0) this.pending.delete(id);
+    p.resolve(msg);
+  }
+
+  private send(msg: HostMessage): void {
+    if (this.endError) return;
+    this.socket.write(encodeHostMessage(msg));
+  }
+
+  private throwIfEnded(): void {
+    if (this.endError) throw this.endError;
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { this.socket.off('drain', done); this.socket.off('close', done); resolve(); };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  private allocateId(): number {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffff_fff0 ? 1 : this.nextId + 1;
+    return id;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function openSocket(path: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({ path });
+    socket.once('connect', () => { socket.off('error', reject); resolve(socket); });
+    socket.once('error', reject);
+  });
+}

@@ -1,0 +1,119 @@
+// ExecOutput: one output stream of an execution, read as lines or raw bytes, with flow-control credit.
+import { StringDecoder } from 'node:string_decoder';
+import type { BoxliteError } from '../errors.js';
+
+/** Lines longer than this are split, so a guest can't make the host hold an unbounded line. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Standard output or standard error of an execution (the spec's ExecStdout / ExecStderr).
+ *
+ * Iterate it for lines (`for await (const line of out)`, without the trailing newline), or call `bytes()` for
+ * raw chunks, or `text()` / `buffer()` for everything at once. Pick one way; a stream is read once.
+ * Bytes are exactly what the process wrote; only the line and text views decode UTF-8.
+ * If the stream ended because the box failed, reading rejects with that error.
+ */
+export class ExecOutput implements AsyncIterable<string> {
+  private readonly chunks: Buffer[] = [];
+  private ended = false;
+  private failure: BoxliteError | undefined;
+  private wake: (() => void) | undefined;
+  private reading = false;
+
+  /** @internal `onConsumed(n)` returns flow-control credit for bytes the reader took. */
+  constructor(private readonly onConsumed: (bytes: number) => void) {}
+
+  /** @internal Adds a chunk from the guest. */
+  push(chunk: Buffer): void {
+    if (this.ended) return;
+    this.chunks.push(chunk);
+    this.wakeReader();
+  }
+
+  /** @internal No more data will come; `err` if the box failed. */
+  end(err?: BoxliteError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = err;
+    this.wakeReader();
+  }
+
+  /** @internal Throws away buffered and future data, returning its credit (output nobody will read). */
+  discard(): void {
+    this.reading = true;
+    const drop = (): void => {
+      for (const c of this.chunks.splice(0)) this.onConsumed(c.length);
+      if (!this.ended) this.wake = drop;
+    };
+    drop();
+  }
+
+  /** Raw chunks as the process wrote them. */
+  async *bytes(): AsyncGenerator<Buffer> {
+    this.claim();
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk) {
+        this.onConsumed(chunk.length);
+        yield chunk;
+        continue;
+      }
+      if (this.ended) {
+        if (this.failure) throw this.failure;
+        return;
+      }
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  /** Lines as text (UTF-8), without their line ending. */
+  async *lines(): AsyncGenerator<string> {
+    const decoder = new StringDecoder('utf8');
+    let partial = '';
+    for await (const chunk of this.bytes()) {
+      partial += decoder.write(chunk);
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        yield stripCr(partial.slice(0, nl));
+        partial = partial.slice(nl + 1);
+      }
+      while (Buffer.byteLength(partial) > MAX_LINE_BYTES) {
+        yield partial.slice(0, MAX_LINE_BYTES);
+        partial = partial.slice(MAX_LINE_BYTES);
+      }
+    }
+    partial += decoder.end();
+    if (partial !== '') yield stripCr(partial);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<string> {
+    return this.lines();
+  }
+
+  /** All output as one Buffer. Holds everything in memory: use only for output of known, modest size. */
+  async buffer(): Promise<Buffer> {
+    const all: Buffer[] = [];
+    for await (const c of this.bytes()) all.push(c);
+    return Buffer.concat(all);
+  }
+
+  /** All output decoded as UTF-8. */
+  async text(): Promise<string> {
+    return (await this.buffer()).toString('utf8');
+  }
+
+  private claim(): void {
+    if (this.reading) throw new TypeError('this output stream is already being read');
+    this.reading = true;
+  }
+
+  private wakeReader(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
+
+function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}

@@ -1,0 +1,146 @@
+// BoxOptions and RuntimeOptions of the spec, with defaults and validation at the edge.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { boxliteError } from '../errors.js';
+import type { AcceleratorPreference } from '../vmm/accel.js';
+
+/** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
+export type RootfsSpec = { image: string } | { rootfsPath: string };
+
+/** A host directory mounted into the box. */
+export interface VolumeSpec { hostPath: string; guestPath: string; readOnly?: boolean }
+
+/** Network mode; only `isolated` (user-mode NAT) exists. */
+export type NetworkSpec = 'isolated';
+
+/** A port forwarded from the host to the box. */
+export interface PortSpec { hostPort?: number; guestPort: number; protocol?: 'tcp' | 'udp'; hostIp?: string }
+
+/** Options for `runtime.create()`. Every field is optional; defaults follow the spec. */
+export interface BoxOptions {
+  /** Virtual CPUs (default 2). */
+  cpus?: number;
+  /** Guest memory in MiB (default 512). */
+  memoryMib?: number;
+  /** Size of the box's writable disk in GB; sparse, grows as used (default 10). */
+  diskSizeGb?: number;
+  /** Default working directory of commands (default `/`). */
+  workingDir?: string;
+  /** Environment of every command, as a record or [key, value] pairs. */
+  env?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
+  /** Root filesystem (default `{ image: 'alpine:latest' }`). */
+  rootfs?: RootfsSpec;
+  volumes?: VolumeSpec[];
+  network?: NetworkSpec;
+  ports?: PortSpec[];
+  isolateMounts?: boolean;
+  /** Remove the box when it stops (default true). */
+  autoRemove?: boolean;
+  /** Keep the box running after this process exits (default false). */
+  detach?: boolean;
+  /** Labels shown by `info()`. */
+  labels?: Record<string, string>;
+  /** `auto` (default: KVM where it works, else TCG), `kvm` or `tcg`. Also `BOXLITE_ACCEL`. */
+  accelerator?: AcceleratorPreference;
+}
+
+/** BoxOptions after defaults and validation. */
+export interface ResolvedBoxOptions {
+  cpus: number;
+  memoryMib: number;
+  diskSizeGb: number;
+  workingDir: string;
+  env: Array<[string, string]>;
+  rootfs: RootfsSpec;
+  autoRemove: boolean;
+  detach: boolean;
+  labels: Record<string, string>;
+  accelerator: AcceleratorPreference;
+}
+
+/** Options of a runtime (the spec's BoxliteOptions). */
+export interface BoxliteOptions {
+  /** Home directory for boxes, images and the guest kernel (default `BOXLITE_HOME` or `~/.boxlite`). */
+  homeDir?: string;
+  /** Registries tried, in order, for unqualified image names. */
+  imageRegistries?: string[];
+}
+
+/** The home dir: the option, else `BOXLITE_HOME`, else `~/.boxlite`. */
+export function resolveHomeDir(homeDir?: string): string {
+  const dir = homeDir ?? process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
+  if (typeof dir !== 'string' || dir === '') throw boxliteError('InvalidArgument', `homeDir must be a non-empty path, got ${JSON.stringify(dir)}`);
+  return path.resolve(dir);
+}
+
+const invalid = (msg: string): never => { throw boxliteError('InvalidArgument', msg); };
+
+function intIn(name: string, v: unknown, min: number, max: number, unit: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    invalid(`${name} must be an integer between ${min} and ${max}${unit}, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+/** Applies defaults and validates; throws InvalidArgument naming the option to change. */
+export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
+  if (typeof o !== 'object' || o === null) invalid(`box options must be an object, got ${JSON.stringify(o)}`);
+  const cpus = intIn('cpus', o.cpus ?? 2, 1, Math.min(64, Math.max(1, os.cpus().length * 4)), '');
+  const memoryMib = intIn('memoryMib', o.memoryMib ?? 512, 64, 65536, ' (MiB)');
+  const diskSizeGb = intIn('diskSizeGb', o.diskSizeGb ?? 10, 1, 16384, ' (GB)');
+  const workingDir = o.workingDir ?? '/';
+  if (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0')) {
+    invalid(`workingDir must be an absolute path inside the box, got ${JSON.stringify(workingDir)}`);
+  }
+  const env = normalizeEnv(o.env);
+  const rootfs = resolveRootfs(o.rootfs);
+  if (o.volumes?.length) throw boxliteError('Unsupported', 'volumes are not supported yet; remove `volumes` from the box options');
+  if (o.ports?.length) throw boxliteError('Unsupported', 'port mappings are not supported yet; remove `ports` from the box options');
+  if (o.network !== undefined && o.network !== 'isolated') invalid(`network must be "isolated", got ${JSON.stringify(o.network)}`);
+  const labels = o.labels ?? {};
+  for (const [k, v] of Object.entries(labels)) {
+    if (k === '' || typeof v !== 'string') invalid(`labels must map non-empty names to strings, got ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  }
+  const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
+  if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
+  return {
+    cpus, memoryMib, diskSizeGb, workingDir, env, rootfs, labels, accelerator,
+    autoRemove: o.autoRemove ?? true,
+    detach: o.detach ?? false,
+  };
+}
+
+function normalizeEnv(env: BoxOptions['env']): Array<[string, string]> {
+  const pairs: Array<readonly [string, string]> = env === undefined ? [] : Array.isArray(env) ? env : Object.entries(env);
+  return pairs.map(([k, v]) => {
+    if (typeof k !== 'string' || !/^[^=\0]+$/.test(k)) invalid(`env names must be non-empty without "=" or NUL, got ${JSON.stringify(k)}`);
+    if (typeof v !== 'string' || v.includes('\0')) invalid(`env value of ${k} must be a string without NUL, got ${JSON.stringify(v)}`);
+    return [k, v];
+  });
+}
+
+function resolveRootfs(spec: RootfsSpec | undefined): RootfsSpec {
+  const r = spec ?? { image: 'alpine:latest' };
+  if ('rootfsPath' in r) {
+    if (typeof r.rootfsPath !== 'string' || r.rootfsPath === '') invalid(`rootfs.rootfsPath must be a directory path, got ${JSON.stringify(r.rootfsPath)}`);
+    const abs = path.resolve(r.rootfsPath);
+    let st: fs.Stats | undefined;
+    try { st = fs.statSync(abs); } catch { /* reported below */ }
+    if (!st?.isDirectory()) invalid(`rootfs.rootfsPath ${JSON.stringify(abs)} is not a directory: pass a directory that holds a root filesystem (with /bin/sh)`);
+    return { rootfsPath: abs };
+  }
+  if ('image' in r) {
+    throw boxliteError('Unsupported', `booting from an OCI image (${JSON.stringify(r.image)}) is not supported yet; use rootfs: { rootfsPath: "<dir>" }`);
+  }
+  return invalid(`rootfs must be { image } or { rootfsPath }, got ${JSON.stringify(r)}`);
+}
+
+/** Validates a box name: 1–63 characters of letters, digits, `_.-`, starting with a letter or digit. */
+export function validateBoxName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {
+    invalid(`box name must be 1-63 characters of letters, digits, "_", "." or "-", starting with a letter or digit, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}

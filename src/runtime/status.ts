@@ -1,0 +1,66 @@
+// BoxStatus (the lifecycle states of the spec, with its predicates) and BoxInfo.
+import type { BoxID } from './ids.js';
+
+type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Lifecycle status of a box. The five values are singletons, so compare with `===`
+ * (`info.status === BoxStatus.Running`) or use the predicates. Serialises to its name.
+ *
+ * State machine: `create()` → Configured (no VM) → `start()` → Running → `stop()` → Stopping → Stopped
+ * → `start()` → Running ...; Unknown when the state could not be determined.
+ */
+export class BoxStatus {
+  static readonly Unknown = new BoxStatus('unknown');
+  static readonly Configured = new BoxStatus('configured');
+  static readonly Running = new BoxStatus('running');
+  static readonly Stopping = new BoxStatus('stopping');
+  static readonly Stopped = new BoxStatus('stopped');
+
+  private constructor(readonly name: StatusName) {}
+
+  /** The status with this name; Unknown for anything else. */
+  static fromName(name: string): BoxStatus {
+    return [BoxStatus.Configured, BoxStatus.Running, BoxStatus.Stopping, BoxStatus.Stopped].find((s) => s.name === name) ?? BoxStatus.Unknown;
+  }
+
+  /** True while a VM process exists (Running or Stopping). */
+  isActive(): boolean { return this === BoxStatus.Running || this === BoxStatus.Stopping; }
+  isRunning(): boolean { return this === BoxStatus.Running; }
+  isConfigured(): boolean { return this === BoxStatus.Configured; }
+  isStopped(): boolean { return this === BoxStatus.Stopped; }
+  /** True for the transient Stopping state. */
+  isTransient(): boolean { return this === BoxStatus.Stopping; }
+  /** Configured or Stopped. */
+  canStart(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Stopped; }
+  /** Running. */
+  canStop(): boolean { return this === BoxStatus.Running; }
+  /** Configured, Stopped or Unknown. */
+  canRemove(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Stopped || this === BoxStatus.Unknown; }
+  /** Configured, Running or Stopped (run() starts the box if needed). */
+  canRun(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Running || this === BoxStatus.Stopped; }
+
+  toString(): string { return this.name; }
+  toJSON(): string { return this.name; }
+}
+
+/** Public metadata of a box. */
+export interface BoxInfo {
+  readonly id: BoxID;
+  readonly name: string | undefined;
+  readonly status: BoxStatus;
+  readonly createdAt: Date;
+  /** When the status last changed. */
+  readonly lastUpdated: Date;
+  /** PID of the VMM process while the box is active. */
+  readonly pid: number | undefined;
+  /** Image reference or rootfs path. */
+  readonly image: string;
+  readonly cpus: number;
+  readonly memoryMib: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The accelerator of the last start (`kvm` or `tcg`), once started. */
+  readonly accelerator: 'kvm' | 'tcg' | undefined;
+  /** Why the last start or run of the box failed, if it did. */
+  readonly lastError: string | undefined;
+}

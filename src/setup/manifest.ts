@@ -1,0 +1,74 @@
+// The record of the guest artifacts in use (`<home>/guest/manifest.json`), read without doing any work.
+import fs from 'node:fs';
+import path from 'node:path';
+import { boxliteError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** What the runtime needs to boot a guest. Paths are absolute. */
+export interface GuestArtifacts {
+  kernelPath: string;
+  initrdPath: string;
+  /** The guest kernel release, e.g. `6.1.0-56-cloud-amd64`. */
+  kernelVersion: string;
+  agentHash: string;
+}
+
+/** The manifest file's content; paths are relative to `<home>/guest` so the home dir can move. */
+export interface GuestManifest {
+  formatVersion: 1;
+  kernelVersion: string;
+  kernelPackage: string;
+  kernelPackageVersion: string;
+  kernelPath: string;
+  initrdPath: string;
+  initramfsHash: string;
+  agentHash: string;
+  agentPath: string;
+  /** Modules in the initramfs, in load order. */
+  modules: string[];
+  /** Wanted modules the kernel has built in. */
+  builtinModules: string[];
+  createdAt: string;
+}
+
+/** `<home>/guest`. */
+export function guestDir(homeDir: string): string {
+  return path.join(homeDir, 'guest');
+}
+
+/** Reads the manifest, or undefined when it is missing or unreadable. */
+export function readManifest(homeDir: string): GuestManifest | undefined {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(guestDir(homeDir), 'manifest.json'), 'utf8')) as GuestManifest;
+    return m.formatVersion === 1 ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the manifest atomically (temp file, fsync, rename). */
+export async function writeManifest(homeDir: string, manifest: GuestManifest): Promise<void> {
+  await writeFileAtomic(path.join(guestDir(homeDir), 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/** The artifacts a manifest names, when all of their files exist; else undefined. */
+export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts | undefined {
+  const dir = guestDir(homeDir);
+  const kernelPath = path.resolve(dir, m.kernelPath);
+  const initrdPath = path.resolve(dir, m.initrdPath);
+  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath)) return undefined;
+  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash };
+}
+
+/**
+ * The guest kernel and initramfs recorded by the last setup; synchronous, doing no work and no building
+ * (one small file read, two stats). Throws a Config error when setup has not run (or its files are gone).
+ */
+export function findGuestArtifacts(homeDir: string): GuestArtifacts {
+  const m = readManifest(homeDir);
+  const found = m && artifactsOf(homeDir, m);
+  if (!found) {
+    throw boxliteError('Config', `guest kernel/initramfs not found in ${guestDir(homeDir)}: run \`npx boxlite setup\` (or \`bash scripts/setup.sh\`)`);
+  }
+  return found;
+}

@@ -1,0 +1,96 @@
+// Checks for the host tools BoxLite uses and installs the Debian packages that provide them (as root).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { boxliteError } from '../errors.js';
+import { aptEnv, aptUpdateOnce, isRoot } from './apt.js';
+import { Elf64 } from './elf.js';
+import { runTool } from './run-tool.js';
+import type { StepOptions } from './types.js';
+
+/** The Debian packages setup installs. */
+export const OS_PACKAGES = ['qemu-system-x86', 'musl-tools', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make'] as const;
+
+/** Each needed tool and the package that provides it. */
+export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
+  { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
+  { tool: 'musl-gcc', pkg: 'musl-tools' },
+  { tool: 'mke2fs', pkg: 'e2fsprogs' },
+  { tool: 'xz', pkg: 'xz-utils' },
+  { tool: 'zstd', pkg: 'zstd' },
+  { tool: 'make', pkg: 'make' },
+  { tool: 'dpkg-deb', pkg: 'dpkg' },
+  { tool: 'apt-get', pkg: 'apt' },
+];
+
+/** The static busybox that test images and guest tooling copy (from busybox-static). */
+export const STATIC_BUSYBOX = '/bin/busybox';
+
+/** The command a user runs to install everything. */
+export const INSTALL_COMMAND = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${OS_PACKAGES.join(' ')}`;
+
+/** A missing tool and the package providing it. */
+export interface MissingTool {
+  tool: string;
+  pkg: string;
+}
+
+/** The tools not found (on PATH, in /usr/sbin and /sbin, or a non-static /bin/busybox); costs a few stat calls. */
+export async function missingOsTools(): Promise<MissingTool[]> {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  const missing: MissingTool[] = [];
+  for (const t of OS_TOOLS) {
+    if (!(await findExecutable(t.tool, dirs))) missing.push(t);
+  }
+  if (!(await isStaticBusybox(STATIC_BUSYBOX))) missing.push({ tool: `${STATIC_BUSYBOX} (static)`, pkg: 'busybox-static' });
+  return missing;
+}
+
+/**
+ * Makes sure the host tools are there. Cheap when they are (no apt call). When some are missing: as root,
+ * runs `apt-get update` once and installs OS_PACKAGES; otherwise rejects with a Config error giving the command.
+ */
+export async function ensureOsPackages(opts: StepOptions = {}): Promise<void> {
+  const missing = await missingOsTools();
+  if (missing.length === 0) return;
+  const list = missing.map((m) => `${m.tool} (package ${m.pkg})`).join(', ');
+  if (missing.some((m) => m.pkg === 'apt' || m.pkg === 'dpkg')) {
+    throw boxliteError('Config', `missing host tools: ${list}; setup installs packages with apt, so on a host without apt install the equivalents of: ${OS_PACKAGES.join(' ')}`);
+  }
+  if (!isRoot()) {
+    throw boxliteError('Config', `missing host tools: ${list}; install them as root with: ${INSTALL_COMMAND}`);
+  }
+  await aptUpdateOnce(opts);
+  opts.log?.(`apt-get install ${OS_PACKAGES.join(' ')}`);
+  await runTool('apt-get', ['install', '-y', '--no-install-recommends', ...OS_PACKAGES], {
+    env: aptEnv(), signal: opts.signal, errorCode: 'Config', hint: `installing packages for: ${list}`,
+  });
+  const still = await missingOsTools();
+  if (still.length > 0) {
+    throw boxliteError('Config', `still missing after apt-get install: ${still.map((m) => m.tool).join(', ')}; check the apt output and install them by hand`);
+  }
+}
+
+async function findExecutable(name: string, dirs: readonly string[]): Promise<string | undefined> {
+  for (const dir of dirs) {
+    const p = path.join(dir, name);
+    try {
+      await fs.access(p, fs.constants.X_OK);
+      return p;
+    } catch { /* not in this dir */ }
+  }
+  return undefined;
+}
+
+async function isStaticBusybox(p: string): Promise<boolean> {
+  try {
+    const fh = await fs.open(p, 'r');
+    try {
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
+      return Elf64.parse(buffer.subarray(0, bytesRead), p).isStatic();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+}

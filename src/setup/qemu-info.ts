@@ -1,0 +1,33 @@
+// Finds out which QEMU is installed, from `qemu-system-x86_64 --version`.
+import { boxliteError } from '../errors.js';
+import { runTool } from './run-tool.js';
+
+/** An installed QEMU's version. */
+export interface QemuVersion {
+  major: number;
+  minor: number;
+  micro: number;
+  /** The first line of `--version`, e.g. `QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`. */
+  text: string;
+}
+
+/** Parses the output of `qemu-system-* --version`; undefined when it names no version. */
+export function parseQemuVersion(output: string): QemuVersion | undefined {
+  const line = output.split('\n')[0]?.trim() ?? '';
+  const m = /version (\d+)\.(\d+)(?:\.(\d+))?/.exec(line);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? 0), text: line };
+}
+
+/** The version of `binary` (default `qemu-system-x86_64`); a Config error when QEMU is not installed. */
+export async function qemuVersion(binary = 'qemu-system-x86_64'): Promise<QemuVersion> {
+  let out: string;
+  try {
+    out = (await runTool(binary, ['--version'])).stdout.toString('utf8');
+  } catch (e) {
+    throw boxliteError('Config', `QEMU not found (could not run \`${binary} --version\`): run \`npx boxlite setup\``, e);
+  }
+  const v = parseQemuVersion(out);
+  if (!v) throw boxliteError('Config', `could not read a version from \`${binary} --version\`: ${JSON.stringify(out.slice(0, 200))}`);
+  return v;
+}

@@ -1,0 +1,45 @@
+// A VM's configuration as plain, validated data, kept apart from the running VM.
+import { boxliteError } from '../errors.js';
+
+/** Which hypervisor backend runs the guest: hardware (KVM) or QEMU's software emulation (TCG). */
+export type Accelerator = 'kvm' | 'tcg';
+
+/** A block device of the VM. Every box of one shape gets the same device list; only the files differ. */
+export interface DiskConfig {
+  /** Stable name (QEMU drive id, and the serial the guest sees). */
+  readonly name: string;
+  readonly path: string;
+  readonly readOnly: boolean;
+}
+
+/** Everything the VMM driver needs to launch one VM. Paths are absolute. */
+export interface VmConfig {
+  readonly cpus: number;
+  readonly memoryMib: number;
+  readonly accelerator: Accelerator;
+  readonly kernelPath: string;
+  readonly initrdPath: string;
+  /** Extra kernel command-line words appended after the driver's own. */
+  readonly kernelArgs: readonly string[];
+  readonly disks: readonly DiskConfig[];
+  /** Unix socket where the VMM serves the portal (virtio-serial port `boxlite.portal`). */
+  readonly portalSocketPath: string;
+  /** TSC frequency the guest is told at early boot (kHz); avoids calibration hangs under TCG. */
+  readonly tscKhz: number;
+}
+
+/** Checks the invariants of a VmConfig; throws BoxliteError `Config` naming the bad field. */
+export function validateVmConfig(c: VmConfig): VmConfig {
+  const fail = (msg: string): never => { throw boxliteError('Config', `invalid VM config: ${msg}`); };
+  if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > 64) fail(`cpus must be an integer 1..64, got ${c.cpus}`);
+  if (!Number.isInteger(c.memoryMib) || c.memoryMib < 64 || c.memoryMib > 65536) fail(`memoryMib must be an integer 64..65536, got ${c.memoryMib}`);
+  if (c.accelerator !== 'kvm' && c.accelerator !== 'tcg') fail(`accelerator must be kvm or tcg, got ${String(c.accelerator)}`);
+  for (const p of [c.kernelPath, c.initrdPath, c.portalSocketPath, ...c.disks.map((d) => d.path)]) {
+    if (!p.startsWith('/')) fail(`paths must be absolute, got ${JSON.stringify(p)}`);
+    if (p.includes(',')) fail(`paths must not contain a comma (QEMU option syntax), got ${JSON.stringify(p)}`);
+  }
+  for (const d of c.disks) if (!/^[a-z][a-z0-9-]{0,19}$/.test(d.name)) fail(`disk name ${JSON.stringify(d.name)} must match [a-z][a-z0-9-]{0,19}`);
+  for (const w of c.kernelArgs) if (/\s/.test(w) || w === '') fail(`kernel argument ${JSON.stringify(w)} must be one non-empty word`);
+  if (!Number.isInteger(c.tscKhz) || c.tscKhz <= 0) fail(`tscKhz must be a positive integer, got ${c.tscKhz}`);
+  return c;
+}

@@ -1,0 +1,40 @@
+// Builds the qemu-system-x86_64 `microvm` command line from a VmConfig: a pure function.
+import type { VmConfig } from '../config.js';
+
+/** Kernel command line words the driver always passes (serial console, no reboot loops, fast and hang-free TSC). */
+export function kernelCmdline(c: VmConfig): string {
+  return [
+    'console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'loglevel=3', '8250.nr_uarts=1',
+    `tsc_early_khz=${c.tscKhz}`, 'tsc=reliable', 'no_timer_check', 'rdinit=/init',
+    ...c.kernelArgs,
+  ].join(' ');
+}
+
+/**
+ * The argv (without the program name) that boots `c` under QEMU's microvm machine.
+ * The console goes to QEMU's stdout (the driver reads and bounds it); QEMU talks to nothing else.
+ */
+export function buildQemuArgv(c: VmConfig): string[] {
+  const accel = c.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg'];
+  const disks = c.disks.flatMap((d) => [
+    '-drive', `if=none,id=${d.name},file=${d.path},format=raw,readonly=${d.readOnly ? 'on' : 'off'},discard=unmap`,
+    '-device', `virtio-blk-device,drive=${d.name},serial=${d.name}`,
+  ]);
+  return [
+    '-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on',
+    ...accel,
+    '-m', String(c.memoryMib),
+    '-smp', String(c.cpus),
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-global', 'virtio-mmio.force-legacy=false',
+    '-kernel', c.kernelPath,
+    '-initrd', c.initrdPath,
+    '-append', kernelCmdline(c),
+    '-serial', 'stdio',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=portal,path=${c.portalSocketPath},server=on,wait=off`,
+    '-device', 'virtserialport,chardev=portal,name=boxlite.portal',
+    '-device', 'virtio-rng-device',
+    ...disks,
+  ];
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { BoxliteError } from '../../../src/errors.js';
+import { BoxCommand } from '../../../src/runtime/command.js';
+import { BoxID, ContainerID } from '../../../src/runtime/ids.js';
+import { resolveBoxOptions, resolveHomeDir, validateBoxName, type BoxOptions } from '../../../src/runtime/options.js';
+import { BoxStatus } from '../../../src/runtime/status.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-opts-'));
+const withRootfs = (o: BoxOptions): BoxOptions => ({ rootfs: { rootfsPath: dir }, ...o });
+const isError = (code: string, re: RegExp) => (e: unknown): boolean => BoxliteError.is(e) && e.code === code && re.test(e.message);
+
+describe('box options', () => {
+  it('applies the spec defaults: 2 CPUs, 512 MiB, auto-remove, not detached', () => {
+    const r = resolveBoxOptions(withRootfs({}));
+    assert.equal(r.cpus, 2);
+    assert.equal(r.memoryMib, 512);
+    assert.equal(r.autoRemove, true);
+    assert.equal(r.detach, false);
+    assert.equal(r.workingDir, '/');
+  });
+
+  const bad: Array<[string, BoxOptions, string, RegExp]> = [
+    ['fractional memory', { memoryMib: 12.5 }, 'InvalidArgument', /memoryMib must be an integer between 64 and 65536 \(MiB\), got 12.5/],
+    ['zero cpus', { cpus: 0 }, 'InvalidArgument', /cpus must be an integer between 1 and/],
+    ['a relative workingDir', { workingDir: 'tmp' }, 'InvalidArgument', /workingDir must be an absolute path/],
+    ['an env name with =', { env: { 'A=B': '1' } }, 'InvalidArgument', /env names must be non-empty/],
+    ['a missing rootfs path', { rootfs: { rootfsPath: '/no/such/dir' } }, 'InvalidArgument', /rootfs.rootfsPath "\/no\/such\/dir" is not a directory/],
+    ['volumes (not yet supported)', { volumes: [{ hostPath: '/a', guestPath: '/b' }] }, 'Unsupported', /volumes are not supported yet/],
+    ['an unknown accelerator', { accelerator: 'xen' as never }, 'InvalidArgument', /accelerator must be/],
+  ];
+  for (const [what, o, code, re] of bad) {
+    it(`rejects ${what} with ${code}`, () => assert.throws(() => resolveBoxOptions(withRootfs(o)), isError(code, re)));
+  }
+
+  it('accepts env as a record or as pairs', () => {
+    assert.deepEqual(resolveBoxOptions(withRootfs({ env: { A: '1' } })).env, [['A', '1']]);
+    assert.deepEqual(resolveBoxOptions(withRootfs({ env: [['B', '2']] })).env, [['B', '2']]);
+  });
+
+  it('validates box names', () => {
+    assert.equal(validateBoxName('my-box.1'), 'my-box.1');
+    assert.throws(() => validateBoxName('-bad'), isError('InvalidArgument', /box name must be/));
+    assert.throws(() => validateBoxName('a'.repeat(64)), isError('InvalidArgument', /box name/));
+  });
+
+  it('finds the home dir from the option, then BOXLITE_HOME, then ~/.boxlite', () => {
+    const saved = process.env.BOXLITE_HOME;
+    try {
+      process.env.BOXLITE_HOME = '/srv/bl';
+      assert.equal(resolveHomeDir('/x/y'), '/x/y');
+      assert.equal(resolveHomeDir(), '/srv/bl');
+      delete process.env.BOXLITE_HOME;
+      assert.equal(resolveHomeDir(), path.join(os.homedir(), '.boxlite'));
+    } finally {
+      if (saved === undefined) delete process.env.BOXLITE_HOME; else process.env.BOXLITE_HOME = saved;
+    }
+  });
+});
+
+describe('BoxCommand', () => {
+  it('builds argv, env, timeout, working dir and tty', () => {
+    const c = new BoxCommand('python3').args(['-c', 'print(1)']).arg('x').env('PYTHONPATH', '/app').timeout(30_000).workingDir('/workspace').tty(true);
+    assert.deepEqual(c.argv, ['python3', '-c', 'print(1)', 'x']);
+    assert.deepEqual([...c.envVars], [['PYTHONPATH', '/app']]);
+    assert.equal(c.timeoutMs, 30_000);
+    assert.equal(c.cwd, '/workspace');
+    assert.equal(c.isTty, true);
+    assert.equal(c.toString(), 'python3 -c "print(1)" x');
+  });
+  it('rejects bad input', () => {
+    assert.throws(() => new BoxCommand(''), isError('InvalidArgument', /command must be a non-empty string/));
+    assert.throws(() => new BoxCommand('a').timeout(1.5), isError('InvalidArgument', /timeout must be a whole number of milliseconds/));
+    assert.throws(() => new BoxCommand('a').workingDir('rel'), isError('InvalidArgument', /workingDir must be an absolute path/));
+    assert.throws(() => new BoxCommand('a').arg('x\0y'), isError('InvalidArgument', /without NUL/));
+  });
+});
+
+describe('ids and status', () => {
+  it('BoxID is a 26-character ULID with an 8-character short form, sortable by time', () => {
+    const a = BoxID.generate(1_700_000_000_000);
+    const b = BoxID.generate(1_700_000_000_001);
+    assert.match(a.asStr(), /^[0-9A-HJKMNP-TV-Z]{26}$/);
+    assert.equal(a.short(), a.asStr().slice(0, 8));
+    assert.ok(a.asStr() < b.asStr());
+    assert.equal(BoxID.parse(a.asStr().toLowerCase())?.asStr(), a.asStr());
+    for (const bad of ['too-short', 'U'.repeat(26), '8' + '0'.repeat(25), '']) assert.equal(BoxID.parse(bad), undefined);
+  });
+  it('ContainerID is 64 lowercase hex characters', () => {
+    const c = ContainerID.generate();
+    assert.ok(ContainerID.isValid(c.asStr()));
+    assert.equal(c.short().length, 12);
+    assert.equal(ContainerID.isValid('a'.repeat(64)), true);
+    assert.equal(ContainerID.isValid('A'.repeat(64)), false);
+  });
+  it('BoxStatus predicates follow the spec table', () => {
+    const table: Array<[BoxStatus, boolean[]]> = [
+      // isActive isRunning isConfigured isStopped isTransient canStart canStop canRemove canRun
+      [BoxStatus.Unknown, [false, false, false, false, false, false, false, true, false]],
+      [BoxStatus.Configured, [false, false, true, false, false, true, false, true, true]],
+      [BoxStatus.Running, [true, true, false, false, false, false, true, false, true]],
+      [BoxStatus.Stopping, [true, false, false, false, true, false, false, false, false]],
+      [BoxStatus.Stopped, [false, false, false, true, false, true, false, true, true]],
+    ];
+    for (const [s, want] of table) {
+      const got = [s.isActive(), s.isRunning(), s.isConfigured(), s.isStopped(), s.isTransient(), s.canStart(), s.canStop(), s.canRemove(), s.canRun()];
+      assert.deepEqual(got, want, s.name);
+    }
+    assert.equal(JSON.stringify({ s: BoxStatus.Running }), '{"s":"running"}');
+  });
+});

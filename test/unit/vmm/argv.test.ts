@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { chooseAccelerator } from '../../../src/vmm/accel.js';
+import { validateVmConfig, type VmConfig } from '../../../src/vmm/config.js';
+import { buildQemuArgv, kernelCmdline } from '../../../src/vmm/qemu/argv.js';
+
+const config: VmConfig = {
+  cpus: 2, memoryMib: 512, accelerator: 'tcg', kernelPath: '/k/vmlinux', initrdPath: '/k/initrd.gz', kernelArgs: [],
+  portalSocketPath: '/b/portal.sock', tscKhz: 2_600_000,
+  disks: [{ name: 'base', path: '/b/base.ext4', readOnly: true }, { name: 'upper', path: '/b/upper.ext4', readOnly: false }],
+};
+
+const after = (argv: string[], flag: string): string[] => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]!] : []));
+
+describe('QEMU argv', () => {
+  it('boots microvm with TCG, the kernel, and the TSC hint that prevents calibration hangs', () => {
+    const argv = buildQemuArgv(config);
+    assert.deepEqual(after(argv, '-M'), ['microvm,x-option-roms=off,isa-serial=on,rtc=on']);
+    assert.deepEqual(after(argv, '-accel'), ['tcg']);
+    assert.deepEqual(after(argv, '-m'), ['512']);
+    assert.deepEqual(after(argv, '-smp'), ['2']);
+    assert.match(kernelCmdline(config), /tsc_early_khz=2600000 tsc=reliable no_timer_check/);
+    assert.ok(argv.includes('-no-reboot') && argv.includes('-nodefaults'));
+  });
+
+  it('uses -cpu host with KVM', () => {
+    const argv = buildQemuArgv({ ...config, accelerator: 'kvm' });
+    assert.deepEqual(after(argv, '-accel'), ['kvm']);
+    assert.deepEqual(after(argv, '-cpu'), ['host']);
+  });
+
+  it('serves the portal on a named virtio-serial port', () => {
+    const argv = buildQemuArgv(config);
+    assert.deepEqual(after(argv, '-chardev'), ['socket,id=portal,path=/b/portal.sock,server=on,wait=off']);
+    assert.ok(after(argv, '-device').includes('virtserialport,chardev=portal,name=boxlite.portal'));
+  });
+
+  it('attaches disks in order, the base read-only', () => {
+    const drives = after(buildQemuArgv(config), '-drive');
+    assert.equal(drives.length, 2);
+    assert.match(drives[0]!, /id=base,file=\/b\/base.ext4,format=raw,readonly=on/);
+    assert.match(drives[1]!, /id=upper,file=\/b\/upper.ext4,format=raw,readonly=off/);
+  });
+
+  it('gives every box of one shape the same device list (snapshot-ready)', () => {
+    const other = { ...config, portalSocketPath: '/c/portal.sock', disks: config.disks.map((d) => ({ ...d, path: d.path.replace('/b/', '/c/') })) };
+    const shape = (argv: string[]): string[] => after(argv, '-device');
+    assert.deepEqual(shape(buildQemuArgv(config)), shape(buildQemuArgv(other)));
+  });
+
+  const invalid: Array<[string, Partial<VmConfig>, RegExp]> = [
+    ['zero cpus', { cpus: 0 }, /cpus must be an integer 1..64, got 0/],
+    ['fractional memory', { memoryMib: 12.5 }, /memoryMib must be an integer 64..65536, got 12.5/],
+    ['a relative kernel path', { kernelPath: 'vmlinux' }, /paths must be absolute/],
+    ['a comma in a path', { portalSocketPath: '/a,b/sock' }, /must not contain a comma/],
+    ['a kernel arg with spaces', { kernelArgs: ['a b'] }, /one non-empty word/],
+  ];
+  for (const [what, patch, message] of invalid) {
+    it(`rejects ${what}`, () => {
+      assert.throws(() => validateVmConfig({ ...config, ...patch }), (e: Error & { code?: string }) => e.code === 'Config' && message.test(e.message));
+    });
+  }
+});
+
+describe('accelerator choice', () => {
+  const realVmx = { kvmDeviceUsable: true, cpuHasVirtualization: true, kvmPvmLoaded: false };
+  it('auto picks KVM on a host with VMX/SVM and a usable /dev/kvm', () => {
+    assert.equal(chooseAccelerator('auto', realVmx).accelerator, 'kvm');
+  });
+  it('auto falls back to TCG on kvm-pvm, and says why', () => {
+    const c = chooseAccelerator('auto', { ...realVmx, kvmPvmLoaded: true });
+    assert.equal(c.accelerator, 'tcg');
+    assert.match(c.reason, /kvm-pvm/);
+  });
+  it('auto falls back to TCG without /dev/kvm', () => {
+    assert.match(chooseAccelerator('auto', { ...realVmx, kvmDeviceUsable: false }).reason, /\/dev\/kvm is missing/);
+  });
+  it('auto falls back to TCG when the CPU has no VMX/SVM', () => {
+    assert.equal(chooseAccelerator('auto', { ...realVmx, cpuHasVirtualization: false }).accelerator, 'tcg');
+  });
+  it('kvm on a host that cannot run it is a Config error naming the fix', () => {
+    assert.throws(() => chooseAccelerator('kvm', { ...realVmx, kvmPvmLoaded: true }), (e: Error & { code?: string }) => e.code === 'Config' && /use accelerator "auto" or "tcg"/.test(e.message));
+  });
+  it('tcg is always possible', () => {
+    assert.equal(chooseAccelerator('tcg', { kvmDeviceUsable: false, cpuHasVirtualization: false, kvmPvmLoaded: false }).accelerator, 'tcg');
+  });
+});
