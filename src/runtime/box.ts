@@ -74,7 +74,7 @@ export class LiteBox implements AsyncDisposable {
 
   /** Boots the VM. Idempotent: resolves at once when the box is already running; concurrent calls share one boot. */
   start(): Promise<void> {
-    this.assertNotRemoved('start');
+    if (this.removed) return Promise.reject(this.removedError('start'));
     if (this.state === BoxStatus.Running) return Promise.resolve();
     if (this.starting) return this.starting;
     if (!this.state.canStart()) return Promise.reject(this.wrongState('start'));
@@ -198,7 +198,11 @@ export class LiteBox implements AsyncDisposable {
   }
 
   private assertNotRemoved(op: string): void {
-    if (this.removed) throw boxliteError('NotFound', `cannot ${op} box ${this.id}: it has been removed`);
+    if (this.removed) throw this.removedError(op);
+  }
+
+  private removedError(op: string): BoxliteError {
+    return boxliteError('NotFound', `cannot ${op} box ${this.id}: it has been removed`);
   }
 
   private wrongState(op: string): BoxliteError {

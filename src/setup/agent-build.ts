@@ -19,14 +19,14 @@ export interface AgentInfo {
 }
 
 /**
- * A hash of every file under `guestSrcDir` except `build/` and dot-files: relative path, executable bit
+ * A hash of every file under `guestSrcDir` except `build/`, dot-files and object files: relative path, executable bit
  * and contents, in sorted order. Changes whenever the agent would build differently.
  */
 export async function hashGuestSources(guestSrcDir: string): Promise<string> {
   const files: string[] = [];
   for (const rel of await fs.readdir(guestSrcDir, { recursive: true })) {
     const parts = rel.split(path.sep);
-    if (parts[0] === 'build' || parts.some((p) => p.startsWith('.'))) continue;
+    if (parts[0] === 'build' || parts.some((p) => p.startsWith('.')) || /\.(o|d|a)$/.test(rel)) continue; // build products
     files.push(rel);
   }
   files.sort();
@@ -72,6 +72,9 @@ export async function ensureAgent(homeDir: string, guestSrcDir: string, opts: St
     const elf = Elf64.parse(await fs.readFile(built), built);
     if (elf.type !== 2 && elf.type !== 3) throw boxliteError('Internal', `${built} is not an executable (ELF type ${elf.type})`);
     if (!elf.isStatic()) throw boxliteError('Internal', `${built} is dynamically linked; the guest agent must be static (it runs as PID 1 with no libc in the initramfs)`);
+    for (const name of await fs.readdir(tmp)) { // keep only the binary, not make's intermediate files
+      if (name !== AGENT_BINARY) await fs.rm(path.join(tmp, name), { recursive: true, force: true });
+    }
     await renameDirIntoPlace(tmp, finalDir);
     return { hash, path: binary };
   } finally {

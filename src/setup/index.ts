@@ -29,6 +29,8 @@ export interface EnsureGuestArtifactsOptions extends StepOptions {
   guestSrcDir?: string;
   /** Check for (and as root install) the host packages first (default true). */
   osPackages?: boolean;
+  /** Ask apt for the newest cloud kernel even when one is unpacked already (default false: no apt calls when cached). */
+  refreshKernel?: boolean;
 }
 
 /**
@@ -40,17 +42,17 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
   const { homeDir } = opts;
   const guestSrcDir = path.resolve(opts.guestSrcDir ?? DEFAULT_GUEST_SRC_DIR);
   if (opts.osPackages !== false) await ensureOsPackages(opts);
-  const warm = await upToDate(homeDir, guestSrcDir);
+  const warm = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir);
   if (warm) return warm;
 
   await fs.mkdir(guestDir(homeDir), { recursive: true });
   const lock = path.join(guestDir(homeDir), 'setup.lock');
   return withLock(lock, async () => {
-    const again = await upToDate(homeDir, guestSrcDir); // another process may have finished while we waited
+    const again = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir); // another process may have finished while we waited
     if (again) return again;
     const previous = readManifest(homeDir);
-    const kernel = await ensureKernel(homeDir, { ...opts, preferVersion: previous?.kernelVersion });
-    const agent = await ensureAgent(homeDir, guestSrcDir, opts);
+    const agent = await ensureAgent(homeDir, guestSrcDir, opts); // first: a broken agent fails before any download
+    const kernel = await ensureKernel(homeDir, { ...opts, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
     const initramfs = await ensureInitramfs(homeDir, agent, kernel, opts);
     const dir = guestDir(homeDir);
     const manifest: GuestManifest = {

@@ -89,7 +89,7 @@ export async function unpackKernel(deb: string, root: string, opts: StepOptions 
     opts.log?.(`extracting vmlinux from vmlinuz-${version}`);
     const { vmlinux, compression } = await extractVmlinux(await fs.readFile(vmlinuz), vmlinuz, opts.signal);
     const pvhEntry = checkPvhKernel(vmlinux, `vmlinux of ${packageName}`);
-    await fs.writeFile(path.join(tmp, 'vmlinux'), vmlinux);
+    await writeFileAtomic(path.join(tmp, 'vmlinux'), vmlinux);
     const record: KernelRecord = {
       complete: true, version, packageName, packageVersion, moduleDir: `${moduleBase}/${version}`,
       compression, pvhEntry, completedAt: new Date().toISOString(),

@@ -9,6 +9,8 @@ export interface QemuVersion {
   micro: number;
   /** The first line of `--version`, e.g. `QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)`. */
   text: string;
+  /** `major.minor.micro`, so the version can be printed as is. */
+  toString(): string;
 }
 
 /** Parses the output of `qemu-system-* --version`; undefined when it names no version. */
@@ -16,7 +18,8 @@ export function parseQemuVersion(output: string): QemuVersion | undefined {
   const line = output.split('\n')[0]?.trim() ?? '';
   const m = /version (\d+)\.(\d+)(?:\.(\d+))?/.exec(line);
   if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? 0), text: line };
+  const [major, minor, micro] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  return { major, minor, micro, text: line, toString: () => `${major}.${minor}.${micro}` };
 }
 
 /** The version of `binary` (default `qemu-system-x86_64`); a Config error when QEMU is not installed. */

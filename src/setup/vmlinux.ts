@@ -102,7 +102,7 @@ async function decompressPayload(image: Buffer, payload: KernelPayload, label: s
 async function decompress(kind: KernelCompression, data: Buffer, label: string, signal?: AbortSignal): Promise<Buffer> {
   switch (kind) {
     case 'gzip':
-      return zlib.gunzipSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      return gunzipIgnoringTrailer(data);
     case 'lz4':
       return decompressLz4Legacy(data);
     case 'xz':
@@ -116,6 +116,18 @@ async function decompress(kind: KernelCompression, data: Buffer, label: string, 
     default:
       throw boxliteError('Config', `${label} is compressed with ${kind}, which setup cannot extract: use a kernel built with gzip, xz, zstd or lz4`);
   }
+}
+
+/** Decompresses the first gzip member and ignores what follows it (zlib's gunzip would parse it as another member). */
+export function gunzipIgnoringTrailer(data: Buffer): Buffer {
+  const flags = data[3] ?? 0;
+  let p = 10;
+  if (flags & 4) p += 2 + data.readUInt16LE(p); // FEXTRA
+  if (flags & 8) p = data.indexOf(0, p) + 1; // FNAME
+  if (flags & 16) p = data.indexOf(0, p) + 1; // FCOMMENT
+  if (flags & 2) p += 2; // FHCRC
+  if (p <= 0 || p >= data.length) throw boxliteError('Config', 'truncated gzip header');
+  return zlib.inflateRawSync(data.subarray(p));
 }
 
 /** Checks that `vmlinux` is an ELF kernel with a PVH entry note, which QEMU needs to boot it directly; returns the entry. */

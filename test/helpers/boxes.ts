@@ -12,14 +12,23 @@ import { busyboxRootfs } from '../fixtures/rootfs.js';
 export const TEST_HOME = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 let shared: BoxliteRuntime | undefined;
+const created: LiteBox[] = [];
+
+// One hook for the whole test file (registered when a test file imports this fixture): every box made here is
+// removed, and the runtime closed, even when tests failed.
+after(async () => {
+  const runtime = shared;
+  if (!runtime) return;
+  await Promise.all(created.map(async (box) => {
+    await box.stop().catch(() => undefined);
+    if (await runtime.exists(box.id.asStr())) await runtime.remove(box.id.asStr(), true).catch(() => undefined);
+  }));
+  await runtime.close();
+});
 
 /** A runtime on the test home, closed (every box stopped) when the test file ends. */
 export function testRuntime(): BoxliteRuntime {
-  if (!shared) {
-    shared = new BoxliteRuntime({ homeDir: TEST_HOME });
-    const rt = shared;
-    after(async () => { await rt.close(); });
-  }
+  shared ??= new BoxliteRuntime({ homeDir: TEST_HOME });
   return shared;
 }
 
@@ -27,10 +36,7 @@ export function testRuntime(): BoxliteRuntime {
 export async function busyboxBox(options: BoxOptions = {}, name?: string): Promise<LiteBox> {
   const runtime = testRuntime();
   const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, ...options }, name);
-  after(async () => {
-    await box.stop().catch(() => undefined);
-    if (await runtime.exists(box.id.asStr())) await runtime.remove(box.id.asStr(), true);
-  });
+  created.push(box);
   return box;
 }
 

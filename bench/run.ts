@@ -1,0 +1,90 @@
+// `npm run bench`: our cold start, exec latency and throughput, side by side with baselines from the same run.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { BoxCommand } from '../src/runtime/command.js';
+import { BoxliteRuntime } from '../src/runtime/runtime.js';
+import { findGuestArtifacts } from '../src/setup/index.js';
+import { chooseAccelerator } from '../src/vmm/accel.js';
+import { busyboxRootfs } from '../test/fixtures/rootfs.js';
+import { bareBootMs, floorInitrd } from './floor.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const EXECS = Number(process.env.BENCH_EXECS ?? 200);
+const THROUGHPUT_MB = Number(process.env.BENCH_MB ?? 200);
+const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+const row = (name: string, ours: string, base: string, ratio: string): string => `${name.padEnd(34)} ${ours.padStart(14)} ${base.padStart(14)} ${ratio.padStart(8)}`;
+
+async function main(): Promise<void> {
+  const guest = findGuestArtifacts(homeDir);
+  const accel = chooseAccelerator('auto');
+  const rootfs = busyboxRootfs();
+  const shape = { cpus: 1, memoryMib: 256 };
+  console.log(`accelerator: ${accel.accelerator} (${accel.reason}); kernel ${guest.kernelVersion}; ${ROUNDS} rounds; ${os.cpus().length} host cores\n`);
+
+  const floor: number[] = [];
+  const cold: number[] = [];
+  const stages: Record<string, number[]> = {};
+  const initrd = floorInitrd();
+  await using runtime = new BoxliteRuntime({ homeDir });
+  for (let i = 0; i < ROUNDS; i++) {
+    floor.push(await bareBootMs(guest.kernelPath, initrd, accel.accelerator, shape.memoryMib, shape.cpus));
+    const t0 = performance.now();
+    const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape });
+    const run = await box.run(new BoxCommand('true'));
+    await run.wait();
+    cold.push(performance.now() - t0);
+    for (const [k, v] of Object.entries(box.stageTimings ?? {})) (stages[k] ??= []).push(v);
+    await box.stop();
+  }
+
+  const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape });
+  await box.start();
+  const portal = box.portal!;
+  const pings: number[] = [];
+  const execs: number[] = [];
+  for (let i = 0; i < EXECS; i++) {
+    let t = performance.now();
+    await portal.ping();
+    pings.push(performance.now() - t);
+    t = performance.now();
+    await (await box.run(new BoxCommand('true'))).wait();
+    execs.push(performance.now() - t);
+  }
+  const bytes = THROUGHPUT_MB * 1024 * 1024;
+  let t = performance.now();
+  const run = await box.run(new BoxCommand('head').args(['-c', String(bytes), '/dev/zero']));
+  let got = 0;
+  for await (const c of run.stdout()!.bytes()) got += c.length;
+  await run.wait();
+  const oursMBs = got / 1e6 / ((performance.now() - t) / 1000);
+  t = performance.now();
+  const hostMBs = await hostPipe(bytes).then((n) => n / 1e6 / ((performance.now() - t) / 1000));
+  await box.stop();
+
+  console.log(row('measure', 'boxlite', 'baseline', 'ratio'));
+  console.log(row('cold start: create+run(true)+wait', ms(median(cold)), ms(median(floor)), `${(median(cold) / median(floor)).toFixed(2)}x`));
+  console.log('   (baseline: bare QEMU boot of the same kernel + trivial init, to its first line; medians)');
+  for (const [k, v] of Object.entries(stages)) console.log(`   stage ${k.padEnd(22)} ${ms(median(v)).padStart(12)}`);
+  console.log(row('exec round trip p50', ms(median(execs)), ms(median(pings)), `${(median(execs) / median(pings)).toFixed(1)}x`));
+  console.log(row('exec round trip p99', ms(pct(execs, 0.99)), ms(pct(pings, 0.99)), `${(pct(execs, 0.99) / pct(pings, 0.99)).toFixed(1)}x`));
+  console.log('   (baseline: portal PING round trip on the same box)');
+  console.log(row('stdout throughput', `${oursMBs.toFixed(1)} MB/s`, `${hostMBs.toFixed(1)} MB/s`, `${(oursMBs / hostMBs).toFixed(3)}x`));
+  console.log('   (baseline: the same bytes from `head -c N /dev/zero` on the host through a pipe into Node)');
+}
+
+function hostPipe(bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('head', ['-c', String(bytes), '/dev/zero'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let n = 0;
+    child.stdout.on('data', (c: Buffer) => { n += c.length; });
+    child.on('close', () => resolve(n));
+    child.on('error', reject);
+  });
+}
+
+await main();

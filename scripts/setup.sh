@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Prepares a BoxLite checkout on Debian 12 (as root): OS packages, npm dependencies, build, guest kernel
+# and initramfs. Idempotent: each step runs only when its inputs changed. BOXLITE_HOME picks the home dir.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# 1. OS packages (the same list as src/setup/os-packages.ts).
+packages=(qemu-system-x86 musl-tools e2fsprogs xz-utils zstd busybox-static make)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]]; then
+    say "missing OS packages: ${missing[*]}; run this script as root, or: apt-get install -y --no-install-recommends ${missing[*]}"
+    exit 1
+  fi
+  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; }
+  say "installing ${missing[*]}"
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    apt-get update
+    install
+  elif ! install; then
+    say 'install failed; refreshing the package lists and trying again'
+    apt-get update
+    install
+  fi
+fi
+
+# 2. Node 20+ (not installed here: Debian 12's nodejs is 18).
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  say "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
+
+# 3. npm dependencies, when node_modules is missing or older than package-lock.json.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say 'npm ci'
+  npm ci --no-audit --no-fund
+fi
+
+# 4. Build, when any source is newer than the last build.
+stamp=dist/.build-stamp
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+  say 'npm run build'
+  npm run build
+  touch "$stamp"
+fi
+
+# 5. Guest kernel, agent and initramfs (cached in $BOXLITE_HOME/guest; milliseconds when up to date).
+exec node dist/src/cli/main.js setup "$@"

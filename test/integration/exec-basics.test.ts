@@ -1,0 +1,81 @@
+// Running commands in a real box: output, exit codes, signals, stdin, env and working dir.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { BoxliteError } from '../../src/errors.js';
+import type { LiteBox } from '../../src/runtime/box.js';
+import { BoxCommand } from '../../src/runtime/command.js';
+import { busyboxBox, sh } from '../helpers/boxes.js';
+
+describe('running commands', () => {
+  let box: LiteBox;
+  before(async () => {
+    box = await busyboxBox({ env: { BOX_LEVEL: 'from-box', SHARED: 'box' }, workingDir: '/tmp' });
+  });
+
+  it('echoes and reports exit code 0', async () => {
+    const run = await box.run(new BoxCommand('echo').arg('Hello'));
+    const lines: string[] = [];
+    for await (const line of run.stdout()!) lines.push(line);
+    const result = await run.wait();
+    assert.deepEqual(lines, ['Hello']);
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.success(), true);
+  });
+
+  it('reports non-zero exit codes', async () => {
+    for (const code of [1, 3, 42, 255]) {
+      const r = await sh(box, `exit ${code}`);
+      assert.equal(r.exitCode, code);
+    }
+  });
+
+  it('reports a command killed by a signal as a negative exit code', async () => {
+    assert.equal((await sh(box, 'kill -TERM $$')).exitCode, -15);
+    assert.equal((await sh(box, 'kill -KILL $$')).exitCode, -9);
+  });
+
+  it('round-trips stdin through cat, with an explicit close', async () => {
+    const run = await box.run(new BoxCommand('cat'));
+    const stdin = run.stdin()!;
+    const out = run.stdout()!.text();
+    await stdin.write('Hello from stdin!\n');
+    await stdin.writeAll(Buffer.from('More data\n'));
+    await stdin.close();
+    assert.equal(await out, 'Hello from stdin!\nMore data\n');
+    assert.equal((await run.wait()).exitCode, 0);
+  });
+
+  it('keeps stdout and stderr apart', async () => {
+    const r = await sh(box, 'echo to-out; echo to-err >&2; echo more-out');
+    assert.equal(r.stdout, 'to-out\nmore-out\n');
+    assert.equal(r.stderr, 'to-err\n');
+  });
+
+  it('applies box env, command env (which wins) and the default PATH', async () => {
+    const r = await sh(box, 'echo "$BOX_LEVEL $SHARED $CMD_LEVEL $PATH"', (c) => c.env('SHARED', 'cmd').env('CMD_LEVEL', 'x'));
+    assert.equal(r.stdout.trim(), 'from-box cmd x /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  });
+
+  it('uses the box working dir by default and the command one when set', async () => {
+    assert.equal((await sh(box, 'pwd')).stdout, '/tmp\n');
+    assert.equal((await sh(box, 'pwd', (c) => c.workingDir('/etc'))).stdout, '/etc\n');
+  });
+
+  it('rejects a program that does not exist with a Run error naming it', async () => {
+    await assert.rejects(box.run(new BoxCommand('no-such-program')), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'Run' && /no-such-program/.test(e.message));
+  });
+
+  it('rejects a working dir that does not exist with a Run error naming it', async () => {
+    await assert.rejects(box.run(new BoxCommand('pwd').workingDir('/no/such/dir')), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'Run' && /\/no\/such\/dir/.test(e.message));
+  });
+
+  it('runs commands as root in their own PID namespace: the agent is invisible and kill -9 1 harms nothing', async () => {
+    const r = await sh(box, 'id -u; kill -9 1; echo still-here; ls /proc | grep -c "^[0-9]"');
+    const [uid, still] = r.stdout.split('\n');
+    assert.equal(uid, '0');
+    assert.equal(still, 'still-here');
+    assert.equal((await sh(box, 'echo alive')).stdout, 'alive\n');
+  });
+});

@@ -1,0 +1,67 @@
+// Failures on real VMs: a guest kernel that dies mid-run, missing set-up, a guest that cannot boot.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { BoxliteError } from '../../src/errors.js';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { BoxCommand } from '../../src/runtime/command.js';
+import { BoxStatus } from '../../src/runtime/status.js';
+import { busyboxRootfs } from '../fixtures/rootfs.js';
+import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
+
+describe('failures', () => {
+  it('a guest kernel crash makes pending calls reject promptly with the VM exit and console', async () => {
+    const box = await busyboxBox({ autoRemove: false });
+    const sleeper = await box.run(new BoxCommand('sleep').arg('1000'));
+    const reader = sleeper.stdout()!.text();
+    const started = Date.now();
+    const crash = sh(box, 'echo c > /proc/sysrq-trigger');
+    const isCrash = (e: unknown): boolean => BoxliteError.is(e) && e.code === 'Portal' && /the VM exited/.test(e.message);
+    await assert.rejects(sleeper.wait(), isCrash);
+    await assert.rejects(reader, isCrash);
+    await assert.rejects(crash, isCrash);
+    assert.ok(Date.now() - started < 30_000, 'rejected within the boot timeout, not hung');
+    assert.equal(box.info().status, BoxStatus.Stopped);
+    assert.match(box.info().lastError ?? '', /exited unexpectedly/);
+    // The box can be started again after a crash.
+    assert.equal((await sh(box, 'echo back')).stdout, 'back\n');
+  });
+
+  it('names the set-up command when the guest kernel has not been set up', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-nosetup-'));
+    const runtime = new BoxliteRuntime({ homeDir: home });
+    try {
+      const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() } });
+      await assert.rejects(box.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Config' && /boxlite setup/.test(e.message));
+    } finally {
+      await runtime.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a guest that cannot boot (no /bin/sh is fine, but a broken root disk is not) with the console tail', async () => {
+    const rootfs = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-badroot-'));
+    const box = await testRuntime().create({ rootfs: { rootfsPath: rootfs }, cpus: 1, memoryMib: 256, autoRemove: false });
+    try {
+      await box.start();
+      // An empty root boots (the agent mounts it), but there is nothing to run.
+      await assert.rejects(box.run(new BoxCommand('sh')), (e: unknown) => BoxliteError.is(e) && e.code === 'Run' && /sh/.test(e.message));
+    } finally {
+      await testRuntime().remove(box.id.asStr(), true);
+      fs.rmSync(rootfs, { recursive: true, force: true });
+    }
+  });
+
+  it('runtime metrics count commands and errors', async () => {
+    const before = await testRuntime().metrics();
+    const box = await busyboxBox();
+    await sh(box, 'true');
+    await assert.rejects(box.run(new BoxCommand('missing-program')));
+    const after = await testRuntime().metrics();
+    assert.equal(after.totalCommandsRun - before.totalCommandsRun, 2);
+    assert.equal(after.totalRunErrors - before.totalRunErrors, 1);
+    assert.ok(after.numRunningBoxes >= 1);
+  });
+});

@@ -1,0 +1,72 @@
+// A hostile guest on a real unix socket: malformed, oversized and flooding frames close the portal cleanly.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { BoxliteError } from '../../src/errors.js';
+import { PortalClient } from '../../src/portal/client.js';
+import { decodeHostFrame, encodeGuestMessage } from '../../src/portal/codec.js';
+import { FrameSplitter } from '../../src/portal/framer.js';
+import { INITIAL_OUTPUT_WINDOW_BYTES, MAX_FRAME_BYTES, type HostMessage } from '../../src/portal/protocol.js';
+
+// Plays a guest agent: answers HELLO, then does `misbehave` with the first EXEC.
+async function fakeGuest(misbehave: (socket: net.Socket, exec: Extract<HostMessage, { kind: 'exec' }>) => void): Promise<{ path: string; server: net.Server }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-fake-'));
+  const sock = path.join(dir, 'portal.sock');
+  const server = net.createServer((socket) => {
+    const splitter = new FrameSplitter();
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => {
+      for (const body of splitter.push(chunk)) {
+        const msg = decodeHostFrame(body);
+        if (msg.kind === 'hello') socket.write(encodeGuestMessage({ kind: 'helloAck', version: 1, maxFrame: MAX_FRAME_BYTES, agentVersion: 'fake' }));
+        if (msg.kind === 'exec') misbehave(socket, msg);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  return { path: sock, server };
+}
+
+async function connectAndExec(sock: string): Promise<{ client: PortalClient; failed: Promise<BoxliteError>; ping: Promise<void> }> {
+  const client = await PortalClient.connect(sock, 'box test', Date.now() + 5000);
+  await client.handshake();
+  let fail!: (e: BoxliteError) => void;
+  const failed = new Promise<BoxliteError>((r) => { fail = r; });
+  client.exec({ argv: ['x'], env: [], workingDir: '/', tty: false, rows: 24, cols: 80, timeoutMs: 0 }, {
+    onStarted: () => undefined, onOutput: () => undefined, onStdinCredit: () => undefined, onExit: () => undefined, onFailed: fail,
+  });
+  const ping = client.ping();
+  ping.catch(() => undefined);
+  return { client, failed, ping };
+}
+
+const cases: Array<[string, (s: net.Socket, e: Extract<HostMessage, { kind: 'exec' }>) => void, RegExp]> = [
+  ['an unknown frame type', (s) => s.write(Buffer.from([0, 0, 0, 1, 0x42])), /malformed frame: unknown frame type 0x42/],
+  ['a frame length above the maximum', (s) => s.write(Buffer.from([0x7f, 0xff, 0xff, 0xff])), /frame length 2147483647 is outside/],
+  ['a truncated field', (s, e) => s.write(Buffer.concat([Buffer.from([0, 0, 0, 3, 0x84]), Buffer.from([0, e.id])])), /field overruns the frame/],
+  ['output beyond the flow-control window', (s, e) => {
+    for (let sent = 0; sent <= INITIAL_OUTPUT_WINDOW_BYTES; sent += 65536) s.write(encodeGuestMessage({ kind: 'stdout', id: e.id, data: Buffer.alloc(65536, 1) }));
+  }, /unacknowledged output bytes, the window is 262144/],
+];
+
+describe('hostile guest', () => {
+  for (const [what, misbehave, message] of cases) {
+    it(`closes the portal on ${what}, failing pending calls with a Portal error`, async () => {
+      const { path: sock, server } = await fakeGuest(misbehave);
+      try {
+        const { client, failed, ping } = await connectAndExec(sock);
+        const err = await failed;
+        assert.equal(err.code, 'Portal');
+        assert.match(err.message, message);
+        await assert.rejects(ping, (e: unknown) => BoxliteError.is(e) && e.code === 'Portal');
+        assert.equal(client.isOpen, false);
+        assert.equal(await client.closed, err);
+      } finally {
+        server.close();
+      }
+    });
+  }
+});

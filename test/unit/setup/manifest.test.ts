@@ -1,0 +1,54 @@
+// findGuestArtifacts: reads the manifest and checks the files, doing no work; says how to run setup otherwise.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { findGuestArtifacts } from '../../../src/setup/index.js';
+import { writeManifest, type GuestManifest } from '../../../src/setup/manifest.js';
+import { parseQemuVersion } from '../../../src/setup/qemu-info.js';
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-setup-test-'));
+after(() => fs.rmSync(home, { recursive: true, force: true }));
+
+describe('findGuestArtifacts', () => {
+  it('tells the user to run setup when there is no manifest', () => {
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /guest kernel\/initramfs not found in .*: run `npx boxlite setup`/ });
+  });
+
+  it('returns absolute paths once the manifest and its files exist, and fails again when a file goes', async () => {
+    const m: GuestManifest = {
+      formatVersion: 1, kernelVersion: '6.1.0-test', kernelPackage: 'linux-image-6.1.0-test', kernelPackageVersion: '1',
+      kernelPath: 'kernel/6.1.0-test/vmlinux', initrdPath: 'initramfs/abc.cpio.gz', initramfsHash: 'abc',
+      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', modules: [], builtinModules: [], createdAt: '',
+    };
+    await writeManifest(home, m);
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
+    for (const rel of [m.kernelPath, m.initrdPath]) {
+      fs.mkdirSync(path.dirname(path.join(home, 'guest', rel)), { recursive: true });
+      fs.writeFileSync(path.join(home, 'guest', rel), 'x');
+    }
+    assert.deepEqual(findGuestArtifacts(home), {
+      kernelPath: path.join(home, 'guest', m.kernelPath), initrdPath: path.join(home, 'guest', m.initrdPath),
+      kernelVersion: '6.1.0-test', agentHash: 'deadbeef',
+    });
+    fs.rmSync(path.join(home, 'guest', m.initrdPath));
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
+  });
+});
+
+describe('parseQemuVersion', () => {
+  for (const [text, want] of [
+    ['QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright', [7, 2, 22]],
+    ['QEMU emulator version 8.2.0\n', [8, 2, 0]],
+    ['QEMU emulator version 9.1\n', [9, 1, 0]],
+  ] as const) {
+    it(JSON.stringify(text.split('\n')[0]), () => {
+      const v = parseQemuVersion(text)!;
+      assert.deepEqual([v.major, v.minor, v.micro], want);
+    });
+  }
+  it('returns undefined for output without a version', () => {
+    assert.equal(parseQemuVersion('something else'), undefined);
+  });
+});
