@@ -44,7 +44,7 @@ async function main(): Promise<void> {
 
   const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape });
   await box.start();
-  const portal = box.portal!;
+  const portal = box.session!.portal;
   const pings: number[] = [];
   const execs: number[] = [];
   for (let i = 0; i < EXECS; i++) {

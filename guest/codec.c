@@ -136,6 +136,7 @@ static void decode_body(struct rd *r, struct msg *m)
 	case MSG_STDIN_CLOSE:
 	case MSG_PING:
 	case MSG_SHUTDOWN:
+	case MSG_STATS:
 		m->id = get_u32(r);
 		break;
 	default:
@@ -143,10 +144,22 @@ static void decode_body(struct rd *r, struct msg *m)
 	}
 }
 
+static int known_type(uint8_t type)
+{
+	return type >= MSG_HELLO && type <= MSG_STATS;
+}
+
 int codec_decode(uint8_t type, const uint8_t *payload, size_t len, struct msg *m)
 {
 	memset(m, 0, sizeof *m);
 	m->type = type;
+	if (!known_type(type)) {
+		if (len < 4)
+			return -1;
+		struct rd r = { .p = payload, .len = len };
+		m->id = get_u32(&r);
+		return DECODE_UNKNOWN;
+	}
 	struct rd r = { .p = payload, .len = len };
 	if (type == MSG_MOUNT || type == MSG_EXEC) {
 		r.arena = malloc(len + 1);
@@ -241,4 +254,21 @@ size_t enc_error(uint8_t *dst, uint32_t id, uint32_t code, const char *message)
 void enc_data_header(uint8_t *dst, uint8_t type, uint32_t id, uint32_t len)
 {
 	put_u32(put_header(dst, type, 4 + len), id);
+}
+
+static uint8_t *put_u64(uint8_t *d, uint64_t v)
+{
+	return put_u32(put_u32(d, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+
+size_t enc_stats_reply(uint8_t *dst, uint32_t id, uint64_t rx_bytes, uint64_t tx_bytes, uint32_t tcp_conns,
+		       uint64_t tcp_errors)
+{
+	uint8_t *d = put_header(dst, MSG_STATS_REPLY, 4 + 8 + 8 + 4 + 8);
+	d = put_u32(d, id);
+	d = put_u64(d, rx_bytes);
+	d = put_u64(d, tx_bytes);
+	d = put_u32(d, tcp_conns);
+	d = put_u64(d, tcp_errors);
+	return (size_t)(d - dst);
 }

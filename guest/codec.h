@@ -32,7 +32,9 @@ struct msg {
 /* Validate the length field of a frame header; returns 0 if 1 <= len <= MAX_FRAME. */
 int codec_frame_length(const uint8_t hdr[4], uint32_t *len);
 
-/* Decode type + payload into m. Returns 0, or -1 if the frame is malformed (m is then empty). */
+/* Decode type + payload into m. Returns 0; -1 if the frame is malformed (m is then empty); or
+ * DECODE_UNKNOWN for a type this agent does not know whose payload starts with a u32 id (in m->id). */
+#define DECODE_UNKNOWN (-2)
 int codec_decode(uint8_t type, const uint8_t *payload, size_t len, struct msg *m);
 void msg_free(struct msg *m);
 
@@ -45,5 +47,7 @@ size_t enc_id_u32(uint8_t *dst, uint8_t type, uint32_t id, uint32_t v); /* START
 size_t enc_exit(uint8_t *dst, uint32_t id, int32_t status, int timed_out);
 size_t enc_error(uint8_t *dst, uint32_t id, uint32_t code, const char *message); /* dst: 13 + ENC_ERROR_MSG_MAX */
 void enc_data_header(uint8_t *dst, uint8_t type, uint32_t id, uint32_t len); /* DATA_HEADER bytes */
+size_t enc_stats_reply(uint8_t *dst, uint32_t id, uint64_t rx_bytes, uint64_t tx_bytes, uint32_t tcp_conns,
+		       uint64_t tcp_errors);
 
 #endif

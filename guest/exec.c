@@ -18,11 +18,11 @@
 static struct exec *table[MAX_EXECS];
 static size_t count;
 
-/* The live exec with this id in the current session. */
-static struct exec *find(uint32_t id)
+/* The live exec with this id in the session on p. */
+static struct exec *find(const struct portal *p, uint32_t id)
 {
 	for (size_t i = 0; i < count; i++)
-		if (table[i]->id == id && !table[i]->orphan)
+		if (table[i]->port == p && table[i]->id == id && !table[i]->orphan)
 			return table[i];
 	return NULL;
 }
@@ -48,11 +48,12 @@ static void free_exec(size_t i)
 	table[i] = table[--count];
 }
 
-static struct exec *new_exec(const struct msg *m)
+static struct exec *new_exec(struct portal *p, const struct msg *m)
 {
 	struct exec *e = calloc(1, sizeof *e);
 	if (!e)
 		return NULL;
+	e->port = p;
 	e->id = m->id;
 	e->tty = (m->u.exec.flags & EXEC_FLAG_TTY) != 0;
 	e->status_fd = e->in_fd = e->out_fd[0] = e->out_fd[1] = -1;
@@ -70,26 +71,43 @@ static struct exec *new_exec(const struct msg *m)
 
 void exec_start(struct portal *p, const struct box *b, const struct msg *m)
 {
-	if (!b->ready)
-		return portal_send_error(p, m->id, EBUSY, "no root filesystem: the host must send MOUNT first");
-	if (m->has_nul)
-		return portal_send_error(p, m->id, EINVAL, "argv, env and workingDir must not contain NUL bytes");
-	if (m->u.exec.argc == 0)
-		return portal_send_error(p, m->id, EINVAL, "argv must have at least one element");
-	if (find(m->id))
-		return portal_send_error(p, m->id, EEXIST, "exec id %u is already in use", m->id);
-	if (count >= MAX_EXECS)
-		return portal_send_error(p, m->id, EAGAIN, "too many executions (at most %d at once)", MAX_EXECS);
-	struct exec *e = new_exec(m);
-	if (!e)
-		return portal_send_error(p, m->id, ENOMEM, "out of memory");
+	if (!b->ready) {
+		portal_send_error(p, m->id, EBUSY, "no root filesystem: the host must send MOUNT first");
+		return;
+	}
+	if (!b->init_pid) {
+		portal_send_error(p, m->id, ESRCH, "the box's init process has died; restart the box");
+		return;
+	}
+	if (m->has_nul) {
+		portal_send_error(p, m->id, EINVAL, "argv, env and workingDir must not contain NUL bytes");
+		return;
+	}
+	if (m->u.exec.argc == 0) {
+		portal_send_error(p, m->id, EINVAL, "argv must have at least one element");
+		return;
+	}
+	if (find(p, m->id)) {
+		portal_send_error(p, m->id, EEXIST, "exec id %u is already in use", m->id);
+		return;
+	}
+	if (count >= MAX_EXECS) {
+		portal_send_error(p, m->id, EAGAIN, "too many executions (at most %d at once)", MAX_EXECS);
+		return;
+	}
+	struct exec *e = new_exec(p, m);
+	if (!e) {
+		portal_send_error(p, m->id, ENOMEM, "out of memory");
+		return;
+	}
 	char err[300];
 	int rc = spawn_exec(e, b, m, err, sizeof err);
 	if (rc) {
 		free(e->argv0);
 		free(e->workdir);
 		free(e);
-		return portal_send_error(p, m->id, (uint32_t)rc, "%s", err);
+		portal_send_error(p, m->id, (uint32_t)rc, "%s", err);
+		return;
 	}
 	if (m->u.exec.timeout_ms) {
 		struct timespec ts;
@@ -102,19 +120,19 @@ void exec_start(struct portal *p, const struct box *b, const struct msg *m)
 
 int exec_stdin(struct portal *p, const struct msg *m)
 {
-	struct exec *e = find(m->id);
+	struct exec *e = find(p, m->id);
 	if (!e || e->state == EXEC_FAILED)
 		return 0; /* exited or unknown: ignored */
-	return exec_queue_stdin(p, e, m->u.data.data, m->u.data.len);
+	return exec_queue_stdin(e, m->u.data.data, m->u.data.len);
 }
 
 void exec_stdin_close(struct portal *p, const struct msg *m)
 {
-	struct exec *e = find(m->id);
+	struct exec *e = find(p, m->id);
 	if (!e || e->in_dead)
 		return;
 	e->in_close_pending = 1;
-	exec_pump_stdin(p, e);
+	exec_pump_stdin(e);
 }
 
 /* Signal the whole process group (setsid() made pgid == pid); before setsid() only the process exists. */
@@ -127,9 +145,11 @@ static void signal_group(struct exec *e, int signo)
 void exec_signal(struct portal *p, const struct msg *m)
 {
 	int signo = m->u.signal.signo;
-	if (signo < 0 || signo >= NSIG)
-		return portal_send_error(p, m->id, EINVAL, "signal must be between 0 and %d, got %d", NSIG - 1, signo);
-	struct exec *e = find(m->id);
+	if (signo < 0 || signo >= NSIG) {
+		portal_send_error(p, m->id, EINVAL, "signal must be between 0 and %d, got %d", NSIG - 1, signo);
+		return;
+	}
+	struct exec *e = find(p, m->id);
 	if (e && !e->reaped) /* once reaped, the pid may be reused */
 		signal_group(e, signo);
 	send_ok(p, m->id);
@@ -137,7 +157,7 @@ void exec_signal(struct portal *p, const struct msg *m)
 
 void exec_resize(struct portal *p, const struct msg *m)
 {
-	struct exec *e = find(m->id);
+	struct exec *e = find(p, m->id);
 	if (e && e->tty && !e->reaped) {
 		struct winsize ws = { .ws_row = m->u.resize.rows, .ws_col = m->u.resize.cols };
 		ioctl(e->out_fd[0], TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to the foreground group */
@@ -145,16 +165,18 @@ void exec_resize(struct portal *p, const struct msg *m)
 	send_ok(p, m->id);
 }
 
-void exec_credit(const struct msg *m)
+void exec_credit(const struct portal *p, const struct msg *m)
 {
-	struct exec *e = find(m->id);
+	struct exec *e = find(p, m->id);
 	if (e && e->window < ((uint64_t)1 << 40))
 		e->window += m->u.credit.bytes;
 }
 
-void exec_orphan_all(void)
+void exec_orphan_all(const struct portal *p)
 {
 	for (size_t i = 0; i < count; i++) {
+		if (table[i]->port != p)
+			continue;
 		table[i]->orphan = 1;
 		exec_drop_stdin(table[i]); /* nobody can write to it any more: give the process EOF */
 	}
@@ -184,7 +206,7 @@ int exec_reaped(pid_t pid, int status)
 	return 0;
 }
 
-size_t exec_poll_fill(struct pollfd *pfd, struct exec_ref *refs, size_t max, int output_ok)
+size_t exec_poll_fill(struct pollfd *pfd, struct exec_ref *refs, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < count && n + EXEC_POLLFDS <= max; i++) {
@@ -196,7 +218,7 @@ size_t exec_poll_fill(struct pollfd *pfd, struct exec_ref *refs, size_t max, int
 		if (e->state != EXEC_RUNNING)
 			continue;
 		for (int k = 0; k < 2; k++) {
-			if (e->out_fd[k] < 0 || e->out_done[k] || (!e->orphan && (!output_ok || e->window == 0)))
+			if (e->out_fd[k] < 0 || e->out_done[k] || (!e->orphan && (!portal_output_ok(e->port) || e->window == 0)))
 				continue;
 			pfd[n] = (struct pollfd){ .fd = e->out_fd[k], .events = POLLIN };
 			refs[n++] = (struct exec_ref){ e, k ? REF_STDERR : REF_STDOUT };
@@ -209,28 +231,28 @@ size_t exec_poll_fill(struct pollfd *pfd, struct exec_ref *refs, size_t max, int
 	return n;
 }
 
-void exec_poll_handle(struct portal *p, const struct pollfd *pfd, const struct exec_ref *refs, size_t n, int output_ok)
+void exec_poll_handle(const struct pollfd *pfd, const struct exec_ref *refs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!pfd[i].revents)
 			continue;
 		struct exec *e = refs[i].e;
 		switch (refs[i].kind) {
-		case REF_STATUS: exec_read_status(p, e); break;
-		case REF_STDOUT: exec_pump_output(p, e, 0, output_ok); break;
-		case REF_STDERR: exec_pump_output(p, e, 1, output_ok); break;
-		case REF_STDIN: exec_pump_stdin(p, e); break;
+		case REF_STATUS: exec_read_status(e); break;
+		case REF_STDOUT: exec_pump_output(e, 0); break;
+		case REF_STDERR: exec_pump_output(e, 1); break;
+		case REF_STDIN: exec_pump_stdin(e); break;
 		}
 	}
 }
 
-static void send_exit(struct portal *p, const struct exec *e)
+static void send_exit(const struct exec *e)
 {
 	uint8_t frame[ENC_SMALL_MAX];
-	portal_send(p, frame, enc_exit(frame, e->id, e->status, e->timed_out));
+	portal_send(e->port, frame, enc_exit(frame, e->id, e->status, e->timed_out));
 }
 
-int exec_tick(struct portal *p, uint64_t now_ns, int output_ok)
+int exec_tick(uint64_t now_ns)
 {
 	int64_t next_ms = -1;
 	for (size_t i = 0; i < count;) {
@@ -247,7 +269,7 @@ int exec_tick(struct portal *p, uint64_t now_ns, int output_ok)
 		}
 		if (e->reaped && e->state == EXEC_RUNNING)
 			for (int k = 0; k < 2; k++)
-				exec_pump_output(p, e, k, output_ok); /* drain what is left, within the credit */
+				exec_pump_output(e, k); /* drain what is left, within the credit */
 		int finished = e->reaped && e->status_fd < 0 &&
 			       (e->state == EXEC_FAILED || (e->out_done[0] && e->out_done[1]));
 		if (!finished) {
@@ -255,7 +277,7 @@ int exec_tick(struct portal *p, uint64_t now_ns, int output_ok)
 			continue;
 		}
 		if (e->state == EXEC_RUNNING && !e->orphan)
-			send_exit(p, e);
+			send_exit(e);
 		free_exec(i); /* the last exec moved into slot i */
 	}
 	return next_ms > 0x7fffffff ? 0x7fffffff : (int)next_ms;

@@ -25,18 +25,17 @@ int exec_stdin(struct portal *p, const struct msg *m);
 void exec_stdin_close(struct portal *p, const struct msg *m);
 void exec_signal(struct portal *p, const struct msg *m);
 void exec_resize(struct portal *p, const struct msg *m);
-void exec_credit(const struct msg *m);
+void exec_credit(const struct portal *p, const struct msg *m);
 
-/* The session ended (host gone or a new HELLO): keep the processes, drop their output, send no EXIT. */
-void exec_orphan_all(void);
+/* The session on p ended (host gone or a new HELLO): keep its processes, drop their output, send no EXIT. */
+void exec_orphan_all(const struct portal *p);
 /* A child was reaped; returns 1 if it was an exec's main process. */
 int exec_reaped(pid_t pid, int status);
 
-/* Poll plumbing: fill pollfds for every exec, then handle what poll reported. output_ok is false
- * while the output queue is over its high-water mark. */
-size_t exec_poll_fill(struct pollfd *pfd, struct exec_ref *refs, size_t max, int output_ok);
-void exec_poll_handle(struct portal *p, const struct pollfd *pfd, const struct exec_ref *refs, size_t n, int output_ok);
+/* Poll plumbing: fill pollfds for every exec, then handle what poll reported. */
+size_t exec_poll_fill(struct pollfd *pfd, struct exec_ref *refs, size_t max);
+void exec_poll_handle(const struct pollfd *pfd, const struct exec_ref *refs, size_t n);
 /* Timeouts, draining after exit, EXIT frames, freeing. Returns ms until the next deadline, or -1. */
-int exec_tick(struct portal *p, uint64_t now_ns, int output_ok);
+int exec_tick(uint64_t now_ns);
 
 #endif

@@ -19,8 +19,9 @@ static const char *stage_text(int stage)
 }
 
 /* The status pipe reaches EOF when execve() succeeds (CLOEXEC) or the child gives up. */
-void exec_read_status(struct portal *p, struct exec *e)
+void exec_read_status(struct exec *e)
 {
+	struct portal *p = e->port;
 	ssize_t n = read(e->status_fd, e->status_buf + e->status_len, sizeof e->status_buf - e->status_len);
 	if (n > 0) {
 		e->status_len += (size_t)n;
@@ -60,8 +61,9 @@ void exec_read_status(struct portal *p, struct exec *e)
 }
 
 /* One read of stdout (i = 0) or stderr (i = 1), straight into the output queue as a data frame. */
-void exec_pump_output(struct portal *p, struct exec *e, int i, int output_ok)
+void exec_pump_output(struct exec *e, int i)
 {
+	struct portal *p = e->port;
 	static uint8_t sink[MAX_DATA];
 	int fd = e->out_fd[i];
 	if (fd < 0 || e->out_done[i] || e->state != EXEC_RUNNING)
@@ -69,7 +71,7 @@ void exec_pump_output(struct portal *p, struct exec *e, int i, int output_ok)
 	size_t max = MAX_DATA;
 	uint8_t *slot = NULL, *dst = sink;
 	if (!e->orphan) {
-		if (!output_ok || e->window == 0)
+		if (!portal_output_ok(p) || e->window == 0)
 			return;
 		if (max > e->window)
 			max = (size_t)e->window;
@@ -102,12 +104,12 @@ void exec_pump_output(struct portal *p, struct exec *e, int i, int output_ok)
 	e->out_done[i] = 1; /* EOF; EIO on a pty master means the slave side is closed */
 }
 
-static void send_credit(struct portal *p, struct exec *e, size_t n)
+static void send_credit(struct exec *e, size_t n)
 {
 	if (e->orphan || n == 0)
 		return;
 	uint8_t frame[ENC_SMALL_MAX];
-	portal_send(p, frame, enc_id_u32(frame, MSG_STDIN_CREDIT, e->id, (uint32_t)n));
+	portal_send(e->port, frame, enc_id_u32(frame, MSG_STDIN_CREDIT, e->id, (uint32_t)n));
 }
 
 /* Close stdin (a pipe); a pty master stays open since it also carries the output. */
@@ -123,21 +125,21 @@ void exec_drop_stdin(struct exec *e)
 }
 
 /* Write pending stdin; return credit for what was written (or dropped because the reader is gone). */
-void exec_pump_stdin(struct portal *p, struct exec *e)
+void exec_pump_stdin(struct exec *e)
 {
 	while (e->in_len > 0) {
 		ssize_t n = write(e->in_fd, e->in_buf + e->in_off, e->in_len);
 		if (n > 0) {
 			e->in_off += (size_t)n;
 			e->in_len -= (size_t)n;
-			send_credit(p, e, (size_t)n);
+			send_credit(e, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		send_credit(p, e, e->in_len); /* EPIPE (or EIO on a pty): the reader is gone */
+		send_credit(e, e->in_len); /* EPIPE (or EIO on a pty): the reader is gone */
 		exec_drop_stdin(e);
 		return;
 	}
@@ -154,10 +156,10 @@ void exec_pump_stdin(struct portal *p, struct exec *e)
 	e->in_close_pending = 0;
 }
 
-int exec_queue_stdin(struct portal *p, struct exec *e, const uint8_t *data, size_t len)
+int exec_queue_stdin(struct exec *e, const uint8_t *data, size_t len)
 {
 	if (e->in_dead || e->in_fd < 0) {
-		send_credit(p, e, len);
+		send_credit(e, len);
 		return 0;
 	}
 	if (e->in_len + len > INITIAL_STDIN_WINDOW)
@@ -170,6 +172,6 @@ int exec_queue_stdin(struct portal *p, struct exec *e, const uint8_t *data, size
 	}
 	memcpy(e->in_buf + e->in_off + e->in_len, data, len);
 	e->in_len += len;
-	exec_pump_stdin(p, e);
+	exec_pump_stdin(e);
 	return 0;
 }

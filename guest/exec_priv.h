@@ -22,8 +22,9 @@ enum { REF_STATUS, REF_STDOUT, REF_STDERR, REF_STDIN };
 enum { STAGE_SETNS = 1, STAGE_STDIO, STAGE_CHDIR, STAGE_EXEC };
 
 struct exec {
+	struct portal *port; /* the session that started it; ids are per session */
 	uint32_t id;
-	int orphan;          /* from an ended session: output discarded, no EXIT */
+	int orphan;          /* its session ended: output discarded, no EXIT */
 	int tty;
 	enum exec_state state;
 	pid_t pid;           /* in the agent's pid namespace; also the process group id */
@@ -50,10 +51,10 @@ struct exec {
 /* spawn.c: fork the process into the box. Returns 0, or an errno with a message in err. */
 int spawn_exec(struct exec *e, const struct box *b, const struct msg *m, char *err, size_t errlen);
 /* exec_io.c */
-void exec_pump_output(struct portal *p, struct exec *e, int i, int output_ok);
-void exec_pump_stdin(struct portal *p, struct exec *e);
-int exec_queue_stdin(struct portal *p, struct exec *e, const uint8_t *data, size_t len);
+void exec_pump_output(struct exec *e, int i);
+void exec_pump_stdin(struct exec *e);
+int exec_queue_stdin(struct exec *e, const uint8_t *data, size_t len);
 void exec_drop_stdin(struct exec *e);
-void exec_read_status(struct portal *p, struct exec *e);
+void exec_read_status(struct exec *e);
 
 #endif

@@ -18,43 +18,59 @@
 
 #define IN_CAP (4u + MAX_FRAME)
 
-int portal_find(char *path, size_t size)
+static int is_portal_name(const char *name)
+{
+	size_t n = strlen(PORTAL_NAME);
+	if (strncmp(name, PORTAL_NAME, n) != 0)
+		return 0;
+	if (name[n] == 0)
+		return 1;
+	if (name[n] != '.' || !name[n + 1])
+		return 0;
+	for (const char *c = name + n + 1; *c; c++)
+		if (*c < '0' || *c > '9')
+			return 0;
+	return 1;
+}
+
+int portal_scan(void (*found)(const char *path, const char *name, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/sys/class/virtio-ports");
 	if (!d)
-		return -1;
+		return 1; /* virtio_console not loaded yet */
 	struct dirent *e;
-	int found = -1;
-	while (found < 0 && (e = readdir(d))) {
+	int unnamed = 0;
+	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		char name_path[512], name[64];
+		char name_path[300], name[64], dev[64];
 		snprintf(name_path, sizeof name_path, "/sys/class/virtio-ports/%s/name", e->d_name);
 		int fd = open(name_path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			unnamed++;
 			continue;
+		}
 		ssize_t n = read(fd, name, sizeof name - 1);
 		close(fd);
-		if (n <= 0)
-			continue;
+		if (n < 0)
+			n = 0;
 		while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == 0))
 			n--;
 		name[n] = 0;
-		if (strcmp(name, PORTAL_NAME) == 0) {
-			snprintf(path, size, "/dev/%s", e->d_name);
-			found = 0;
+		if (n == 0) {
+			unnamed++;
+			continue;
 		}
+		if (is_portal_name(name) && snprintf(dev, sizeof dev, "/dev/%s", e->d_name) < (int)sizeof dev)
+			found(dev, name, ctx);
 	}
 	closedir(d);
-	return found;
+	return unnamed;
 }
 
 int portal_open(struct portal *p)
 {
-	char path[300];
-	if (portal_find(path, sizeof path) < 0)
-		return -1;
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int fd = open(p->path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	if (!p->in && !(p->in = malloc(IN_CAP))) {
@@ -62,10 +78,15 @@ int portal_open(struct portal *p)
 		return -1;
 	}
 	p->fd = fd;
+	portal_reset(p);
+	return 0;
+}
+
+void portal_reset(struct portal *p)
+{
 	p->session = 0;
 	p->in_len = 0;
 	p->out_r = p->out_w = 0;
-	return 0;
 }
 
 void portal_close(struct portal *p)
@@ -73,9 +94,17 @@ void portal_close(struct portal *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
-	p->session = 0;
-	p->in_len = 0;
-	p->out_r = p->out_w = 0;
+	portal_reset(p);
+}
+
+void portal_set_async(struct portal *p, int on)
+{
+	int fl = fcntl(p->fd, F_GETFL);
+	if (fl < 0)
+		return;
+	if (on)
+		fcntl(p->fd, F_SETOWN, getpid());
+	fcntl(p->fd, F_SETFL, on ? fl | O_ASYNC : fl & ~O_ASYNC);
 }
 
 int portal_read(struct portal *p)
@@ -120,6 +149,11 @@ void portal_consume(struct portal *p, size_t off)
 size_t portal_queued(const struct portal *p)
 {
 	return p->out_w - p->out_r;
+}
+
+int portal_output_ok(const struct portal *p)
+{
+	return p->fd >= 0 && p->session && portal_queued(p) < OUTQ_HIGH;
 }
 
 uint8_t *portal_reserve(struct portal *p, size_t n)

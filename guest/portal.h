@@ -9,6 +9,7 @@
 #define OUTQ_STOP_INPUT (16u << 20) /* above this, the port is not read either (the host is not reading) */
 
 struct portal {
+	char path[64];     /* /dev/vportNpM */
 	int fd;            /* -1 while closed */
 	int session;       /* a HELLO arrived on this open */
 	uint8_t *in;       /* partial input frames; room for one whole frame */
@@ -17,10 +18,16 @@ struct portal {
 	size_t out_r, out_w, out_cap;
 };
 
-/* Find /dev/<port> whose sysfs name is boxlite.portal; returns 0 and the path, or -1. */
-int portal_find(char *path, size_t size);
-int portal_open(struct portal *p);   /* 0, or -1 if the port is not there (yet) */
+/* Call found(dev path, name) for each virtio port named boxlite.portal or boxlite.portal.<n>. Returns the
+ * number of virtio ports that have no name yet (the host names them shortly after they appear). */
+int portal_scan(void (*found)(const char *path, const char *name, void *ctx), void *ctx);
+int portal_open(struct portal *p);   /* opens p->path; 0, or -1 */
 void portal_close(struct portal *p); /* drops the session and everything queued */
+/* Drop the session and everything buffered but keep the port open: closing it would discard what
+ * a host that reconnects right away has already sent. */
+void portal_reset(struct portal *p);
+/* SIGIO on host connect, disconnect and data (O_ASYNC): wakes the agent while it is not polling the port. */
+void portal_set_async(struct portal *p, int on);
 
 /* Read what is available. Returns 1 if bytes arrived, 0 if the host hung up, -1 on EAGAIN. */
 int portal_read(struct portal *p);
@@ -30,6 +37,8 @@ void portal_consume(struct portal *p, size_t off); /* drop the first off bytes o
 
 /* Output queue. Frames are queued whole and only while a session is open. */
 size_t portal_queued(const struct portal *p);
+/* A session is open and its queue is below OUTQ_HIGH: child output may be read for it. */
+int portal_output_ok(const struct portal *p);
 uint8_t *portal_reserve(struct portal *p, size_t n); /* NULL if no session or out of memory */
 void portal_commit(struct portal *p, size_t n);
 void portal_send(struct portal *p, const uint8_t *frame, size_t n);

@@ -26,6 +26,7 @@ enum {
 	MSG_OUTPUT_CREDIT = 0x08,
 	MSG_PING = 0x09,
 	MSG_SHUTDOWN = 0x0A,
+	MSG_STATS = 0x0B,
 };
 
 /* Guest -> host. */
@@ -39,6 +40,7 @@ enum {
 	MSG_EXIT = 0x87,
 	MSG_STDIN_CREDIT = 0x88,
 	MSG_PONG = 0x89,
+	MSG_STATS_REPLY = 0x8A,
 };
 
 #define EXEC_FLAG_TTY 0x01u

@@ -2,6 +2,9 @@
 // The boxlite command line: a thin layer over the public API, one subcommand per file.
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
+import { registerExec } from './exec.js';
+import { registerLs } from './ls.js';
+import { registerManage } from './manage.js';
 import { registerRun } from './run.js';
 import { registerSetup } from './setup.js';
 
@@ -12,6 +15,9 @@ const program = new Command('boxlite')
 
 registerSetup(program);
 registerRun(program);
+registerExec(program);
+registerLs(program);
+registerManage(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -26,7 +26,8 @@ export interface ExecSink {
   onOutput(stream: 'stdout' | 'stderr', data: Buffer): void;
   onStdinCredit(bytes: number): void;
   onExit(status: number, timedOut: boolean): void;
-  onFailed(err: BoxliteError): void;
+  /** `closedByHost` when this side closed the session (the command keeps running, unobserved). */
+  onFailed(err: BoxliteError, closedByHost?: boolean): void;
 }
 
 interface ExecState {
@@ -57,6 +58,14 @@ export class PortalClient {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.destroy(boxliteError('Portal', `${label}: connection error: ${err.message}`, err)));
     socket.on('close', () => this.destroy(boxliteError('Portal', `${label}: the guest closed the connection`)));
+    this.updateRef();
+  }
+
+  // The socket keeps the process alive only while something waits on it.
+  private updateRef(): void {
+    if (this.endError) return;
+    if (this.pending.size > 0 || this.execs.size > 0 || this.helloWaiter) this.socket.ref();
+    else this.socket.unref();
   }
 
   /** Connects to a portal socket, retrying until it exists or `deadline` (epoch ms) passes. */
@@ -78,8 +87,10 @@ export class PortalClient {
   /** Sends HELLO and waits for the agent's HELLO_ACK; checks the protocol version. */
   async handshake(): Promise<{ agentVersion: string }> {
     const ack = new Promise<GuestMessage>((resolve, reject) => { this.helloWaiter = { resolve, reject }; });
+    this.updateRef();
     this.send({ kind: 'hello', version: PROTOCOL_VERSION, maxFrame: MAX_FRAME_BYTES });
     const msg = await ack;
+    this.updateRef();
     if (msg.kind !== 'helloAck') throw boxliteError('Internal', 'unexpected handshake reply');
     if (msg.version !== PROTOCOL_VERSION) {
       const err = boxliteError('Portal', `${this.label}: guest agent speaks portal v${msg.version}, this host speaks v${PROTOCOL_VERSION}; rebuild the guest with \`npx boxlite setup\``);
@@ -110,6 +121,16 @@ export class PortalClient {
     await reply;
   }
 
+  /** Network counters of the guest (STATS). */
+  async guestStats(): Promise<{ netRxBytes: number; netTxBytes: number; tcpConnections: number; tcpErrors: number }> {
+    const id = this.allocateId();
+    const reply = this.awaitReply(id);
+    this.send({ kind: 'stats', id });
+    const m = await reply;
+    if (m.kind !== 'statsReply') throw boxliteError('Portal', `${this.label}: the guest answered STATS with ${m.kind}`);
+    return m;
+  }
+
   // Replies to one id come back in request order, so waiters queue per id.
   private awaitReply(id: number): Promise<GuestMessage> {
     if (this.endError) return Promise.reject(this.endError);
@@ -117,6 +138,7 @@ export class PortalClient {
       const queue = this.pending.get(id);
       if (queue) queue.push({ resolve, reject });
       else this.pending.set(id, [{ resolve, reject }]);
+      this.updateRef();
     });
   }
 
@@ -128,6 +150,7 @@ export class PortalClient {
       return id;
     }
     this.execs.set(id, { sink, unackedOutputBytes: 0 });
+    this.updateRef();
     this.send({ kind: 'exec', id, ...req });
     return id;
   }
@@ -179,7 +202,7 @@ export class PortalClient {
     this.pending.clear();
     const execs = [...this.execs.values()];
     this.execs.clear();
-    for (const e of execs) e.sink.onFailed(err);
+    for (const e of execs) e.sink.onFailed(err, graceful);
     this.resolveClosed(graceful ? undefined : err);
   }
 
@@ -201,12 +224,13 @@ export class PortalClient {
         w?.resolve(msg);
         return;
       }
-      case 'ok': case 'pong': return this.settle(msg.id, msg);
+      case 'ok': case 'pong': case 'statsReply': return this.settle(msg.id, msg);
       case 'error': {
         if (this.pending.has(msg.id)) return this.settle(msg.id, msg);
         const exec = this.execs.get(msg.id);
         if (exec) {
           this.execs.delete(msg.id);
+          this.updateRef();
           exec.sink.onFailed(boxliteError('Run', msg.message));
           return;
         }
@@ -230,6 +254,7 @@ export class PortalClient {
         const exec = this.execs.get(msg.id);
         if (!exec) return;
         this.execs.delete(msg.id);
+        this.updateRef();
         return exec.sink.onExit(msg.status, msg.timedOut);
       }
     }
@@ -240,6 +265,7 @@ export class PortalClient {
     const p = queue?.shift();
     if (!p) return;
     if (queue!.length === 0) this.pending.delete(id);
+    this.updateRef();
     p.resolve(msg);
   }
 

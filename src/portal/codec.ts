@@ -57,6 +57,7 @@ function encodeField(kind: FieldKind, value: unknown, name: string): Buffer {
     case 'u16': { const b = Buffer.alloc(2); b.writeUInt16BE(Number(value)); return b; }
     case 'u32': { const b = Buffer.alloc(4); b.writeUInt32BE(Number(value)); return b; }
     case 'i32': { const b = Buffer.alloc(4); b.writeInt32BE(Number(value)); return b; }
+    case 'u64': { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(value as number)); return b; }
     case 'str': return encodeString(String(value));
     case 'strList': {
       const list = value as string[];
@@ -107,6 +108,7 @@ class Reader {
       case 'u16': return this.take(2).readUInt16BE();
       case 'u32': return this.take(4).readUInt32BE();
       case 'i32': return this.take(4).readInt32BE();
+      case 'u64': return Number(this.take(8).readBigUInt64BE());
       case 'str': return this.string();
       case 'strList': {
         const n = this.take(2).readUInt16BE();

@@ -12,7 +12,7 @@ export const INITIAL_OUTPUT_WINDOW_BYTES = 256 * 1024;
 export const INITIAL_STDIN_WINDOW_BYTES = 256 * 1024;
 
 /** Field encodings used by the schemas. `bytes` takes the rest of the payload and must come last. */
-export type FieldKind = 'u8' | 'u16' | 'u32' | 'i32' | 'bool' | 'str' | 'strList' | 'bytes';
+export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'i32' | 'bool' | 'str' | 'strList' | 'bytes';
 
 /** A message schema: its type byte and ordered fields. */
 export interface MessageSchema {
@@ -41,6 +41,7 @@ export const HOST_SCHEMAS = {
   outputCredit: { type: 0x08, fields: [['id', 'u32'], ['bytes', 'u32']] },
   ping: { type: 0x09, fields: [['id', 'u32']] },
   shutdown: { type: 0x0a, fields: [['id', 'u32']] },
+  stats: { type: 0x0b, fields: [['id', 'u32']] },
 } as const satisfies Record<string, MessageSchema>;
 
 /** Messages the guest agent sends to the host. */
@@ -54,6 +55,10 @@ export const GUEST_SCHEMAS = {
   exit: { type: 0x87, fields: [['id', 'u32'], ['status', 'i32'], ['timedOut', 'bool']] },
   stdinCredit: { type: 0x88, fields: [['id', 'u32'], ['bytes', 'u32']] },
   pong: { type: 0x89, fields: [['id', 'u32']] },
+  statsReply: {
+    type: 0x8a,
+    fields: [['id', 'u32'], ['netRxBytes', 'u64'], ['netTxBytes', 'u64'], ['tcpConnections', 'u32'], ['tcpErrors', 'u64']],
+  },
 } as const satisfies Record<string, MessageSchema>;
 
 /** A message from the host. */
@@ -70,7 +75,8 @@ export type HostMessage =
   | { kind: 'resize'; id: number; rows: number; cols: number }
   | { kind: 'outputCredit'; id: number; bytes: number }
   | { kind: 'ping'; id: number }
-  | { kind: 'shutdown'; id: number };
+  | { kind: 'shutdown'; id: number }
+  | { kind: 'stats'; id: number };
 
 /** A message from the guest. */
 export type GuestMessage =
@@ -82,4 +88,5 @@ export type GuestMessage =
   | { kind: 'stderr'; id: number; data: Uint8Array }
   | { kind: 'exit'; id: number; status: number; timedOut: boolean }
   | { kind: 'stdinCredit'; id: number; bytes: number }
-  | { kind: 'pong'; id: number };
+  | { kind: 'pong'; id: number }
+  | { kind: 'statsReply'; id: number; netRxBytes: number; netTxBytes: number; tcpConnections: number; tcpErrors: number };

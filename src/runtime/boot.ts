@@ -1,13 +1,11 @@
 // The start pipeline of a box: disks, VM launch, portal handshake, root mount; each stage timed.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { findGuestArtifacts } from '../setup/index.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
 import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
+import type { BoxPaths } from './box-paths.js';
 import { buildBaseDisk, buildUpperDisk } from './disks.js';
 import type { ResolvedBoxOptions } from './options.js';
 
@@ -22,9 +20,13 @@ export interface StageTimings {
   boxConfigMs: number;
   boxSpawnMs: number;
   containerInitMs: number;
+  /** VMM spawn to the agent's handshake. */
+  guestBootMs: number;
+  /** The whole pipeline. */
+  totalMs: number;
 }
 
-/** A booted box: its VM, its portal session, and how it got there. */
+/** A booted box: its VM, the launcher's portal session (on `port`), and how it got there. */
 export interface BootedBox {
   vm: RunningVm;
   portal: PortalClient;
@@ -37,49 +39,51 @@ export interface BootedBox {
 export interface BootRequest {
   boxId: string;
   homeDir: string;
-  boxDir: string;
+  paths: BoxPaths;
   options: ResolvedBoxOptions;
   driver: VmmDriver;
+  /** The portal port this process claimed. */
+  port: number;
 }
 
 /** Runs the start pipeline. On failure nothing keeps running and the error names the stage and the console tail. */
 export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const t = new StageClock();
-  await fs.promises.mkdir(req.boxDir, { recursive: true, mode: 0o700 });
+  const { paths } = req;
+  await paths.create();
   const timings: Partial<StageTimings> = { filesystemSetupMs: t.lap() };
 
-  const baseDisk = path.join(req.boxDir, 'base.ext4');
-  const upperDisk = path.join(req.boxDir, 'upper.ext4');
-  if (!fs.existsSync(baseDisk) && 'rootfsPath' in req.options.rootfs) await buildBaseDisk(req.options.rootfs.rootfsPath, baseDisk);
+  if (!fs.existsSync(paths.baseDisk) && 'rootfsPath' in req.options.rootfs) await buildBaseDisk(req.options.rootfs.rootfsPath, paths.baseDisk);
   timings.imagePrepareMs = t.lap();
 
-  if (!fs.existsSync(upperDisk)) await buildUpperDisk(upperDisk, req.options.diskSizeGb);
+  if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
   const guest = findGuestArtifacts(req.homeDir);
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
-  const portalSocketPath = socketPath(req.homeDir, req.boxDir, req.boxId);
-  await fs.promises.rm(portalSocketPath, { force: true });
+  for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   const config = {
     cpus: req.options.cpus, memoryMib: req.options.memoryMib, accelerator: accelerator.accelerator,
-    kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], portalSocketPath,
-    tscKhz: hostTscKhz(),
+    kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
+    portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket,
     disks: [
-      { name: 'base', path: baseDisk, readOnly: true },
-      { name: 'upper', path: upperDisk, readOnly: false },
+      { name: 'base', path: paths.baseDisk, readOnly: true },
+      { name: 'upper', path: paths.upperDisk, readOnly: false },
     ],
   };
   timings.boxConfigMs = t.lap();
 
-  const vm = await req.driver.launch(config, path.join(req.boxDir, 'console.log'));
+  await fs.promises.rm(paths.consoleLog, { force: true });
+  const vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
   timings.boxSpawnMs = t.lap();
 
   let portal: PortalClient | undefined;
   try {
     const deadline = Date.now() + BOOT_TIMEOUT_MS;
     const booted = (async () => {
-      portal = await PortalClient.connect(portalSocketPath, `box ${req.boxId}`, deadline);
+      portal = await PortalClient.connect(paths.portalSocket(req.port), `box ${req.boxId}`, deadline);
       const { agentVersion } = await portal.handshake();
+      timings.guestBootMs = t.peek() + (timings.boxSpawnMs ?? 0);
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
         hostname: req.boxId.slice(0, 12).toLowerCase(),
@@ -88,6 +92,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     })();
     const agentVersion = await raceBoot(booted, vm, req.boxId, deadline);
     timings.containerInitMs = t.lap();
+    timings.totalMs = t.total();
     return { vm, portal: portal!, accelerator, timings: timings as StageTimings, agentVersion };
   } catch (err) {
     portal?.close();
@@ -101,7 +106,7 @@ async function raceBoot<T>(booted: Promise<T>, vm: RunningVm, boxId: string, dea
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(boxliteError('Engine',
-      `box ${boxId} did not finish booting within ${BOOT_TIMEOUT_MS / 1000} s; last console lines:\n${vm.consoleTail()}`)), deadlineMs - Date.now());
+      `box ${boxId} did not finish booting within ${BOOT_TIMEOUT_MS / 1000} s; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`)), deadlineMs - Date.now());
   });
   const died = vm.exited.then((exit) => { throw bootFailure(boxId, exit, vm); });
   try {
@@ -122,26 +127,23 @@ export function bootFailure(boxId: string, exit: VmExit, vm: RunningVm): Boxlite
     + `${exit.stderr ? `; QEMU said: ${exit.stderr}` : ''}\nlast console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`);
 }
 
-/** "code 1" / "signal SIGKILL" for messages. */
+/** "code 1" / "signal SIGKILL" / "it was no longer running" for messages. */
 export function describeExit(exit: VmExit): string {
-  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-}
-
-// Unix socket paths are limited to 107 bytes; long home dirs get a short path under the temp dir.
-function socketPath(homeDir: string, boxDir: string, boxId: string): string {
-  const inBox = path.join(boxDir, 'portal.sock');
-  if (Buffer.byteLength(inBox) <= 100) return inBox;
-  const dir = path.join(os.tmpdir(), `boxlite-${crypto.createHash('sha256').update(homeDir).digest('hex').slice(0, 12)}`);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return path.join(dir, `${boxId}.sock`);
+  if (exit.signal) return `signal ${exit.signal}`;
+  return exit.code === null ? 'its process ended' : `code ${exit.code}`;
 }
 
 class StageClock {
-  private last = performance.now();
+  private readonly start = performance.now();
+  private last = this.start;
   lap(): number {
     const now = performance.now();
-    const ms = now - this.last;
+    const ms = round(now - this.last);
     this.last = now;
-    return Math.round(ms * 10) / 10;
+    return ms;
   }
+  peek(): number { return round(performance.now() - this.last); }
+  total(): number { return round(performance.now() - this.start); }
 }
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;

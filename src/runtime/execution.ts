@@ -24,7 +24,7 @@ export interface ExecutionHost {
   readonly portal: PortalClient;
   /** Turns a portal failure into the error users see (e.g. with the VM's exit and console). */
   explainFailure(err: BoxliteError, what: string): Promise<BoxliteError>;
-  onExecutionEnded(failed: boolean): void;
+  onExecutionEnded(outcome: { failed: boolean; bytesSent: number; bytesReceived: number }): void;
 }
 
 /**
@@ -120,12 +120,15 @@ export function startExecution(
 ): Promise<Execution> {
   const portal = host.portal;
   let execId = 0;
+  let bytesSent = 0;
+  let bytesReceived = 0;
   const out = new ExecOutput((n) => portal.returnCredit(execId, n));
   const err = new ExecOutput((n) => portal.returnCredit(execId, n));
   const input = new ExecStdin({
-    write: (data) => portal.writeStdin(execId, data),
+    write: (data) => { bytesSent += data.length; return portal.writeStdin(execId, data); },
     close: () => portal.closeStdin(execId),
   }, label);
+  const ended = (failed: boolean): void => host.onExecutionEnded({ failed, bytesSent, bytesReceived });
   return new Promise<Execution>((resolveStart, rejectStart) => {
     let started = false;
     let resolveResult!: (r: ExecResult) => void;
@@ -136,16 +139,16 @@ export function startExecution(
         started = true;
         resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input }));
       },
-      onOutput: (stream, data) => (stream === 'stdout' ? out : err).push(data),
+      onOutput: (stream, data) => { bytesReceived += data.length; (stream === 'stdout' ? out : err).push(data); },
       onStdinCredit: (n) => input.addCredit(n),
       onExit: (status, timedOut) => {
         const exited = boxliteError('InvalidState', `\`${label}\` has exited; its stdin is closed`);
         out.end(); err.end(); input.finish(exited);
-        host.onExecutionEnded(false);
+        ended(false);
         resolveResult(new ExecResult(status, timedOut));
       },
-      onFailed: (failure) => {
-        host.onExecutionEnded(true);
+      onFailed: (failure, closedByHost) => {
+        ended(!closedByHost);
         if (!started) {
           // The guest could not start it (e.g. no such program), or the box died first.
           const e = failure.code === 'Run'

@@ -2,14 +2,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
+import { BoxStore } from '../state/box-store.js';
+import { openStateDb, type StateDb } from '../state/db.js';
+import { selfIdentity } from '../state/process-identity.js';
 import type { VmmDriver } from '../vmm/driver.js';
 import { QemuDriver } from '../vmm/qemu/process.js';
-import { LiteBox, type BoxContext } from './box.js';
-import { BoxID } from './ids.js';
+import { LiteBox, toInfo } from './box.js';
+import { BoxID, ContainerID } from './ids.js';
+import { BoxLifecycle } from './lifecycle.js';
 import { resolveBoxOptions, resolveHomeDir, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
+import { recover, type RecoveryReport } from './recovery.js';
 import type { BoxInfo } from './status.js';
 
-/** Runtime-wide counters (the spec's RuntimeMetrics). */
+/** Runtime-wide counters over the home dir (the spec's RuntimeMetrics). */
 export interface RuntimeMetrics {
   boxesCreatedTotal: number;
   boxesFailedTotal: number;
@@ -18,8 +23,11 @@ export interface RuntimeMetrics {
   totalRunErrors: number;
 }
 
+let defaultRuntime: BoxliteRuntime | undefined;
+
 /**
- * The BoxLite runtime: owns a home dir (`~/.boxlite` by default) and the boxes in it.
+ * The BoxLite runtime: a home dir (`~/.boxlite` by default) holding a database of boxes, their disks, and the
+ * guest kernel. Several runtimes — in this process or others — may use one home dir at once.
  *
  * @example
  * ```ts
@@ -35,13 +43,15 @@ export class BoxliteRuntime implements AsyncDisposable {
   readonly homeDir: string;
   /** Registries tried for unqualified image names. */
   readonly imageRegistries: readonly string[];
-  private readonly boxes = new Map<string, LiteBox>();
-  private readonly driver: VmmDriver = new QemuDriver();
-  private readonly counters = { commandsRun: 0, runErrors: 0, boxesFailed: 0, boxesCreated: 0 };
+  /** What recovery found and fixed when this runtime opened. */
+  readonly recovery: RecoveryReport;
+  private readonly db: StateDb;
+  private readonly store: BoxStore;
+  private readonly lifecycle: BoxLifecycle;
   private closed = false;
 
-  /** A runtime over `options.homeDir` (default `BOXLITE_HOME`, else `~/.boxlite`). */
-  constructor(options: BoxliteOptions = {}) {
+  /** Opens the home dir (`options.homeDir`, else `BOXLITE_HOME`, else `~/.boxlite`), migrating and recovering its state. */
+  constructor(options: BoxliteOptions = {}, driver: VmmDriver = new QemuDriver()) {
     this.homeDir = resolveHomeDir(options.homeDir);
     this.imageRegistries = [...(options.imageRegistries ?? [])];
     try {
@@ -49,6 +59,10 @@ export class BoxliteRuntime implements AsyncDisposable {
     } catch (err) {
       throw boxliteError('Storage', `cannot use home dir ${this.homeDir}: ${(err as Error).message}; pass another homeDir or set BOXLITE_HOME`, err);
     }
+    this.db = openStateDb(this.homeDir);
+    this.store = new BoxStore(this.db);
+    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, selfIdentity());
+    this.recovery = recover(this.homeDir, this.store, this.lifecycle);
   }
 
   /** A runtime with default options. */
@@ -56,95 +70,110 @@ export class BoxliteRuntime implements AsyncDisposable {
     return new BoxliteRuntime();
   }
 
+  /** The process-wide default runtime, created with default options on first use. */
+  static defaultRuntime(): BoxliteRuntime {
+    defaultRuntime ??= new BoxliteRuntime();
+    return defaultRuntime;
+  }
+
+  /** The default runtime if it has been created or initialised, else undefined. */
+  static tryDefaultRuntime(): BoxliteRuntime | undefined {
+    return defaultRuntime;
+  }
+
+  /** Initialises the default runtime with `options`; InvalidState if it already exists. */
+  static initDefaultRuntime(options: BoxliteOptions): void {
+    if (defaultRuntime) {
+      throw boxliteError('InvalidState', `the default runtime is already initialized (home ${defaultRuntime.homeDir}); call initDefaultRuntime() once, before any defaultRuntime() call`);
+    }
+    defaultRuntime = new BoxliteRuntime(options);
+  }
+
   /**
-   * Creates a box (Configured: persisted, no VM yet). `name` must be unique.
+   * Creates a box: persisted as Configured, no VM yet. `name` must be unique in the home dir.
    * Rejects with InvalidArgument for bad options, AlreadyExists for a taken name.
    */
   async create(options: BoxOptions = {}, name?: string): Promise<LiteBox> {
     this.assertOpen();
-    const resolved = resolveBoxOptions(options);
+    const o = resolveBoxOptions(options);
     validateBoxName(name);
-    if (name !== undefined && [...this.boxes.values()].some((b) => b.name === name)) {
-      throw boxliteError('AlreadyExists', `a box named ${JSON.stringify(name)} already exists; pick another name or remove it first`);
-    }
     const id = BoxID.generate();
-    const ctx: BoxContext = {
-      homeDir: this.homeDir,
-      boxDir: path.join(this.homeDir, 'boxes', id.asStr()),
-      driver: this.driver,
-      counters: this.counters,
-      onRemoved: (b) => this.boxes.delete(b.id.asStr()),
-    };
-    const box = new LiteBox(id, name, resolved, new Date(), ctx);
-    this.boxes.set(id.asStr(), box);
-    this.counters.boxesCreated++;
-    return box;
+    const now = Date.now();
+    this.store.insert({
+      id: id.asStr(), name, status: 'configured', optionsJson: JSON.stringify(o),
+      image: 'image' in o.rootfs ? o.rootfs.image : o.rootfs.rootfsPath, cpus: o.cpus, memoryMib: o.memoryMib, labels: o.labels,
+      createdAt: now, lastUpdated: now, vmm: undefined, bootId: undefined, containerId: ContainerID.generate().asStr(),
+      accelerator: undefined, lastError: undefined, detach: o.detach, autoRemove: o.autoRemove, owner: undefined, lockOwner: undefined,
+      timingsJson: undefined, commandsRun: 0, runErrors: 0, bytesSent: 0, bytesReceived: 0,
+    });
+    this.store.bump('boxes_created');
+    return this.handle(id.asStr(), name);
   }
 
-  /** The box with this id, unique id prefix, or name; undefined when there is none. */
+  /** The box with this id, unique id prefix (4+ characters), or name; undefined when there is none. */
   async get(idOrName: string): Promise<LiteBox | undefined> {
-    return this.find(idOrName);
+    this.assertOpen();
+    const rec = this.lifecycle.reconcile(this.store.find(idOrName));
+    return rec && this.handle(rec.id, rec.name);
   }
 
   /** Info of the box with this id or name, without a handle. */
   async getInfo(idOrName: string): Promise<BoxInfo | undefined> {
-    return this.find(idOrName)?.info();
+    this.assertOpen();
+    const rec = this.lifecycle.reconcile(this.store.find(idOrName));
+    return rec && toInfo(rec);
   }
 
   /** Info of every box, oldest first. */
   async listInfo(): Promise<BoxInfo[]> {
-    return [...this.boxes.values()].map((b) => b.info());
+    this.assertOpen();
+    return this.store.list().map((r) => this.lifecycle.reconcile(r)).filter((r) => r !== undefined).map(toInfo);
   }
 
-  /** True when a box with this id or name exists. */
+  /** True when a box with this id, id prefix or name exists. */
   async exists(idOrName: string): Promise<boolean> {
-    return this.find(idOrName) !== undefined;
+    return (await this.getInfo(idOrName)) !== undefined;
   }
 
-  /** Removes a box and its files. A running box needs `force` (it is stopped first). */
+  /** Removes a box and its files. An active box needs `force` (it is stopped first). NotFound if there is none. */
   async remove(idOrName: string, force = false): Promise<void> {
-    const box = this.find(idOrName);
-    if (!box) throw boxliteError('NotFound', `no box with id or name ${JSON.stringify(idOrName)}`);
-    const status = box.info().status;
-    if (!status.canRemove()) {
-      if (!force) throw boxliteError('InvalidState', `cannot remove box ${box.id}: it is ${status.name}; stop it first or pass force`);
-      await box.stop();
-    }
-    if (!box.isRemoved) await box.destroyFiles();
-    this.boxes.delete(box.id.asStr());
+    this.assertOpen();
+    const rec = this.store.find(idOrName);
+    if (!rec) throw boxliteError('NotFound', `no box with id or name ${JSON.stringify(idOrName)}`);
+    await this.lifecycle.remove(rec.id, force);
   }
 
-  /** Runtime-wide counters. */
+  /** Runtime-wide counters of this home dir. */
   async metrics(): Promise<RuntimeMetrics> {
+    const c = this.store.counters();
+    const running = (await this.listInfo()).filter((i) => i.status.isActive()).length;
     return {
-      boxesCreatedTotal: this.counters.boxesCreated,
-      boxesFailedTotal: this.counters.boxesFailed,
-      numRunningBoxes: [...this.boxes.values()].filter((b) => b.info().status.isActive()).length,
-      totalCommandsRun: this.counters.commandsRun,
-      totalRunErrors: this.counters.runErrors,
+      boxesCreatedTotal: c.boxes_created ?? 0,
+      boxesFailedTotal: c.boxes_failed ?? 0,
+      numRunningBoxes: running,
+      totalCommandsRun: c.commands_run ?? 0,
+      totalRunErrors: c.run_errors ?? 0,
     };
   }
 
-  /** Stops every box that is not detached. Idempotent. */
+  /**
+   * Stops the non-detached boxes this runtime started and detaches from the others (detached boxes keep
+   * running). Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.boxes.values()].map((b) => b.stop().catch(() => undefined)));
+    await this.lifecycle.close();
+    this.db.close();
+    if (defaultRuntime === this) defaultRuntime = undefined;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  private find(idOrName: string): LiteBox | undefined {
-    const exact = this.boxes.get(idOrName.toUpperCase());
-    if (exact) return exact;
-    const byName = [...this.boxes.values()].find((b) => b.name === idOrName);
-    if (byName) return byName;
-    const prefix = idOrName.toUpperCase();
-    const matches = prefix.length >= 4 ? [...this.boxes.values()].filter((b) => b.id.asStr().startsWith(prefix)) : [];
-    if (matches.length > 1) throw boxliteError('InvalidArgument', `id prefix ${JSON.stringify(idOrName)} matches ${matches.length} boxes; give more characters`);
-    return matches[0];
+  private handle(id: string, name: string | undefined): LiteBox {
+    return new LiteBox(BoxID.parse(id)!, name, { store: this.store, lifecycle: this.lifecycle });
   }
 
   private assertOpen(): void {

@@ -61,6 +61,10 @@ export interface BoxInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** The accelerator of the last start (`kvm` or `tcg`), once started. */
   readonly accelerator: 'kvm' | 'tcg' | undefined;
-  /** Why the last start or run of the box failed, if it did. */
+  /** Why the last start of the box failed or its VM ended unexpectedly, if it did. */
   readonly lastError: string | undefined;
+  /** Whether the box outlives the process that started it. */
+  readonly detach: boolean;
+  /** Whether the box is removed when it stops. */
+  readonly autoRemove: boolean;
 }

@@ -22,8 +22,10 @@ export interface VmConfig {
   /** Extra kernel command-line words appended after the driver's own. */
   readonly kernelArgs: readonly string[];
   readonly disks: readonly DiskConfig[];
-  /** Unix socket where the VMM serves the portal (virtio-serial port `boxlite.portal`). */
-  readonly portalSocketPath: string;
+  /** Unix sockets where the VMM serves the portal ports (virtio-serial ports `boxlite.portal.<n>`), one per client process. */
+  readonly portalSocketPaths: readonly string[];
+  /** Unix socket where the VMM serves the serial console (output is dropped while nobody is connected). */
+  readonly consoleSocketPath: string;
   /** TSC frequency the guest is told at early boot (kHz); avoids calibration hangs under TCG. */
   readonly tscKhz: number;
 }
@@ -34,7 +36,8 @@ export function validateVmConfig(c: VmConfig): VmConfig {
   if (!Number.isInteger(c.cpus) || c.cpus < 1 || c.cpus > 64) fail(`cpus must be an integer 1..64, got ${c.cpus}`);
   if (!Number.isInteger(c.memoryMib) || c.memoryMib < 64 || c.memoryMib > 65536) fail(`memoryMib must be an integer 64..65536, got ${c.memoryMib}`);
   if (c.accelerator !== 'kvm' && c.accelerator !== 'tcg') fail(`accelerator must be kvm or tcg, got ${String(c.accelerator)}`);
-  for (const p of [c.kernelPath, c.initrdPath, c.portalSocketPath, ...c.disks.map((d) => d.path)]) {
+  if (c.portalSocketPaths.length < 1 || c.portalSocketPaths.length > 16) fail(`portalSocketPaths must list 1..16 sockets, got ${c.portalSocketPaths.length}`);
+  for (const p of [c.kernelPath, c.initrdPath, c.consoleSocketPath, ...c.portalSocketPaths, ...c.disks.map((d) => d.path)]) {
     if (!p.startsWith('/')) fail(`paths must be absolute, got ${JSON.stringify(p)}`);
     if (p.includes(',')) fail(`paths must not contain a comma (QEMU option syntax), got ${JSON.stringify(p)}`);
   }

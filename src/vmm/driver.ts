@@ -2,8 +2,8 @@
 import type { VmConfig } from './config.js';
 
 /**
- * How a VM process ended. `code`/`signal` as Node reports them; `stderr` is the tail of the VMM's own
- * diagnostics (not the guest console).
+ * How a VM process ended. `code`/`signal` when this process launched it (undefined otherwise); `stderr` is the
+ * tail of the VMM's own diagnostics (not the guest console).
  */
 export interface VmExit {
   readonly code: number | null;
@@ -11,16 +11,27 @@ export interface VmExit {
   readonly stderr: string;
 }
 
+/** Options of one launch. */
+export interface LaunchOptions {
+  /** The capped file the console is copied to while this process runs. */
+  readonly consoleLogPath: string;
+  /** When false (the default) the VM dies with this process, even on SIGKILL; when true it outlives it. */
+  readonly detached: boolean;
+}
+
 /**
- * A launched VM. Lifecycle: launched (process running, guest booting) → exited (the `exited` promise
- * resolves, whether the guest powered off, crashed, or was killed). `kill()` forces the exit; idempotent.
+ * A VM process. Lifecycle: launched or adopted (process running) → exited (the `exited` promise resolves,
+ * whether the guest powered off, crashed, or was killed). `kill()` forces the exit; idempotent.
+ * A VM launched by another process can be adopted by pid: it is then watched by polling.
  */
 export interface RunningVm {
   readonly pid: number;
+  /** The process start time (clock ticks since boot), with pid the identity that survives pid reuse. */
+  readonly pidStart: number;
   readonly exited: Promise<VmExit>;
   readonly hasExited: boolean;
   readonly consoleLogPath: string;
-  /** The last lines the guest printed on its console. */
+  /** The last lines the guest printed on its console (from the capped console log). */
   consoleTail(maxLines?: number): string;
   kill(): Promise<VmExit>;
 }
@@ -28,5 +39,7 @@ export interface RunningVm {
 /** A hypervisor backend. */
 export interface VmmDriver {
   readonly name: string;
-  launch(config: VmConfig, consoleLogPath: string): Promise<RunningVm>;
+  launch(config: VmConfig, options: LaunchOptions): Promise<RunningVm>;
+  /** A handle on a VM another process launched, or undefined if that process is not (any more) this box's VMM. */
+  adopt(pid: number, pidStart: number, marker: string, consoleLogPath: string): RunningVm | undefined;
 }

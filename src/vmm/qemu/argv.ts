@@ -12,7 +12,7 @@ export function kernelCmdline(c: VmConfig): string {
 
 /**
  * The argv (without the program name) that boots `c` under QEMU's microvm machine.
- * The console goes to QEMU's stdout (the driver reads and bounds it); QEMU talks to nothing else.
+ * The console and the portal ports are unix sockets QEMU serves; QEMU talks to nothing else.
  */
 export function buildQemuArgv(c: VmConfig): string[] {
   const accel = c.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg'];
@@ -30,10 +30,13 @@ export function buildQemuArgv(c: VmConfig): string[] {
     '-kernel', c.kernelPath,
     '-initrd', c.initrdPath,
     '-append', kernelCmdline(c),
-    '-serial', 'stdio',
+    '-chardev', `socket,id=console,path=${c.consoleSocketPath},server=on,wait=off`,
+    '-serial', 'chardev:console',
     '-device', 'virtio-serial-device',
-    '-chardev', `socket,id=portal,path=${c.portalSocketPath},server=on,wait=off`,
-    '-device', 'virtserialport,chardev=portal,name=boxlite.portal',
+    ...c.portalSocketPaths.flatMap((path, n) => [
+      '-chardev', `socket,id=portal${n},path=${path},server=on,wait=off`,
+      '-device', `virtserialport,chardev=portal${n},name=boxlite.portal.${n}`,
+    ]),
     '-device', 'virtio-rng-device',
     ...disks,
   ];

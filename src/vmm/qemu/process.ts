@@ -1,9 +1,13 @@
-// Spawns and supervises one QEMU process: console capture, exit tracking, graceful and forced termination.
+// Spawns, adopts and supervises QEMU processes: console capture, exit tracking, forced termination.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
-import { ConsoleLog } from '../console-log.js';
+import { isAlive, processStartTime } from '../../state/process-identity.js';
+import { ConsoleLog, consoleTail } from '../console-log.js';
 import { validateVmConfig, type VmConfig } from '../config.js';
-import type { RunningVm, VmExit, VmmDriver } from '../driver.js';
+import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
 import { buildQemuArgv } from './argv.js';
 
 /** The QEMU binary used for x86-64 guests. */
@@ -13,12 +17,13 @@ export const QEMU_BINARY = 'qemu-system-x86_64';
 export class QemuDriver implements VmmDriver {
   readonly name = 'qemu';
 
-  async launch(config: VmConfig, consoleLogPath: string): Promise<RunningVm> {
+  async launch(config: VmConfig, options: LaunchOptions): Promise<RunningVm> {
     const argv = buildQemuArgv(validateVmConfig(config));
-    const console = new ConsoleLog(consoleLogPath);
-    // setpriv --pdeathsig: the VM dies with the process that launched it, even on SIGKILL.
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...argv], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // Non-detached: setpriv --pdeathsig makes the VM die with this process, even on SIGKILL.
+    const [cmd, args] = options.detached ? [QEMU_BINARY, argv] : ['setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...argv]];
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: options.detached,
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     await new Promise<void>((resolve, reject) => {
@@ -26,43 +31,97 @@ export class QemuDriver implements VmmDriver {
       child.once('error', (err) => reject(boxliteError('Engine',
         `could not start ${QEMU_BINARY}: ${err.message}; install it with \`npx boxlite setup\``, err)));
     });
-    return new QemuVm(child, console);
+    const vm = new ChildVm(child, options.consoleLogPath);
+    void captureConsole(config.consoleSocketPath, new ConsoleLog(options.consoleLogPath), vm);
+    return vm;
+  }
+
+  adopt(pid: number, pidStart: number, marker: string, consoleLogPath: string): RunningVm | undefined {
+    if (processStartTime(pid) !== pidStart || !isAlive({ pid, start: pidStart })) return undefined;
+    let cmdline = '';
+    try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return undefined; }
+    if (!cmdline.includes(QEMU_BINARY) || !cmdline.includes(marker)) return undefined;
+    return new AdoptedVm(pid, pidStart, consoleLogPath);
   }
 }
 
-class QemuVm implements RunningVm {
+// Copies the console socket into the capped log until the VM exits; output before we connect is lost.
+async function captureConsole(socketPath: string, log: ConsoleLog, vm: RunningVm): Promise<void> {
+  for (let i = 0; i < 500 && !vm.hasExited; i++) {
+    const socket = await new Promise<net.Socket | undefined>((resolve) => {
+      const s = net.createConnection({ path: socketPath });
+      s.once('connect', () => resolve(s));
+      s.once('error', () => resolve(undefined));
+    });
+    if (socket) {
+      socket.unref();
+      socket.on('data', (c: Buffer) => log.append(c));
+      socket.on('error', () => undefined);
+      socket.once('close', () => log.close());
+      void vm.exited.then(() => socket.destroy());
+      return;
+    }
+    await sleep(10);
+  }
+  log.close();
+}
+
+// A VM this process launched: exit comes from the child process.
+class ChildVm implements RunningVm {
   readonly pid: number;
+  readonly pidStart: number;
   readonly exited: Promise<VmExit>;
   private exitInfo: VmExit | undefined;
   private stderrTail = '';
 
-  constructor(private readonly child: ChildProcess, private readonly console: ConsoleLog) {
+  constructor(private readonly child: ChildProcess, readonly consoleLogPath: string) {
     this.pid = child.pid!;
-    child.stdout!.on('data', (c: Buffer) => console.append(c));
+    this.pidStart = processStartTime(this.pid) ?? 0;
     child.stderr!.on('data', (c: Buffer) => { this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4096); });
     this.exited = new Promise((resolve) => {
-      child.once('close', (code, signal) => {
-        console.close();
+      child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal, stderr: this.stderrTail.trim() };
         resolve(this.exitInfo);
       });
     });
+    // Neither the VM nor its pipe keeps this process alive; a non-detached VM dies with it.
+    child.unref();
+    (child.stderr as net.Socket).unref();
   }
 
-  get hasExited(): boolean {
-    return this.exitInfo !== undefined;
-  }
-
-  consoleTail(maxLines?: number): string {
-    return this.console.tail(maxLines);
-  }
-
-  get consoleLogPath(): string {
-    return this.console.path;
-  }
+  get hasExited(): boolean { return this.exitInfo !== undefined; }
+  consoleTail(maxLines?: number): string { return consoleTail(this.consoleLogPath, maxLines); }
 
   async kill(): Promise<VmExit> {
     if (!this.exitInfo) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+}
+
+// A VM another process launched: its exit is noticed by polling /proc (pid + start time).
+class AdoptedVm implements RunningVm {
+  readonly exited: Promise<VmExit>;
+  private gone = false;
+
+  constructor(readonly pid: number, readonly pidStart: number, readonly consoleLogPath: string) {
+    this.exited = new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (isAlive({ pid, start: pidStart })) return;
+        clearInterval(timer);
+        this.gone = true;
+        resolve({ code: null, signal: null, stderr: '' });
+      }, 100);
+      timer.unref();
+    });
+  }
+
+  get hasExited(): boolean { return this.gone || !isAlive({ pid: this.pid, start: this.pidStart }); }
+  consoleTail(maxLines?: number): string { return consoleTail(this.consoleLogPath, maxLines); }
+
+  async kill(): Promise<VmExit> {
+    if (isAlive({ pid: this.pid, start: this.pidStart })) {
+      try { process.kill(this.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
     return this.exited;
   }
 }

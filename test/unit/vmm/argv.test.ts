@@ -6,7 +6,7 @@ import { buildQemuArgv, kernelCmdline } from '../../../src/vmm/qemu/argv.js';
 
 const config: VmConfig = {
   cpus: 2, memoryMib: 512, accelerator: 'tcg', kernelPath: '/k/vmlinux', initrdPath: '/k/initrd.gz', kernelArgs: [],
-  portalSocketPath: '/b/portal.sock', tscKhz: 2_600_000,
+  portalSocketPaths: ['/b/portal-0.sock', '/b/portal-1.sock'], consoleSocketPath: '/b/console.sock', tscKhz: 2_600_000,
   disks: [{ name: 'base', path: '/b/base.ext4', readOnly: true }, { name: 'upper', path: '/b/upper.ext4', readOnly: false }],
 };
 
@@ -29,10 +29,17 @@ describe('QEMU argv', () => {
     assert.deepEqual(after(argv, '-cpu'), ['host']);
   });
 
-  it('serves the portal on a named virtio-serial port', () => {
+  it('serves the console and one named virtio-serial portal port per client on unix sockets', () => {
     const argv = buildQemuArgv(config);
-    assert.deepEqual(after(argv, '-chardev'), ['socket,id=portal,path=/b/portal.sock,server=on,wait=off']);
-    assert.ok(after(argv, '-device').includes('virtserialport,chardev=portal,name=boxlite.portal'));
+    assert.deepEqual(after(argv, '-chardev'), [
+      'socket,id=console,path=/b/console.sock,server=on,wait=off',
+      'socket,id=portal0,path=/b/portal-0.sock,server=on,wait=off',
+      'socket,id=portal1,path=/b/portal-1.sock,server=on,wait=off',
+    ]);
+    assert.deepEqual(after(argv, '-serial'), ['chardev:console']);
+    const devices = after(argv, '-device');
+    assert.ok(devices.includes('virtserialport,chardev=portal0,name=boxlite.portal.0'));
+    assert.ok(devices.includes('virtserialport,chardev=portal1,name=boxlite.portal.1'));
   });
 
   it('attaches disks in order, the base read-only', () => {
@@ -43,7 +50,7 @@ describe('QEMU argv', () => {
   });
 
   it('gives every box of one shape the same device list (snapshot-ready)', () => {
-    const other = { ...config, portalSocketPath: '/c/portal.sock', disks: config.disks.map((d) => ({ ...d, path: d.path.replace('/b/', '/c/') })) };
+    const other = { ...config, portalSocketPaths: ['/c/portal-0.sock', '/c/portal-1.sock'], consoleSocketPath: '/c/console.sock', disks: config.disks.map((d) => ({ ...d, path: d.path.replace('/b/', '/c/') })) };
     const shape = (argv: string[]): string[] => after(argv, '-device');
     assert.deepEqual(shape(buildQemuArgv(config)), shape(buildQemuArgv(other)));
   });
@@ -52,7 +59,8 @@ describe('QEMU argv', () => {
     ['zero cpus', { cpus: 0 }, /cpus must be an integer 1..64, got 0/],
     ['fractional memory', { memoryMib: 12.5 }, /memoryMib must be an integer 64..65536, got 12.5/],
     ['a relative kernel path', { kernelPath: 'vmlinux' }, /paths must be absolute/],
-    ['a comma in a path', { portalSocketPath: '/a,b/sock' }, /must not contain a comma/],
+    ['a comma in a path', { consoleSocketPath: '/a,b/sock' }, /must not contain a comma/],
+    ['no portal socket', { portalSocketPaths: [] }, /portalSocketPaths must list 1..16 sockets/],
     ['a kernel arg with spaces', { kernelArgs: ['a b'] }, /one non-empty word/],
   ];
   for (const [what, patch, message] of invalid) {

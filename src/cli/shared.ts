@@ -1,0 +1,62 @@
+// Helpers shared by the subcommands: opening the runtime, finding a box, attaching an execution to this terminal.
+import type { Command } from 'commander';
+import { boxliteError } from '../errors.js';
+import type { LiteBox } from '../runtime/box.js';
+import type { Execution } from '../runtime/execution.js';
+import { BoxliteRuntime } from '../runtime/runtime.js';
+
+/** A runtime on the `--home` of the program. */
+export function openRuntime(program: Command): BoxliteRuntime {
+  return new BoxliteRuntime({ homeDir: program.opts<{ home?: string }>().home });
+}
+
+/** The box with this id, prefix or name, or a NotFound error naming it. */
+export async function findBox(runtime: BoxliteRuntime, idOrName: string): Promise<LiteBox> {
+  const box = await runtime.get(idOrName);
+  if (!box) throw boxliteError('NotFound', `no box with id or name ${JSON.stringify(idOrName)}; \`boxlite ls -a\` lists them`);
+  return box;
+}
+
+/** `KEY=VALUE` → [KEY, VALUE]; a bare `KEY` takes this process's value. */
+export function splitEnv(kv: string): [string, string] {
+  const i = kv.indexOf('=');
+  return i < 0 ? [kv, process.env[kv] ?? ''] : [kv.slice(0, i), kv.slice(i + 1)];
+}
+
+/** Collects a repeatable option into a list. */
+export const repeatable = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** Wires an execution to this process's stdio; resolves with a shell-style exit code (128+N for signal N). */
+export async function attach(execution: Execution, forwardStdin: boolean, tty: boolean): Promise<number> {
+  const pump = async (stream: AsyncIterable<Buffer>, out: NodeJS.WriteStream): Promise<void> => {
+    for await (const chunk of stream) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  };
+  const pumps = [pump(execution.stdout()!.bytes(), process.stdout), pump(execution.stderr()!.bytes(), process.stderr)];
+  const restore = tty && process.stdin.isTTY ? enterRawMode(execution) : () => undefined;
+  if (forwardStdin) void forward(execution);
+  try {
+    await Promise.all(pumps);
+    const result = await execution.wait();
+    if (result.timedOut) process.stderr.write('boxlite: the command timed out and was killed\n');
+    return result.exitCode < 0 ? 128 - result.exitCode : result.exitCode;
+  } finally {
+    restore();
+    process.stdin.pause();
+  }
+}
+
+async function forward(execution: Execution): Promise<void> {
+  const stdin = execution.stdin()!;
+  try {
+    for await (const chunk of process.stdin) await stdin.write(chunk as Buffer);
+    await stdin.close();
+  } catch { /* the command exited first */ }
+}
+
+function enterRawMode(execution: Execution): () => void {
+  process.stdin.setRawMode(true);
+  const resize = (): void => { void execution.resizeTty(process.stdout.rows || 24, process.stdout.columns || 80).catch(() => undefined); };
+  resize();
+  process.stdout.on('resize', resize);
+  return () => { process.stdin.setRawMode(false); process.stdout.off('resize', resize); };
+}

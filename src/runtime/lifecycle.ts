@@ -1,0 +1,296 @@
+// The box state machine across processes: start, attach, stop and remove under a per-box lock in the database.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BoxliteError, boxliteError, messageOf } from '../errors.js';
+import { PortalClient } from '../portal/client.js';
+import { ProtocolViolation } from '../portal/codec.js';
+import type { BoxRecord, BoxStore } from '../state/box-store.js';
+import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-identity.js';
+import type { RunningVm, VmmDriver } from '../vmm/driver.js';
+import { orTimeout } from '../util/timeout.js';
+import { bootBox, BOOT_TIMEOUT_MS, describeExit, type StageTimings } from './boot.js';
+import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
+import type { ResolvedBoxOptions } from './options.js';
+
+/** How long `stop()` waits for the guest to power off before killing the VM. */
+export const STOP_GRACE_MS = 10_000;
+/** How long a call waits for another process's start or stop of the same box. */
+const LOCK_WAIT_MS = 2 * BOOT_TIMEOUT_MS + STOP_GRACE_MS;
+
+/** This process's connection to a running box. */
+export interface BoxSession {
+  readonly boxId: string;
+  readonly portal: PortalClient;
+  readonly port: number;
+  readonly vm: RunningVm;
+  /** True when this process launched the VM (and it dies with this process unless detached). */
+  readonly launched: boolean;
+  stopRequested: boolean;
+}
+
+/**
+ * Runs the lifecycle rules of the spec against the shared state database. Every transition takes the box's
+ * lock (a row column holding pid + start time, taken over when its holder has died), re-reads the row, and
+ * writes the new state in one statement, so several processes can drive boxes of one home dir at once.
+ */
+export class BoxLifecycle {
+  private readonly sessions = new Map<string, BoxSession>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: BoxStore,
+    private readonly driver: VmmDriver,
+    private readonly homeDir: string,
+    private readonly me: ProcessIdentity,
+  ) {}
+
+  /** The paths of a box. */
+  paths(boxId: string): BoxPaths {
+    return new BoxPaths(this.homeDir, boxId);
+  }
+
+  /** This process's session with a box, if attached. */
+  session(boxId: string): BoxSession | undefined {
+    const s = this.sessions.get(boxId);
+    return s && s.portal.isOpen ? s : undefined;
+  }
+
+  /**
+   * The row of a box after checking that an active box's VM really runs (same boot, same pid and start time,
+   * a QEMU of this box). A box whose VM vanished becomes Stopped, or is removed when it auto-removes.
+   */
+  reconcile(rec: BoxRecord | undefined): BoxRecord | undefined {
+    if (!rec || (rec.status !== 'running' && rec.status !== 'stopping')) return rec;
+    if (this.vmAlive(rec)) return rec;
+    if (rec.status === 'stopping' && rec.lockOwner && rec.lockOwner.pid !== this.me.pid && isAlive(rec.lockOwner)) return rec;
+    const reason = rec.bootId !== currentBootId() ? 'the host rebooted while the box was running' : 'its VM was no longer running';
+    this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined, lastError: rec.lastError ?? reason }, [rec.status]);
+    this.store.clearPortClaims(rec.id);
+    if (rec.autoRemove) {
+      this.paths(rec.id).removeSync();
+      this.store.delete(rec.id);
+      return undefined;
+    }
+    return this.store.get(rec.id);
+  }
+
+  /** Starts the box if needed and attaches this process to it; idempotent and safe across processes. */
+  start(boxId: string): Promise<BoxSession> {
+    return this.once(`start:${boxId}`, () => this.startNow(boxId));
+  }
+
+  /** Stops the box (graceful, then forced); removes it if it auto-removes. Idempotent. */
+  stop(boxId: string): Promise<void> {
+    return this.once(`stop:${boxId}`, () => this.withLock(boxId, async (rec) => {
+      const active = rec.status === 'running' || rec.status === 'stopping';
+      if (active) await this.stopLocked(rec);
+      if (rec.autoRemove && (active || rec.status === 'stopped')) await this.removeLocked(rec.id);
+    }));
+  }
+
+  /** Removes the box and its files; an active box needs `force` (it is stopped first). */
+  remove(boxId: string, force: boolean): Promise<void> {
+    return this.withLock(boxId, async (rec) => {
+      if (rec.status === 'running' || rec.status === 'stopping') {
+        if (!force) throw boxliteError('InvalidState', `cannot remove box ${rec.id}: it is ${rec.status}; stop it first or pass force`);
+        await this.stopLocked(rec);
+      }
+      await this.removeLocked(rec.id);
+    });
+  }
+
+  /** Detaches from every box; stops the non-detached boxes this process launched. */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map(async (s) => {
+      const rec = this.store.get(s.boxId);
+      if (s.launched && rec && !rec.detach) await this.stop(s.boxId).catch(() => undefined);
+      else this.detach(s);
+    }));
+  }
+
+  private async startNow(boxId: string): Promise<BoxSession> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const rec = this.reconcile(this.store.get(boxId));
+      if (!rec) throw notFound(boxId, 'start');
+      if (rec.status === 'stopping' && (this.inflight.has(`stop:${boxId}`) || rec.lockOwner?.pid === this.me.pid)) {
+        throw boxliteError('InvalidState', `cannot start box ${boxId}: it is stopping`);
+      }
+      if (rec.status === 'running') {
+        const attached = this.session(boxId);
+        if (attached) return attached;
+        const s = await this.attach(rec);
+        if (s) return s;
+        continue; // the VM vanished while attaching: reconcile and start it
+      }
+      const locked = this.store.tryLock(boxId, this.me);
+      if (locked === undefined) throw notFound(boxId, 'start');
+      if (!locked) {
+        if (Date.now() > deadline) throw busy(rec);
+        await sleep(50);
+        continue;
+      }
+      try {
+        const fresh = this.reconcile(this.store.get(boxId));
+        if (!fresh) throw notFound(boxId, 'start');
+        if (fresh.status === 'running') continue;
+        if (fresh.status !== 'configured' && fresh.status !== 'stopped') {
+          throw boxliteError('InvalidState', `cannot start box ${boxId}: it is ${fresh.status}`);
+        }
+        return await this.boot(fresh);
+      } finally {
+        this.store.unlock(boxId, this.me);
+      }
+    }
+  }
+
+  private async boot(rec: BoxRecord): Promise<BoxSession> {
+    const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+    this.store.clearPortClaims(rec.id);
+    const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
+    try {
+      const booted = await bootBox({ boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port });
+      this.store.update(rec.id, {
+        status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
+        accelerator: booted.accelerator.accelerator, owner: options.detach ? undefined : this.me, lastError: undefined,
+        timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason }),
+      });
+      return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, stopRequested: false });
+    } catch (err) {
+      this.store.releasePort(rec.id, port, this.me);
+      this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
+      this.store.bump('boxes_failed');
+      throw err;
+    }
+  }
+
+  // Connects this process to a box another process (or an earlier runtime) started. Undefined if its VM is gone.
+  private async attach(rec: BoxRecord): Promise<BoxSession | undefined> {
+    const paths = this.paths(rec.id);
+    const vm = rec.vmm && this.driver.adopt(rec.vmm.pid, rec.vmm.start, paths.dir, paths.consoleLog);
+    if (!vm) return undefined;
+    const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me);
+    if (port === undefined) {
+      throw boxliteError('InvalidState', `box ${rec.id} already has ${PORTAL_PORTS} processes attached; close one of them (runtime.close()) and try again`);
+    }
+    try {
+      const portal = await PortalClient.connect(paths.portalSocket(port), `box ${rec.id}`, Date.now() + 5000);
+      const ready = await orTimeout(portal.handshake(), 10_000, undefined);
+      if (!ready) {
+        portal.close();
+        throw boxliteError('Portal', `box ${rec.id}: the guest agent did not answer on portal port ${port} within 10 s`);
+      }
+      return this.track({ boxId: rec.id, portal, port, vm, launched: false, stopRequested: false });
+    } catch (err) {
+      this.store.releasePort(rec.id, port, this.me);
+      if (vm.hasExited) return undefined;
+      throw err;
+    }
+  }
+
+  private track(session: BoxSession): BoxSession {
+    this.sessions.set(session.boxId, session);
+    void session.vm.exited.then((exit) => {
+      if (this.sessions.get(session.boxId) !== session) return;
+      this.sessions.delete(session.boxId);
+      if (session.stopRequested) return;
+      const how = describeExit(exit);
+      session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped unexpectedly: the VM exited (${how})`));
+      this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined, lastError: `the VM exited unexpectedly (${how})` }, ['running']);
+      this.store.clearPortClaims(session.boxId);
+    });
+    void session.portal.closed.then((err) => {
+      // A guest that breaks the protocol is hostile or broken: it is stopped and the box marked failed.
+      if (!err || !(err.cause instanceof ProtocolViolation) || session.vm.hasExited) return;
+      this.store.update(session.boxId, { lastError: err.message });
+      session.stopRequested = true;
+      void session.vm.kill().then(() => {
+        this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined }, ['running', 'stopping']);
+        this.store.clearPortClaims(session.boxId);
+      });
+    });
+    return session;
+  }
+
+  private detach(session: BoxSession): void {
+    this.sessions.delete(session.boxId);
+    session.portal.close();
+    this.store.releasePort(session.boxId, session.port, this.me);
+  }
+
+  // Powers the guest off (or kills it) and records Stopped. The caller holds the lock.
+  private async stopLocked(rec: BoxRecord): Promise<void> {
+    this.store.update(rec.id, { status: 'stopping' });
+    let session = this.session(rec.id);
+    if (!session) session = await this.attach(rec).catch(() => undefined);
+    const paths = this.paths(rec.id);
+    const vm = session?.vm ?? (rec.vmm && this.driver.adopt(rec.vmm.pid, rec.vmm.start, paths.dir, paths.consoleLog));
+    if (session) session.stopRequested = true;
+    if (session?.portal.isOpen) await orTimeout(session.portal.shutdown().catch(() => undefined), STOP_GRACE_MS, undefined);
+    if (vm && !(await orTimeout(vm.exited.then(() => true), STOP_GRACE_MS, false))) await vm.kill();
+    if (session) {
+      session.portal.close();
+      this.sessions.delete(rec.id);
+    }
+    this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined });
+    this.store.clearPortClaims(rec.id);
+  }
+
+  private async removeLocked(boxId: string): Promise<void> {
+    await this.paths(boxId).remove();
+    this.store.delete(boxId);
+  }
+
+  // Runs `fn` holding the box's lock, waiting while another process holds it.
+  private async withLock(boxId: string, fn: (rec: BoxRecord) => Promise<void>): Promise<void> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const rec = this.reconcile(this.store.get(boxId));
+      if (!rec) return;
+      const locked = this.store.tryLock(boxId, this.me);
+      if (locked === undefined) return;
+      if (!locked) {
+        if (Date.now() > deadline) throw busy(rec);
+        await sleep(50);
+        continue;
+      }
+      try {
+        const fresh = this.store.get(boxId);
+        if (!fresh) return;
+        await fn(fresh);
+        return;
+      } finally {
+        this.store.unlock(boxId, this.me);
+      }
+    }
+  }
+
+  private vmAlive(rec: BoxRecord): boolean {
+    const s = this.sessions.get(rec.id);
+    if (s && !s.vm.hasExited) return true;
+    if (rec.bootId !== currentBootId() || !rec.vmm) return false;
+    const paths = this.paths(rec.id);
+    return this.driver.adopt(rec.vmm.pid, rec.vmm.start, paths.dir, paths.consoleLog) !== undefined;
+  }
+
+  // Shares one in-flight operation per key within this process.
+  private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const p = fn().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+}
+
+/** Stage timings recorded at the last start, if any. */
+export function timingsOf(rec: BoxRecord): (StageTimings & { acceleratorReason?: string }) | undefined {
+  return rec.timingsJson ? JSON.parse(rec.timingsJson) as StageTimings & { acceleratorReason?: string } : undefined;
+}
+
+function notFound(boxId: string, op: string): BoxliteError {
+  return boxliteError('NotFound', `cannot ${op} box ${boxId}: it does not exist (it was removed)`);
+}
+
+function busy(rec: BoxRecord): BoxliteError {
+  return boxliteError('InvalidState', `box ${rec.id} is ${rec.status} and locked by process ${rec.lockOwner?.pid ?? '?'}, which did not finish within ${LOCK_WAIT_MS / 1000} s`);
+}

@@ -1,0 +1,68 @@
+// Recovery when a runtime opens: reconcile boxes whose VM is gone, and clean leftovers and temp files.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BoxStore } from '../state/box-store.js';
+import { isAlive } from '../state/process-identity.js';
+import type { BoxLifecycle } from './lifecycle.js';
+
+/** What recovery did, for diagnostics. */
+export interface RecoveryReport {
+  /** Boxes recorded as active whose VM was gone (now Stopped, or removed when auto-removing). */
+  reconciled: string[];
+  /** Box directories without a box, and stale temp files, that were deleted. */
+  cleaned: string[];
+}
+
+/** Brings the home dir to a consistent state. Safe while other processes use it. */
+export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycle): RecoveryReport {
+  const report: RecoveryReport = { reconciled: [], cleaned: [] };
+  for (const rec of store.list()) {
+    if (rec.status !== 'running' && rec.status !== 'stopping') continue;
+    const after = lifecycle.reconcile(rec);
+    if (!after || after.status !== rec.status) report.reconciled.push(rec.id);
+  }
+  const boxesDir = path.join(homeDir, 'boxes');
+  for (const entry of safeReaddir(boxesDir)) {
+    const dir = path.join(boxesDir, entry);
+    // A directory is made only after its row exists (at start), so one without a row is a leftover.
+    if (!store.get(entry) && olderThan(dir, 60_000)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      report.cleaned.push(dir);
+      continue;
+    }
+    for (const f of safeReaddir(dir)) {
+      const m = /\.tmp-(\d+)$/.exec(f);
+      if (m && !isAlive({ pid: Number(m[1]), start: startOrZero(Number(m[1])) })) {
+        fs.rmSync(path.join(dir, f), { force: true });
+        report.cleaned.push(path.join(dir, f));
+      }
+    }
+  }
+  const tmpDir = path.join(homeDir, 'tmp');
+  for (const f of safeReaddir(tmpDir)) {
+    const p = path.join(tmpDir, f);
+    if (olderThan(p, 24 * 3600_000)) {
+      fs.rmSync(p, { recursive: true, force: true });
+      report.cleaned.push(p);
+    }
+  }
+  return report;
+}
+
+function safeReaddir(dir: string): string[] {
+  try { return fs.readdirSync(dir); } catch { return []; }
+}
+
+function olderThan(p: string, ms: number): boolean {
+  try { return Date.now() - fs.statSync(p).mtimeMs > ms; } catch { return false; }
+}
+
+// A temp file names only its writer's pid; a live process with that pid counts as its writer.
+function startOrZero(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return -1;
+  }
+}

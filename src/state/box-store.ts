@@ -1,0 +1,185 @@
+// Box rows of the state database: insert, look up, compare-and-set updates, per-box locks, portal claims, counters.
+import { boxliteError } from '../errors.js';
+import type { StateDb } from './db.js';
+import { formatIdentity, isAlive, parseIdentity, type ProcessIdentity } from './process-identity.js';
+
+/** The persisted state of one box. Times are epoch milliseconds. */
+export interface BoxRecord {
+  id: string;
+  name: string | undefined;
+  status: 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
+  optionsJson: string;
+  image: string;
+  cpus: number;
+  memoryMib: number;
+  labels: Record<string, string>;
+  createdAt: number;
+  lastUpdated: number;
+  /** The VMM process, while active. */
+  vmm: ProcessIdentity | undefined;
+  bootId: string | undefined;
+  containerId: string | undefined;
+  accelerator: 'kvm' | 'tcg' | undefined;
+  lastError: string | undefined;
+  detach: boolean;
+  autoRemove: boolean;
+  /** The process the VM dies with (non-detached boxes), while active. */
+  owner: ProcessIdentity | undefined;
+  lockOwner: ProcessIdentity | undefined;
+  timingsJson: string | undefined;
+  commandsRun: number;
+  runErrors: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+interface Row {
+  id: string; name: string | null; status: string; options_json: string; image: string; cpus: number; memory_mib: number;
+  labels_json: string; created_at: number; last_updated: number; pid: number | null; pid_start: number | null;
+  boot_id: string | null; container_id: string | null; accelerator: string | null; last_error: string | null;
+  detach: number; auto_remove: number; owner_pid: number | null; owner_start: number | null; lock_owner: string | null;
+  timings_json: string | null; commands_run: number; run_errors: number; bytes_sent: number; bytes_received: number;
+}
+
+/** Fields a state change may set. */
+export type BoxPatch = Partial<Pick<BoxRecord, 'status' | 'vmm' | 'bootId' | 'containerId' | 'accelerator' | 'lastError' | 'owner' | 'timingsJson'>>;
+
+const identityOrNull = (id: ProcessIdentity | undefined): [number | null, number | null] => (id ? [id.pid, id.start] : [null, null]);
+
+/** Box rows. Every method is one statement or one transaction, safe against other processes on the same file. */
+export class BoxStore {
+  constructor(private readonly db: StateDb) {}
+
+  /** Inserts a new box; AlreadyExists when the name is taken. */
+  insert(r: BoxRecord): void {
+    try {
+      this.db.prepare(`INSERT INTO boxes (id, name, status, options_json, image, cpus, memory_mib, labels_json, created_at, last_updated,
+        detach, auto_remove, container_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(r.id, r.name ?? null, r.status, r.optionsJson, r.image, r.cpus, r.memoryMib, JSON.stringify(r.labels), r.createdAt, r.lastUpdated,
+          r.detach ? 1 : 0, r.autoRemove ? 1 : 0, r.containerId ?? null);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw boxliteError('AlreadyExists', `a box named ${JSON.stringify(r.name)} already exists; pick another name or remove that box first`, err);
+      }
+      throw err;
+    }
+  }
+
+  get(id: string): BoxRecord | undefined {
+    return toRecord(this.db.prepare('SELECT * FROM boxes WHERE id = ?').get(id) as Row | undefined);
+  }
+
+  /** Finds by exact id, then name, then unique id prefix (at least 4 characters). */
+  find(idOrName: string): BoxRecord | undefined {
+    const up = idOrName.toUpperCase();
+    const exact = this.get(up) ?? toRecord(this.db.prepare('SELECT * FROM boxes WHERE name = ?').get(idOrName) as Row | undefined);
+    if (exact || up.length < 4 || !/^[0-9A-Z]+$/.test(up)) return exact;
+    const rows = this.db.prepare('SELECT * FROM boxes WHERE id LIKE ? LIMIT 2').all(`${up}%`) as Row[];
+    if (rows.length > 1) throw boxliteError('InvalidArgument', `id prefix ${JSON.stringify(idOrName)} matches several boxes; give more characters`);
+    return toRecord(rows[0]);
+  }
+
+  /** Every box, oldest first. */
+  list(): BoxRecord[] {
+    return (this.db.prepare('SELECT * FROM boxes ORDER BY created_at, id').all() as Row[]).map((r) => toRecord(r)!);
+  }
+
+  /** Applies a patch; with `expect`, only if the status is still one of those (compare-and-set). True if applied. */
+  update(id: string, patch: BoxPatch, expect?: ReadonlyArray<BoxRecord['status']>): boolean {
+    const sets: string[] = ['last_updated = ?'];
+    const args: unknown[] = [Date.now()];
+    const set = (col: string, v: unknown): void => { sets.push(`${col} = ?`); args.push(v); };
+    if (patch.status !== undefined) set('status', patch.status);
+    if ('vmm' in patch) { const [p, s] = identityOrNull(patch.vmm); set('pid', p); set('pid_start', s); }
+    if ('owner' in patch) { const [p, s] = identityOrNull(patch.owner); set('owner_pid', p); set('owner_start', s); }
+    if ('bootId' in patch) set('boot_id', patch.bootId ?? null);
+    if ('containerId' in patch) set('container_id', patch.containerId ?? null);
+    if ('accelerator' in patch) set('accelerator', patch.accelerator ?? null);
+    if ('lastError' in patch) set('last_error', patch.lastError ?? null);
+    if ('timingsJson' in patch) set('timings_json', patch.timingsJson ?? null);
+    let where = 'id = ?';
+    args.push(id);
+    if (expect) { where += ` AND status IN (${expect.map(() => '?').join(',')})`; args.push(...expect); }
+    return this.db.prepare(`UPDATE boxes SET ${sets.join(', ')} WHERE ${where}`).run(...args).changes === 1;
+  }
+
+  /** Deletes a box row (and its portal claims). */
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM boxes WHERE id = ?').run(id);
+  }
+
+  /**
+   * Takes the box's lifecycle lock for `me`; a lock held by a process that has died is taken over.
+   * Returns true when `me` holds it, false when a live process does, undefined when the box is gone.
+   */
+  tryLock(id: string, me: ProcessIdentity): boolean | undefined {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT lock_owner FROM boxes WHERE id = ?').get(id) as { lock_owner: string | null } | undefined;
+      if (!row) return undefined;
+      const holder = parseIdentity(row.lock_owner);
+      if (holder && formatIdentity(holder) !== formatIdentity(me) && isAlive(holder)) return false;
+      this.db.prepare('UPDATE boxes SET lock_owner = ?, lock_at = ? WHERE id = ?').run(formatIdentity(me), Date.now(), id);
+      return true;
+    }).immediate();
+  }
+
+  /** Releases the lock if `me` holds it. */
+  unlock(id: string, me: ProcessIdentity): void {
+    this.db.prepare('UPDATE boxes SET lock_owner = NULL, lock_at = NULL WHERE id = ? AND lock_owner = ?').run(id, formatIdentity(me));
+  }
+
+  /** Adds to a box's command and byte counters. */
+  addBoxCounters(id: string, d: { commands?: number; errors?: number; sent?: number; received?: number }): void {
+    this.db.prepare(`UPDATE boxes SET commands_run = commands_run + ?, run_errors = run_errors + ?, bytes_sent = bytes_sent + ?,
+      bytes_received = bytes_received + ? WHERE id = ?`).run(d.commands ?? 0, d.errors ?? 0, d.sent ?? 0, d.received ?? 0, id);
+  }
+
+  /** Adds `n` to a runtime-wide counter. */
+  bump(name: string, n = 1): void {
+    this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value').run(name, n);
+  }
+
+  /** Every runtime-wide counter. */
+  counters(): Record<string, number> {
+    const rows = this.db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>;
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  }
+
+  /** Claims a free portal port of a box for `me` (ports held by dead processes are free). Undefined when all are taken. */
+  claimPort(boxId: string, ports: number, me: ProcessIdentity): number | undefined {
+    return this.db.transaction(() => {
+      const held = this.db.prepare('SELECT port, owner FROM portal_claims WHERE box_id = ?').all(boxId) as Array<{ port: number; owner: string }>;
+      for (let port = 0; port < ports; port++) {
+        const claim = held.find((h) => h.port === port);
+        if (claim && isAlive(parseIdentity(claim.owner)) && claim.owner !== formatIdentity(me)) continue;
+        this.db.prepare('INSERT OR REPLACE INTO portal_claims (box_id, port, owner) VALUES (?, ?, ?)').run(boxId, port, formatIdentity(me));
+        return port;
+      }
+      return undefined;
+    }).immediate();
+  }
+
+  /** Forgets every portal claim of a box (its VM is gone, so are the connections). */
+  clearPortClaims(boxId: string): void {
+    this.db.prepare('DELETE FROM portal_claims WHERE box_id = ?').run(boxId);
+  }
+
+  /** Releases a portal port claimed by `me`. */
+  releasePort(boxId: string, port: number, me: ProcessIdentity): void {
+    this.db.prepare('DELETE FROM portal_claims WHERE box_id = ? AND port = ? AND owner = ?').run(boxId, port, formatIdentity(me));
+  }
+}
+
+function toRecord(r: Row | undefined): BoxRecord | undefined {
+  if (!r) return undefined;
+  const ident = (pid: number | null, start: number | null): ProcessIdentity | undefined => (pid === null || start === null ? undefined : { pid, start });
+  return {
+    id: r.id, name: r.name ?? undefined, status: r.status as BoxRecord['status'], optionsJson: r.options_json, image: r.image,
+    cpus: r.cpus, memoryMib: r.memory_mib, labels: JSON.parse(r.labels_json) as Record<string, string>,
+    createdAt: r.created_at, lastUpdated: r.last_updated, vmm: ident(r.pid, r.pid_start), bootId: r.boot_id ?? undefined,
+    containerId: r.container_id ?? undefined, accelerator: (r.accelerator ?? undefined) as BoxRecord['accelerator'],
+    lastError: r.last_error ?? undefined, detach: r.detach === 1, autoRemove: r.auto_remove === 1,
+    owner: ident(r.owner_pid, r.owner_start), lockOwner: parseIdentity(r.lock_owner), timingsJson: r.timings_json ?? undefined,
+    commandsRun: r.commands_run, runErrors: r.run_errors, bytesSent: r.bytes_sent, bytesReceived: r.bytes_received,
+  };
+}

@@ -1,0 +1,62 @@
+// Identifies processes across pid reuse (pid + start time) and host reboots (boot id), from /proc.
+import fs from 'node:fs';
+
+/** A process as (pid, start time in clock ticks since boot): a reused pid has another start time. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly start: number;
+}
+
+/** The start time of `pid` (field 22 of /proc/<pid>/stat), or undefined if there is no such process. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = Number(fields[19]);
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's identity. */
+export function selfIdentity(): ProcessIdentity {
+  return { pid: process.pid, start: processStartTime(process.pid) ?? 0 };
+}
+
+/** True when the process that had this identity is still running (not a new process that reuses its pid). */
+export function isAlive(id: ProcessIdentity | undefined): boolean {
+  if (!id) return false;
+  const start = processStartTime(id.pid);
+  return start !== undefined && start === id.start && !isZombie(id.pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** "pid:start", the form stored in lock and claim columns. */
+export function formatIdentity(id: ProcessIdentity): string {
+  return `${id.pid}:${id.start}`;
+}
+
+/** Parses "pid:start"; undefined when malformed. */
+export function parseIdentity(s: string | null | undefined): ProcessIdentity | undefined {
+  const m = /^(\d+):(\d+)$/.exec(s ?? '');
+  return m ? { pid: Number(m[1]), start: Number(m[2]) } : undefined;
+}
+
+/** The kernel's id of the current boot; boxes recorded as running under another boot id are not running. */
+export function currentBootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}

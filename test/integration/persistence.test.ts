@@ -1,0 +1,250 @@
+// Boxes that persist: restarts, several processes on one home dir, owners that die, recovery, metrics.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { BoxliteError } from '../../src/errors.js';
+import { BoxCommand } from '../../src/runtime/command.js';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { BoxStatus } from '../../src/runtime/status.js';
+import { BoxStore } from '../../src/state/box-store.js';
+import { openStateDb } from '../../src/state/db.js';
+import { isAlive, processStartTime } from '../../src/state/process-identity.js';
+import { busyboxRootfs } from '../fixtures/rootfs.js';
+import { TEST_HOME } from '../helpers/boxes.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/box-process.js', import.meta.url));
+const children: ChildProcess[] = [];
+const homes: string[] = [];
+
+// Each test gets its own home dir sharing the set-up guest kernel of the test home.
+function freshHome(): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-persist-'));
+  fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
+  homes.push(home);
+  return home;
+}
+
+function child(home: string, ...args: string[]): { proc: ChildProcess; next: () => Promise<Record<string, unknown>> } {
+  const proc = spawn(process.execPath, [CHILD, ...args], { env: { ...process.env, BOXLITE_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  return {
+    proc,
+    next: async () => {
+      const l = await lines.next();
+      if (l.done) throw new Error(`child ${args.join(' ')} exited without output (code ${proc.exitCode})`);
+      return JSON.parse(l.value) as Record<string, unknown>;
+    },
+  };
+}
+
+const exited = (p: ChildProcess): Promise<number | null> => (p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (c) => r(c))));
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { if (cond()) return true; await new Promise((r) => setTimeout(r, 50)); }
+  return cond();
+}
+
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const home of homes) {
+    const rt = new BoxliteRuntime({ homeDir: home });
+    for (const info of await rt.listInfo()) await rt.remove(info.id.asStr(), true).catch(() => undefined);
+    await rt.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
+
+describe('persistence and several processes', () => {
+  it('keeps state across a runtime restart; a detached box keeps running and can be used again', async () => {
+    const home = freshHome();
+    let rt = new BoxliteRuntime({ homeDir: home });
+    const box = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, detach: true, autoRemove: false, labels: { app: 'x' } }, 'keeper');
+    await (await box.run(new BoxCommand('sh').args(['-c', 'echo persisted > /root/f']))).wait();
+    const pid = box.info().pid;
+    await rt.close();
+    rt = new BoxliteRuntime({ homeDir: home });
+    const infos = await rt.listInfo();
+    assert.equal(infos.length, 1);
+    assert.equal(infos[0]!.name, 'keeper');
+    assert.equal(infos[0]!.status, BoxStatus.Running);
+    assert.equal(infos[0]!.pid, pid);
+    assert.deepEqual(infos[0]!.labels, { app: 'x' });
+    const again = await rt.get('keeper');
+    const run = await again!.run(new BoxCommand('cat').arg('/root/f'));
+    assert.equal(await run.stdout()!.text(), 'persisted\n');
+    await again!.stop();
+    assert.equal((await rt.getInfo('keeper'))?.status, BoxStatus.Stopped);
+    await rt.close();
+  });
+
+  it('kill -9 of the owner of a non-detached box leaves no VM behind, and the box is Stopped on the next open', async () => {
+    const home = freshHome();
+    const c = child(home, 'hold', 'owned');
+    const { vmmPid } = await c.next() as { vmmPid: number };
+    const vmm = { pid: vmmPid, start: processStartTime(vmmPid)! };
+    assert.equal(isAlive(vmm), true);
+    c.proc.kill('SIGKILL');
+    assert.equal(await waitFor(() => !isAlive(vmm), 5000), true, 'the VM died with its owner');
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const info = await rt.getInfo('owned');
+    assert.equal(info?.status, BoxStatus.Stopped);
+    assert.match(info?.lastError ?? '', /no longer running/);
+    await rt.close();
+  });
+
+  it('a detached box keeps serving a second process while its creator is attached, and after it exits', async () => {
+    const home = freshHome();
+    const c = child(home, 'hold-detached', 'shared');
+    const first = await c.next();
+    assert.equal(first.out, 'started');
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const box = await rt.get('shared');
+    const run = await box!.run(new BoxCommand('cat').arg('/root/mark'));
+    assert.equal(await run.stdout()!.text(), 'started\n');
+    c.proc.kill('SIGTERM');
+    await exited(c.proc);
+    const later = await box!.run(new BoxCommand('echo').arg('still serving'));
+    assert.equal(await later.stdout()!.text(), 'still serving\n');
+    await box!.stop();
+    await rt.close();
+  });
+
+  it('a box created detached by a process that exited is found and used by the next one', async () => {
+    const home = freshHome();
+    const c = child(home, 'detached', 'orphan');
+    await c.next();
+    assert.equal(await exited(c.proc), 0);
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const box = await rt.get('orphan');
+    assert.equal(box?.info().status, BoxStatus.Running);
+    assert.equal(await (await box!.run(new BoxCommand('cat').arg('/root/mark'))).stdout()!.text(), 'started\n');
+    await rt.remove('orphan', true);
+    assert.equal(await rt.exists('orphan'), false);
+    await rt.close();
+  });
+
+  it('two processes creating and removing 20 boxes each at once end with exactly the expected rows and files', async () => {
+    const home = freshHome();
+    const a = child(home, 'churn', 'a', '20');
+    const b = child(home, 'churn', 'b', '20');
+    const [ra, rb] = await Promise.all([a.next(), b.next()]);
+    assert.deepEqual(await Promise.all([exited(a.proc), exited(b.proc)]), [0, 0]);
+    const kept = [...(ra.kept as string[]), ...(rb.kept as string[])].sort();
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const rows = (await rt.listInfo()).map((i) => i.id.asStr()).sort();
+    assert.deepEqual(rows, kept);
+    assert.equal(rows.length, 20);
+    const names = new Set((await rt.listInfo()).map((i) => i.name));
+    for (let i = 1; i < 20; i += 2) assert.ok(names.has(`a-${i}`) && names.has(`b-${i}`));
+    assert.deepEqual(fs.readdirSync(path.join(home, 'boxes')), [], 'no files left of removed or never-started boxes');
+    await rt.close();
+  });
+
+  it('does not mistake an unrelated process that reuses a VM pid for the VM', async () => {
+    const home = freshHome();
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const box = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() }, autoRemove: false });
+    await rt.close();
+    const sleeper = spawn('sleep', ['60']);
+    children.push(sleeper);
+    await new Promise((r) => sleeper.once('spawn', r));
+    const db = openStateDb(home);
+    const store = new BoxStore(db);
+    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    store.update(box.id.asStr(), { status: 'running', vmm: { pid: sleeper.pid!, start: processStartTime(sleeper.pid!)! }, bootId });
+    db.close();
+    const reopened = new BoxliteRuntime({ homeDir: home });
+    assert.equal((await reopened.getInfo(box.id.asStr()))?.status, BoxStatus.Stopped);
+    assert.deepEqual(reopened.recovery.reconciled, [box.id.asStr()]);
+    await reopened.close();
+  });
+
+  it('a box recorded as running under another host boot is Stopped, an auto-remove one is removed', async () => {
+    const home = freshHome();
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const kept = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() }, autoRemove: false });
+    const gone = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() } });
+    await rt.close();
+    const db = openStateDb(home);
+    const store = new BoxStore(db);
+    for (const b of [kept, gone]) {
+      store.update(b.id.asStr(), { status: 'running', vmm: { pid: process.pid, start: processStartTime(process.pid)! }, bootId: 'another-boot' });
+    }
+    db.close();
+    fs.mkdirSync(path.join(home, 'boxes', gone.id.asStr()));
+    const reopened = new BoxliteRuntime({ homeDir: home });
+    assert.equal((await reopened.getInfo(kept.id.asStr()))?.lastError, 'the host rebooted while the box was running');
+    assert.equal(await reopened.exists(gone.id.asStr()), false);
+    assert.equal(fs.existsSync(path.join(home, 'boxes', gone.id.asStr())), false);
+    await reopened.close();
+  });
+
+  it('rejects calls in the wrong state with InvalidState naming the state', async () => {
+    const home = freshHome();
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const box = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, autoRemove: false });
+    await box.start();
+    const isInvalid = (state: string) => (e: unknown): boolean => BoxliteError.is(e) && e.code === 'InvalidState' && e.message.includes(state);
+    await assert.rejects(rt.remove(box.id.asStr()), isInvalid('running'));
+    const stopping = box.stop();
+    assert.equal(box.info().status, BoxStatus.Stopping);
+    await assert.rejects(box.start(), isInvalid('stopping'));
+    await assert.rejects(box.run(new BoxCommand('true')), isInvalid('stopping'));
+    await stopping;
+    await assert.rejects(rt.remove('no-such-box'), (e: unknown) => BoxliteError.is(e) && e.code === 'NotFound');
+    await rt.close();
+    await assert.rejects(rt.create({}), isInvalid('closed'));
+  });
+
+  it('counts what happened: commands, errors, bytes, and stage timings that add up to the create duration', async () => {
+    const home = freshHome();
+    const rt = new BoxliteRuntime({ homeDir: home });
+    const box = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, autoRemove: false });
+    for (let i = 0; i < 3; i++) {
+      const run = await box.run(new BoxCommand('cat'));
+      const stdin = run.stdin()!;
+      await stdin.write('12345');
+      await stdin.close();
+      await run.stdout()!.text();
+      await run.wait();
+    }
+    await assert.rejects(box.run(new BoxCommand('no-such-program')));
+    const m = await box.metrics();
+    assert.equal(m.commandsRunTotal, 4);
+    assert.equal(m.runErrorsTotal, 1);
+    assert.equal(m.bytesSentTotal, 15);
+    assert.equal(m.bytesReceivedTotal, 15);
+    const stages = [m.stageFilesystemSetupMs, m.stageImagePrepareMs, m.stageGuestRootfsMs, m.stageBoxConfigMs, m.stageBoxSpawnMs, m.stageContainerInitMs];
+    assert.ok(stages.every((s) => typeof s === 'number' && s >= 0), JSON.stringify(stages));
+    const sum = stages.reduce((a, b) => a! + b!, 0)!;
+    assert.ok(Math.abs(sum - m.totalCreateDurationMs!) < 50, `stages ${sum} ms vs total ${m.totalCreateDurationMs} ms`);
+    assert.ok(m.guestBootDurationMs! > 0 && m.guestBootDurationMs! <= m.totalCreateDurationMs!);
+    assert.ok(m.memoryBytes! > 10 * 1024 * 1024);
+    assert.ok(m.cpuPercent! >= 0 && m.cpuPercent! <= 100);
+    const rm = await rt.metrics();
+    assert.equal(rm.boxesCreatedTotal, 1);
+    assert.equal(rm.totalCommandsRun, 4);
+    assert.equal(rm.totalRunErrors, 1);
+    assert.equal(rm.numRunningBoxes, 1);
+    await rt.close();
+  });
+
+  it('has one default runtime; initialising it twice is InvalidState', async () => {
+    const home = freshHome();
+    assert.equal(BoxliteRuntime.tryDefaultRuntime(), undefined);
+    BoxliteRuntime.initDefaultRuntime({ homeDir: home });
+    const rt = BoxliteRuntime.defaultRuntime();
+    assert.equal(rt.homeDir, home);
+    assert.equal(BoxliteRuntime.tryDefaultRuntime(), rt);
+    assert.throws(() => BoxliteRuntime.initDefaultRuntime({ homeDir: home }), (e: unknown) => BoxliteError.is(e) && e.code === 'InvalidState');
+    await rt.close();
+    assert.equal(BoxliteRuntime.tryDefaultRuntime(), undefined);
+  });
+});

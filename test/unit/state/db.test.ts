@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { BoxliteError } from '../../../src/errors.js';
+import { BoxStore, type BoxRecord } from '../../../src/state/box-store.js';
+import { openStateDb } from '../../../src/state/db.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/state/migrations.js';
+import { isAlive, processStartTime, selfIdentity } from '../../../src/state/process-identity.js';
+
+const tmpHome = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-db-'));
+const isError = (code: string, re: RegExp) => (e: unknown): boolean => BoxliteError.is(e) && e.code === code && re.test(e.message);
+
+function record(id: string, name?: string): BoxRecord {
+  return {
+    id, name, status: 'configured', optionsJson: '{}', image: '/rootfs', cpus: 1, memoryMib: 256, labels: { team: 'a' },
+    createdAt: Date.now(), lastUpdated: Date.now(), vmm: undefined, bootId: undefined, containerId: undefined, accelerator: undefined,
+    lastError: undefined, detach: false, autoRemove: true, owner: undefined, lockOwner: undefined, timingsJson: undefined,
+    commandsRun: 0, runErrors: 0, bytesSent: 0, bytesReceived: 0,
+  };
+}
+
+// A process identity that is certainly dead: a child that has exited.
+function deadIdentity(): { pid: number; start: number } {
+  const r = spawnSync('sh', ['-c', 'echo $$; cat /proc/$$/stat']);
+  const [pid, stat] = r.stdout.toString().split('\n');
+  const s = stat!;
+  return { pid: Number(pid), start: Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]) };
+}
+
+describe('state database', () => {
+  it('creates a new database in WAL mode at the latest schema', () => {
+    const db = openStateDb(tmpHome());
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    db.close();
+  });
+
+  it('migrates a database from an older schema, keeping its rows', () => {
+    const home = tmpHome();
+    const old = openStateDb(home, MIGRATIONS.slice(0, 1));
+    old.prepare(`INSERT INTO boxes (id, name, status, options_json, image, cpus, memory_mib, created_at, last_updated)
+      VALUES ('01J0000000000000000000000A', 'kept', 'stopped', '{}', '/r', 1, 256, 1, 1)`).run();
+    old.close();
+    const db = openStateDb(home);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    const rec = new BoxStore(db).find('kept');
+    assert.equal(rec?.status, 'stopped');
+    assert.equal(rec?.autoRemove, true, 'new columns get their defaults');
+    db.close();
+  });
+
+  it('refuses a database from a newer boxlite with a clear error, without touching it', () => {
+    const home = tmpHome();
+    openStateDb(home).close();
+    const raw = new Database(path.join(home, 'db', 'boxlite.db'));
+    raw.pragma('user_version = 99');
+    raw.close();
+    assert.throws(() => openStateDb(home), isError('Database', /schema v99, newer than this boxlite understands \(v\d+\); upgrade boxlite/));
+  });
+});
+
+describe('box store', () => {
+  it('rejects a taken name with AlreadyExists', () => {
+    const store = new BoxStore(openStateDb(tmpHome()));
+    store.insert(record('01J0000000000000000000000A', 'web'));
+    assert.throws(() => store.insert(record('01J0000000000000000000000B', 'web')), isError('AlreadyExists', /"web" already exists/));
+  });
+
+  it('finds by id, name and unique prefix; an ambiguous prefix is an error', () => {
+    const store = new BoxStore(openStateDb(tmpHome()));
+    store.insert(record('01JAAAA0000000000000000001', 'one'));
+    store.insert(record('01JAAAA0000000000000000002'));
+    store.insert(record('01JBBBB0000000000000000003'));
+    assert.equal(store.find('one')?.id, '01JAAAA0000000000000000001');
+    assert.equal(store.find('01jbbbb')?.id, '01JBBBB0000000000000000003');
+    assert.throws(() => store.find('01JAAAA'), isError('InvalidArgument', /matches several boxes/));
+    assert.equal(store.find('zzzz'), undefined);
+  });
+
+  it('updates only from the expected states (compare-and-set)', () => {
+    const store = new BoxStore(openStateDb(tmpHome()));
+    store.insert(record('01J0000000000000000000000A'));
+    assert.equal(store.update('01J0000000000000000000000A', { status: 'running' }, ['stopped']), false);
+    assert.equal(store.update('01J0000000000000000000000A', { status: 'running' }, ['configured']), true);
+    assert.equal(store.get('01J0000000000000000000000A')?.status, 'running');
+  });
+
+  it('hands the box lock to one live process and takes it over from a dead one', () => {
+    const home = tmpHome();
+    const a = new BoxStore(openStateDb(home));
+    const b = new BoxStore(openStateDb(home));
+    a.insert(record('01J0000000000000000000000A'));
+    const parent = { pid: process.ppid, start: processStartTime(process.ppid)! };
+    assert.equal(a.tryLock('01J0000000000000000000000A', parent), true);
+    assert.equal(b.tryLock('01J0000000000000000000000A', selfIdentity()), false, 'a live holder keeps the lock');
+    a.unlock('01J0000000000000000000000A', parent);
+    assert.equal(a.tryLock('01J0000000000000000000000A', deadIdentity()), true);
+    assert.equal(b.tryLock('01J0000000000000000000000A', selfIdentity()), true, 'a dead holder loses the lock');
+    assert.equal(b.tryLock('01JXXXXXXXXXXXXXXXXXXXXXXX', selfIdentity()), undefined);
+  });
+
+  it('gives each live process its own portal port and reclaims ports of dead ones', () => {
+    const store = new BoxStore(openStateDb(tmpHome()));
+    store.insert(record('01J0000000000000000000000A'));
+    const parent = { pid: process.ppid, start: processStartTime(process.ppid)! };
+    assert.equal(store.claimPort('01J0000000000000000000000A', 2, parent), 0);
+    assert.equal(store.claimPort('01J0000000000000000000000A', 2, deadIdentity()), 1);
+    assert.equal(store.claimPort('01J0000000000000000000000A', 2, selfIdentity()), 1, 'the dead claim on port 1 is reclaimed');
+    assert.equal(store.claimPort('01J0000000000000000000000A', 2, { pid: 1, start: processStartTime(1)! }), undefined);
+  });
+});
+
+describe('process identity', () => {
+  it('tells a live process from a reused pid (same pid, other start time)', () => {
+    const me = selfIdentity();
+    assert.equal(isAlive(me), true);
+    assert.equal(isAlive({ pid: me.pid, start: me.start + 1 }), false);
+    assert.equal(isAlive(deadIdentity()), false);
+  });
+});
