@@ -6,8 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. OS packages (the same list as src/setup/os-packages.ts).
+# 1. OS packages (the same lists as src/setup/os-packages.ts: OS_PACKAGES, then TEST_OS_PACKAGES for the test suite).
 packages=(qemu-system-x86 musl-tools e2fsprogs xz-utils zstd busybox-static make)
+packages+=(docker-registry debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

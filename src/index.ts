@@ -8,7 +8,9 @@ export { Execution, ExecResult } from './runtime/execution.js';
 export { ExecOutput } from './runtime/exec-output.js';
 export { ExecStdin } from './runtime/exec-stdin.js';
 export { BoxStatus } from './runtime/status.js';
-export type { BoxInfo } from './runtime/status.js';
+export type { BoxInfo, BoxState } from './runtime/status.js';
+export { Bytes, Seconds } from './runtime/types.js';
+export type { BoxMetrics } from './runtime/metrics.js';
 export { BoxID, ContainerID } from './runtime/ids.js';
 export type { StageTimings } from './runtime/boot.js';
 export type {

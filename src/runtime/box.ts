@@ -8,7 +8,7 @@ import { BoxID } from './ids.js';
 import { timingsOf, type BoxLifecycle } from './lifecycle.js';
 import { collectBoxMetrics, type BoxMetrics } from './metrics.js';
 import type { ResolvedBoxOptions } from './options.js';
-import { BoxStatus, type BoxInfo } from './status.js';
+import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import { orTimeout } from '../util/timeout.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -34,6 +34,16 @@ export class LiteBox implements AsyncDisposable {
   /** Box metadata, read from the state database; never starts the VM. NotFound once the box was removed. */
   info(): BoxInfo {
     return toInfo(this.record('get info of'));
+  }
+
+  /** The box's dynamic state (status, VMM pid, container id, lock holder). */
+  state(): BoxState {
+    const rec = this.record('get state of');
+    const info = toInfo(rec);
+    return {
+      status: info.status, pid: info.pid, containerId: rec.containerId, lastUpdated: info.lastUpdated,
+      lockId: rec.lockOwner ? `${rec.lockOwner.pid}:${rec.lockOwner.start}` : undefined,
+    };
   }
 
   /** Stage timings of the last start, once started. */

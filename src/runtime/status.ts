@@ -44,6 +44,18 @@ export class BoxStatus {
   toJSON(): string { return this.name; }
 }
 
+/** The dynamic part of a box's state (the spec's BoxState). */
+export interface BoxState {
+  readonly status: BoxStatus;
+  /** PID of the VMM process while the box is active. */
+  readonly pid: number | undefined;
+  /** The box's container id (64 lowercase hex characters). */
+  readonly containerId: string | undefined;
+  readonly lastUpdated: Date;
+  /** Which process holds the box's lifecycle lock ("pid:start-time"), while a start, stop or remove runs. */
+  readonly lockId: string | undefined;
+}
+
 /** Public metadata of a box. */
 export interface BoxInfo {
   readonly id: BoxID;

@@ -10,6 +10,12 @@ import type { StepOptions } from './types.js';
 /** The Debian packages setup installs. */
 export const OS_PACKAGES = ['qemu-system-x86', 'musl-tools', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make'] as const;
 
+/**
+ * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
+ * server for the image tests, and debootstrap for the Python test image.
+ */
+export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap'] as const;
+
 /** Each needed tool and the package that provides it. */
 export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BoxliteError } from '../../src/errors.js';
 import { BoxStatus } from '../../src/runtime/status.js';
+import { ContainerID } from '../../src/runtime/ids.js';
 import { busyboxBox, sh, testRuntime, TEST_HOME } from '../helpers/boxes.js';
 
 describe('box lifecycle', () => {
@@ -19,6 +20,11 @@ describe('box lifecycle', () => {
     assert.ok(info.pid && info.pid > 0);
     assert.ok(info.accelerator === 'kvm' || info.accelerator === 'tcg');
     assert.match(box.acceleratorReason!, /KVM|TCG/);
+    const state = box.state();
+    assert.equal(state.status, BoxStatus.Running);
+    assert.equal(state.pid, info.pid);
+    assert.ok(ContainerID.isValid(state.containerId!));
+    assert.equal(state.lockId, undefined, 'no lock is held between operations');
     assert.equal(info.cpus, 1);
     assert.equal(info.memoryMib, 256);
     assert.equal((await testRuntime().get(`life-${process.pid}`))?.id.asStr(), box.id.asStr());
