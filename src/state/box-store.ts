@@ -27,6 +27,9 @@ export interface BoxRecord {
   owner: ProcessIdentity | undefined;
   lockOwner: ProcessIdentity | undefined;
   timingsJson: string | undefined;
+  /** For image boxes: the manifest digest and the image config (JSON) resolved at the first start. */
+  imageDigest: string | undefined;
+  imageConfigJson: string | undefined;
   commandsRun: number;
   runErrors: number;
   bytesSent: number;
@@ -38,11 +41,11 @@ interface Row {
   labels_json: string; created_at: number; last_updated: number; pid: number | null; pid_start: number | null;
   boot_id: string | null; container_id: string | null; accelerator: string | null; last_error: string | null;
   detach: number; auto_remove: number; owner_pid: number | null; owner_start: number | null; lock_owner: string | null;
-  timings_json: string | null; commands_run: number; run_errors: number; bytes_sent: number; bytes_received: number;
+  timings_json: string | null; image_digest: string | null; image_config_json: string | null; commands_run: number; run_errors: number; bytes_sent: number; bytes_received: number;
 }
 
 /** Fields a state change may set. */
-export type BoxPatch = Partial<Pick<BoxRecord, 'status' | 'vmm' | 'bootId' | 'containerId' | 'accelerator' | 'lastError' | 'owner' | 'timingsJson'>>;
+export type BoxPatch = Partial<Pick<BoxRecord, 'status' | 'vmm' | 'bootId' | 'containerId' | 'accelerator' | 'lastError' | 'owner' | 'timingsJson' | 'imageDigest' | 'imageConfigJson'>>;
 
 const identityOrNull = (id: ProcessIdentity | undefined): [number | null, number | null] => (id ? [id.pid, id.start] : [null, null]);
 
@@ -97,6 +100,8 @@ export class BoxStore {
     if ('accelerator' in patch) set('accelerator', patch.accelerator ?? null);
     if ('lastError' in patch) set('last_error', patch.lastError ?? null);
     if ('timingsJson' in patch) set('timings_json', patch.timingsJson ?? null);
+    if ('imageDigest' in patch) set('image_digest', patch.imageDigest ?? null);
+    if ('imageConfigJson' in patch) set('image_config_json', patch.imageConfigJson ?? null);
     let where = 'id = ?';
     args.push(id);
     if (expect) { where += ` AND status IN (${expect.map(() => '?').join(',')})`; args.push(...expect); }
@@ -137,6 +142,12 @@ export class BoxStore {
   /** Adds `n` to a runtime-wide counter. */
   bump(name: string, n = 1): void {
     this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value').run(name, n);
+  }
+
+  /** Image digests that boxes use (so image prune keeps them). */
+  imageDigestsInUse(): Set<string> {
+    const rows = this.db.prepare('SELECT DISTINCT image_digest FROM boxes WHERE image_digest IS NOT NULL').all() as Array<{ image_digest: string }>;
+    return new Set(rows.map((r) => r.image_digest));
   }
 
   /** Every runtime-wide counter. */
@@ -180,6 +191,7 @@ function toRecord(r: Row | undefined): BoxRecord | undefined {
     containerId: r.container_id ?? undefined, accelerator: (r.accelerator ?? undefined) as BoxRecord['accelerator'],
     lastError: r.last_error ?? undefined, detach: r.detach === 1, autoRemove: r.auto_remove === 1,
     owner: ident(r.owner_pid, r.owner_start), lockOwner: parseIdentity(r.lock_owner), timingsJson: r.timings_json ?? undefined,
+    imageDigest: r.image_digest ?? undefined, imageConfigJson: r.image_config_json ?? undefined,
     commandsRun: r.commands_run, runErrors: r.run_errors, bytesSent: r.bytes_sent, bytesReceived: r.bytes_received,
   };
 }

@@ -57,6 +57,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'image digest and config of image boxes',
+    sql: `
+      ALTER TABLE boxes ADD COLUMN image_digest TEXT;
+      ALTER TABLE boxes ADD COLUMN image_config_json TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
