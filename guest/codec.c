@@ -112,6 +112,7 @@ static void decode_body(struct rd *r, struct msg *m)
 		m->u.exec.argv = get_strv(r, m->u.exec.argc);
 		m->u.exec.envc = get_u16(r);
 		m->u.exec.envp = get_strv(r, m->u.exec.envc);
+		m->u.exec.user = get_str(r);
 		break;
 	case MSG_STDIN:
 		m->id = get_u32(r);

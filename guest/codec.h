@@ -9,7 +9,7 @@
 struct msg {
 	uint8_t type;
 	uint32_t id;     /* 0 for HELLO */
-	int has_nul;     /* a path/argv/env string contained a NUL byte (the request is refused, not the frame) */
+	int has_nul;     /* a path/argv/env/user string contained a NUL byte (the request is refused, not the frame) */
 	union {
 		struct { uint16_t version; uint32_t max_frame; } hello;
 		struct { char *lower_dev, *lower_fs, *upper_dev, *upper_fs, *hostname; } mount;
@@ -20,6 +20,7 @@ struct msg {
 			char *workdir;
 			uint16_t argc, envc;
 			char **argv, **envp; /* NULL-terminated */
+			char *user;          /* "" = root */
 		} exec;
 		struct { const uint8_t *data; uint32_t len; } data; /* points into the frame */
 		struct { int32_t signo; } signal;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "protocol.h"
+#include "user.h"
 
 static struct exec *table[MAX_EXECS];
 static size_t count;
@@ -42,8 +43,7 @@ static void free_exec(size_t i)
 			close(e->out_fd[k]);
 	if (e->status_fd >= 0)
 		close(e->status_fd);
-	free(e->argv0);
-	free(e->workdir);
+	exec_free_names(e);
 	free(e);
 	table[i] = table[--count];
 }
@@ -60,9 +60,9 @@ static struct exec *new_exec(struct portal *p, const struct msg *m)
 	e->window = INITIAL_OUTPUT_WINDOW;
 	e->argv0 = strndup(m->u.exec.argv[0], 256);
 	e->workdir = strndup(m->u.exec.workdir[0] ? m->u.exec.workdir : "/", 256);
-	if (!e->argv0 || !e->workdir) {
-		free(e->argv0);
-		free(e->workdir);
+	e->user = strdup(m->u.exec.user); /* at most USER_MAX bytes */
+	if (!e->argv0 || !e->workdir || !e->user) {
+		exec_free_names(e);
 		free(e);
 		return NULL;
 	}
@@ -80,7 +80,11 @@ void exec_start(struct portal *p, const struct box *b, const struct msg *m)
 		return;
 	}
 	if (m->has_nul) {
-		portal_send_error(p, m->id, EINVAL, "argv, env and workingDir must not contain NUL bytes");
+		portal_send_error(p, m->id, EINVAL, "argv, env, workingDir and user must not contain NUL bytes");
+		return;
+	}
+	if (strlen(m->u.exec.user) > USER_MAX) {
+		portal_send_error(p, m->id, EINVAL, "user must be at most %d bytes", USER_MAX);
 		return;
 	}
 	if (m->u.exec.argc == 0) {
@@ -103,8 +107,7 @@ void exec_start(struct portal *p, const struct box *b, const struct msg *m)
 	char err[300];
 	int rc = spawn_exec(e, b, m, err, sizeof err);
 	if (rc) {
-		free(e->argv0);
-		free(e->workdir);
+		exec_free_names(e);
 		free(e);
 		portal_send_error(p, m->id, (uint32_t)rc, "%s", err);
 		return;

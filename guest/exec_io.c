@@ -18,6 +18,32 @@ static const char *stage_text(int stage)
 	}
 }
 
+void exec_free_names(struct exec *e)
+{
+	free(e->argv0);
+	free(e->workdir);
+	free(e->user);
+	e->argv0 = e->workdir = e->user = NULL;
+}
+
+/* A failure to become the exec's user: names the user (or group) part of the spec. */
+static void send_user_error(struct exec *e, int stage, int err)
+{
+	const char *u = e->user, *colon = strchr(u, ':');
+	int ulen = colon ? (int)(colon - u) : (int)strlen(u);
+	if (stage == STAGE_USER && err == ENOENT)
+		portal_send_error(e->port, e->id, ENOENT, "user \"%.*s\" not found in the box's /etc/passwd", ulen, u);
+	else if (stage == STAGE_GROUP && err == ENOENT && colon)
+		portal_send_error(e->port, e->id, ENOENT, "group \"%s\" not found in the box's /etc/group", colon + 1);
+	else if (err == EINVAL && stage != STAGE_CREDS)
+		portal_send_error(e->port, e->id, EINVAL, "user \"%s\" is not valid: use name, uid, name:group or uid:gid "
+				  "(ids up to 4294967294)", u);
+	else
+		portal_send_error(e->port, e->id, (uint32_t)err, "user \"%s\": %s: %s", u,
+				  stage == STAGE_CREDS ? "switching to the user" : "reading the box's /etc/passwd and /etc/group",
+				  strerror(err));
+}
+
 /* The status pipe reaches EOF when execve() succeeds (CLOEXEC) or the child gives up. */
 void exec_read_status(struct exec *e)
 {
@@ -49,15 +75,15 @@ void exec_read_status(struct exec *e)
 			portal_send_error(p, e->id, EIO, "%s: the process died before it started", e->argv0);
 		else if (rec[0] == STAGE_EXEC)
 			portal_send_error(p, e->id, (uint32_t)rec[1], "%s: %s", e->argv0, strerror(rec[1]));
+		else if (rec[0] == STAGE_USER || rec[0] == STAGE_GROUP || rec[0] == STAGE_CREDS)
+			send_user_error(e, rec[0], rec[1]);
 		else if (rec[0] == STAGE_CHDIR)
 			portal_send_error(p, e->id, (uint32_t)rec[1], "working directory %s: %s", e->workdir, strerror(rec[1]));
 		else
 			portal_send_error(p, e->id, (uint32_t)rec[1], "%s: %s: %s", e->argv0, stage_text(rec[0]), strerror(rec[1]));
 		e->state = EXEC_FAILED;
 	}
-	free(e->argv0);
-	free(e->workdir);
-	e->argv0 = e->workdir = NULL;
+	exec_free_names(e);
 }
 
 /* One read of stdout (i = 0) or stderr (i = 1), straight into the output queue as a data frame. */

@@ -19,7 +19,7 @@ enum exec_state {
 enum { REF_STATUS, REF_STDOUT, REF_STDERR, REF_STDIN };
 
 /* Failure stages reported by the child through the status pipe. */
-enum { STAGE_SETNS = 1, STAGE_STDIO, STAGE_CHDIR, STAGE_EXEC };
+enum { STAGE_SETNS = 1, STAGE_STDIO, STAGE_CHDIR, STAGE_EXEC, STAGE_USER, STAGE_GROUP, STAGE_CREDS };
 
 struct exec {
 	struct portal *port; /* the session that started it; ids are per session */
@@ -28,7 +28,7 @@ struct exec {
 	int tty;
 	enum exec_state state;
 	pid_t pid;           /* in the agent's pid namespace; also the process group id */
-	char *argv0, *workdir; /* for error messages while STARTING */
+	char *argv0, *workdir, *user; /* for error messages while STARTING */
 
 	int status_fd;       /* read end; the child writes its box pid, then {stage, errno} on failure */
 	uint8_t status_buf[12];
@@ -56,5 +56,6 @@ void exec_pump_stdin(struct exec *e);
 int exec_queue_stdin(struct exec *e, const uint8_t *data, size_t len);
 void exec_drop_stdin(struct exec *e);
 void exec_read_status(struct exec *e);
+void exec_free_names(struct exec *e); /* argv0, workdir, user */
 
 #endif

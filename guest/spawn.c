@@ -1,7 +1,8 @@
-/* Forking an execution into the box: pipes or a pty, namespaces, working directory, PATH search. */
+/* Forking an execution into the box: pipes or a pty, namespaces, user, working directory, PATH search. */
 #define _GNU_SOURCE
 #include "exec_priv.h"
 #include "protocol.h"
+#include "user.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,20 @@ static void child_fail(int status_fd, int stage, int err)
 	_exit(127);
 }
 
+/* Switch to the exec's user (after setns: the box's /etc/passwd). The tty becomes theirs, so that
+ * tty, stty and friends work. Not called for an empty user (root, groups unchanged). */
+static void become_user(const char *spec, int tty, int status_fd)
+{
+	static struct creds c; /* big; the child has one thread and does this once */
+	int in_group, rc = user_resolve(spec, &c, &in_group);
+	if (rc)
+		child_fail(status_fd, in_group ? STAGE_GROUP : STAGE_USER, rc);
+	if (tty && fchown(0, c.uid, c.gid) != 0)
+		child_fail(status_fd, STAGE_CREDS, errno);
+	if ((rc = user_apply(&c)))
+		child_fail(status_fd, STAGE_CREDS, rc);
+}
+
 /* In the forked child (already in the box's pid namespace). Never returns. */
 static void child_main(const struct box *b, const struct msg *m, int status_fd, const int stdio[3])
 {
@@ -94,8 +109,10 @@ static void child_main(const struct box *b, const struct msg *m, int status_fd, 
 	struct rlimit nofile = { 1024, 65536 }; /* the agent raised its own limit */
 	setrlimit(RLIMIT_NOFILE, &nofile);
 	const char *dir = m->u.exec.workdir[0] ? m->u.exec.workdir : "/";
-	if (chdir(dir) != 0)
+	if (chdir(dir) != 0) /* as root, like Docker: the user need not be able to enter it */
 		child_fail(status_fd, STAGE_CHDIR, errno);
+	if (m->u.exec.user[0])
+		become_user(m->u.exec.user, (m->u.exec.flags & EXEC_FLAG_TTY) != 0, status_fd);
 	child_fail(status_fd, STAGE_EXEC, exec_path(m->u.exec.argv, m->u.exec.envp));
 }
 

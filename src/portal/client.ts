@@ -18,6 +18,8 @@ export interface ExecRequest {
   rows: number;
   cols: number;
   timeoutMs: number;
+  /** `name`, `uid`, `name:group`, `uid:gid`… looked up in the box's /etc/passwd and /etc/group; "" = root. */
+  user: string;
 }
 
 /** Receives the events of one execution. Exactly one of onExit / onFailed ends it. */

@@ -1,7 +1,7 @@
 // The portal wire protocol (docs/portal-protocol.md), defined once: constants, message types and their schemas.
 
 /** Protocol version exchanged in HELLO / HELLO_ACK; both sides must agree. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Largest frame either side may send: the 4-byte length field counts type + payload. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest data payload of one STDIN / STDOUT / STDERR frame. */
@@ -31,7 +31,7 @@ export const HOST_SCHEMAS = {
     type: 0x03,
     fields: [
       ['id', 'u32'], ['tty', 'bool'], ['rows', 'u16'], ['cols', 'u16'], ['timeoutMs', 'u32'],
-      ['workingDir', 'str'], ['argv', 'strList'], ['env', 'strList'],
+      ['workingDir', 'str'], ['argv', 'strList'], ['env', 'strList'], ['user', 'str'],
     ],
   },
   stdin: { type: 0x04, fields: [['id', 'u32'], ['data', 'bytes']] },
@@ -67,7 +67,7 @@ export type HostMessage =
   | { kind: 'mount'; id: number; lowerDevice: string; lowerFsType: string; upperDevice: string; upperFsType: string; hostname: string }
   | {
       kind: 'exec'; id: number; tty: boolean; rows: number; cols: number; timeoutMs: number;
-      workingDir: string; argv: string[]; env: string[];
+      workingDir: string; argv: string[]; env: string[]; user: string;
     }
   | { kind: 'stdin'; id: number; data: Uint8Array }
   | { kind: 'stdinClose'; id: number }

@@ -93,6 +93,7 @@ export class LiteBox implements AsyncDisposable {
       workingDir: cmd.cwd ?? options.workingDir,
       tty: cmd.isTty, rows: 24, cols: 80,
       timeoutMs: cmd.timeoutMs ?? 0,
+      user: cmd.userName ?? options.user ?? '',
     });
   }
 

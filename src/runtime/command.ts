@@ -17,6 +17,7 @@ export class BoxCommand {
   private timeoutValueMs: number | undefined;
   private dir: string | undefined;
   private ttyEnabled = false;
+  private userSpec: string | undefined;
 
   constructor(command: string) {
     if (typeof command !== 'string' || command === '' || command.includes('\0')) {
@@ -70,6 +71,15 @@ export class BoxCommand {
     return this;
   }
 
+  /**
+   * Runs the command as this user of the box (overrides the box's `user` option): `name`, `uid`, `name:group`,
+   * `uid:gid`, `name:gid` or `uid:group`, looked up in the box's /etc/passwd and /etc/group. Default: root.
+   */
+  user(name: string): this {
+    this.userSpec = checkUser(name);
+    return this;
+  }
+
   /** argv as run: the program followed by its arguments. */
   get argv(): string[] { return [this.program, ...this.argList]; }
   /** Environment set on this command. */
@@ -80,11 +90,21 @@ export class BoxCommand {
   get cwd(): string | undefined { return this.dir; }
   /** Whether a TTY was requested. */
   get isTty(): boolean { return this.ttyEnabled; }
+  /** User to run as, if set. */
+  get userName(): string | undefined { return this.userSpec; }
 
   /** A shell-like rendering for messages. */
   toString(): string {
     return this.argv.map((a) => (/^[\w./=:@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
   }
+}
+
+/** Validates a user spec (BoxCommand.user, BoxOptions.user): non-empty, no whitespace or NUL. */
+export function checkUser(name: string, what = 'user'): string {
+  if (typeof name !== 'string' || !/^[^\s\0]+$/.test(name)) {
+    throw boxliteError('InvalidArgument', `${what} must be a non-empty name or id (e.g. "nobody", "1000", "1000:1000") without whitespace or NUL, got ${JSON.stringify(name)}`);
+  }
+  return name;
 }
 
 function checkString(what: string, s: string): string {

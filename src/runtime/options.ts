@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
+import { checkUser } from './command.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
@@ -27,6 +28,8 @@ export interface BoxOptions {
   diskSizeGb?: number;
   /** Default working directory of commands (default `/`). */
   workingDir?: string;
+  /** User every command runs as (`name`, `uid`, `name:group`, `uid:gid`…; default root); `BoxCommand.user` overrides it. */
+  user?: string;
   /** Environment of every command, as a record or [key, value] pairs. */
   env?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
   /** Root filesystem (default `{ image: 'alpine:latest' }`). */
@@ -51,6 +54,7 @@ export interface ResolvedBoxOptions {
   memoryMib: number;
   diskSizeGb: number;
   workingDir: string;
+  user?: string;
   env: Array<[string, string]>;
   rootfs: RootfsSpec;
   autoRemove: boolean;
@@ -93,6 +97,7 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   if (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0')) {
     invalid(`workingDir must be an absolute path inside the box, got ${JSON.stringify(workingDir)}`);
   }
+  const user = o.user === undefined ? undefined : checkUser(o.user);
   const env = normalizeEnv(o.env);
   const rootfs = resolveRootfs(o.rootfs);
   if (o.volumes?.length) throw boxliteError('Unsupported', 'volumes are not supported yet; remove `volumes` from the box options');
@@ -105,7 +110,7 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
   return {
-    cpus, memoryMib, diskSizeGb, workingDir, env, rootfs, labels, accelerator,
+    cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator,
     autoRemove: o.autoRemove ?? true,
     detach: o.detach ?? false,
   };

@@ -1,4 +1,4 @@
-// Running commands in a real box: output, exit codes, signals, stdin, env and working dir.
+// Running commands in a real box: output, exit codes, signals, stdin, env, working dir and user.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { BoxliteError } from '../../src/errors.js';
@@ -77,5 +77,65 @@ describe('running commands', () => {
     assert.equal(uid, '0');
     assert.equal(still, 'still-here');
     assert.equal((await sh(box, 'echo alive')).stdout, 'alive\n');
+  });
+});
+
+describe('running commands as a user', () => {
+  let box: LiteBox;
+  before(async () => {
+    box = await busyboxBox({ workingDir: '/root' });
+  });
+
+  it('runs as a user from the box\'s /etc/passwd, with its primary group', async () => {
+    const r = await sh(box, 'id -u; id -g', (c) => c.user('nobody'));
+    assert.equal(r.stdout, '65534\n65534\n');
+    assert.equal(r.exitCode, 0);
+  });
+
+  it('runs as numeric uid:gid that are not in /etc/passwd', async () => {
+    const r = await sh(box, 'id -u; id -g; id -G', (c) => c.user('1234:5678'));
+    assert.equal(r.stdout, '1234\n5678\n5678\n');
+  });
+
+  it('gives a uid not in /etc/passwd its own number as gid', async () => {
+    assert.equal((await sh(box, 'id -u; id -g', (c) => c.user('4321'))).stdout, '4321\n4321\n');
+  });
+
+  it('drops root: nobody cannot write to /root (entered as root, as Docker does)', async () => {
+    const r = await sh(box, 'pwd; echo x > /root/owned', (c) => c.user('nobody'));
+    assert.equal(r.stdout, '/root\n');
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /denied/i);
+    assert.equal((await sh(box, 'test -e /root/owned')).exitCode, 1);
+  });
+
+  it('sets supplementary groups from /etc/group and resolves group names', async () => {
+    assert.equal((await sh(box, 'echo "staff:x:50:daemon,nobody" >> /etc/group')).exitCode, 0);
+    assert.equal((await sh(box, 'id -G', (c) => c.user('nobody'))).stdout.trim().split(' ').sort().join(' '), '50 65534');
+    assert.equal((await sh(box, 'id -u; id -g', (c) => c.user('nobody:staff'))).stdout, '65534\n50\n');
+    assert.equal((await sh(box, 'id -u; id -g', (c) => c.user('0:staff'))).stdout, '0\n50\n');
+  });
+
+  it('gives the user its tty', async () => {
+    const run = await box.run(new BoxCommand('sh').args(['-c', 'stat -c %u "$(tty)"; stty size']).tty(true).user('nobody'));
+    const out = await run.stdout()!.text();
+    assert.equal((await run.wait()).exitCode, 0, out);
+    assert.deepEqual(out.trim().split(/\r?\n/), ['65534', '24 80']);
+  });
+
+  it('rejects an unknown user or group with a Run error naming it', async () => {
+    await assert.rejects(box.run(new BoxCommand('id').user('no-such-user')), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'Run' && /user "no-such-user" not found in the box's \/etc\/passwd/.test(e.message));
+    await assert.rejects(box.run(new BoxCommand('id').user('nobody:no-such-group')), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'Run' && /group "no-such-group" not found/.test(e.message));
+    await assert.rejects(box.run(new BoxCommand('id').user('99999999999')), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'Run' && /user "99999999999" is not valid/.test(e.message));
+  });
+
+  it('applies the box-level user, which a command-level one overrides', async () => {
+    const userBox = await busyboxBox({ user: 'nobody' });
+    assert.equal((await sh(userBox, 'id -u; id -g')).stdout, '65534\n65534\n');
+    assert.equal((await sh(userBox, 'id -u; id -g', (c) => c.user('root'))).stdout, '0\n0\n');
+    assert.equal((await sh(userBox, 'id -u', (c) => c.user('1000:1000'))).stdout, '1000\n');
   });
 });

@@ -9,7 +9,7 @@ import { BoxliteError } from '../../src/errors.js';
 import { PortalClient } from '../../src/portal/client.js';
 import { decodeHostFrame, encodeGuestMessage } from '../../src/portal/codec.js';
 import { FrameSplitter } from '../../src/portal/framer.js';
-import { INITIAL_OUTPUT_WINDOW_BYTES, MAX_FRAME_BYTES, type HostMessage } from '../../src/portal/protocol.js';
+import { INITIAL_OUTPUT_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HostMessage } from '../../src/portal/protocol.js';
 
 // Plays a guest agent: answers HELLO, then does `misbehave` with the first EXEC.
 async function fakeGuest(misbehave: (socket: net.Socket, exec: Extract<HostMessage, { kind: 'exec' }>) => void): Promise<{ path: string; server: net.Server }> {
@@ -21,7 +21,7 @@ async function fakeGuest(misbehave: (socket: net.Socket, exec: Extract<HostMessa
     socket.on('data', (chunk) => {
       for (const body of splitter.push(chunk)) {
         const msg = decodeHostFrame(body);
-        if (msg.kind === 'hello') socket.write(encodeGuestMessage({ kind: 'helloAck', version: 1, maxFrame: MAX_FRAME_BYTES, agentVersion: 'fake' }));
+        if (msg.kind === 'hello') socket.write(encodeGuestMessage({ kind: 'helloAck', version: PROTOCOL_VERSION, maxFrame: MAX_FRAME_BYTES, agentVersion: 'fake' }));
         if (msg.kind === 'exec') misbehave(socket, msg);
       }
     });
@@ -35,7 +35,7 @@ async function connectAndExec(sock: string): Promise<{ client: PortalClient; fai
   await client.handshake();
   let fail!: (e: BoxliteError) => void;
   const failed = new Promise<BoxliteError>((r) => { fail = r; });
-  client.exec({ argv: ['x'], env: [], workingDir: '/', tty: false, rows: 24, cols: 80, timeoutMs: 0 }, {
+  client.exec({ argv: ['x'], env: [], workingDir: '/', tty: false, rows: 24, cols: 80, timeoutMs: 0, user: '' }, {
     onStarted: () => undefined, onOutput: () => undefined, onStdinCredit: () => undefined, onExit: () => undefined, onFailed: fail,
   });
   const ping = client.ping();

@@ -13,7 +13,7 @@ describe('portal codec', () => {
   const hostMessages: HostMessage[] = [
     { kind: 'hello', version: 1, maxFrame: MAX_FRAME_BYTES },
     { kind: 'mount', id: 7, lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4', hostname: 'box' },
-    { kind: 'exec', id: 3, tty: true, rows: 40, cols: 120, timeoutMs: 5000, workingDir: '/tmp', argv: ['sh', '-c', 'echo ✓'], env: ['A=1', 'B='] },
+    { kind: 'exec', id: 3, tty: true, rows: 40, cols: 120, timeoutMs: 5000, workingDir: '/tmp', argv: ['sh', '-c', 'echo ✓'], env: ['A=1', 'B='], user: 'app:staff' },
     { kind: 'stdin', id: 3, data: Buffer.from('hello') },
     { kind: 'stdinClose', id: 3 },
     { kind: 'signal', id: 3, signal: 15 },

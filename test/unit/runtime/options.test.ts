@@ -30,6 +30,7 @@ describe('box options', () => {
     ['an env name with =', { env: { 'A=B': '1' } }, 'InvalidArgument', /env names must be non-empty/],
     ['a missing rootfs path', { rootfs: { rootfsPath: '/no/such/dir' } }, 'InvalidArgument', /rootfs.rootfsPath "\/no\/such\/dir" is not a directory/],
     ['volumes (not yet supported)', { volumes: [{ hostPath: '/a', guestPath: '/b' }] }, 'Unsupported', /volumes are not supported yet/],
+    ['a user with whitespace', { user: 'a b' }, 'InvalidArgument', /user must be a non-empty name or id/],
     ['an unknown accelerator', { accelerator: 'xen' as never }, 'InvalidArgument', /accelerator must be/],
   ];
   for (const [what, o, code, re] of bad) {
@@ -76,6 +77,10 @@ describe('BoxCommand', () => {
     assert.throws(() => new BoxCommand('a').timeout(1.5), isError('InvalidArgument', /timeout must be a whole number of milliseconds/));
     assert.throws(() => new BoxCommand('a').workingDir('rel'), isError('InvalidArgument', /workingDir must be an absolute path/));
     assert.throws(() => new BoxCommand('a').arg('x\0y'), isError('InvalidArgument', /without NUL/));
+    assert.throws(() => new BoxCommand('a').user(''), isError('InvalidArgument', /user must be a non-empty name or id/));
+    assert.throws(() => new BoxCommand('a').user('a\0'), isError('InvalidArgument', /user must be/));
+    assert.equal(new BoxCommand('a').user('1000:1000').userName, '1000:1000');
+    assert.equal(new BoxCommand('a').userName, undefined);
   });
 });
 
