@@ -3,10 +3,12 @@
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
 import { registerExec } from './exec.js';
+import { registerImages } from './images.js';
 import { registerLs } from './ls.js';
 import { registerManage } from './manage.js';
 import { registerRun } from './run.js';
 import { registerSetup } from './setup.js';
+import { openRuntime } from './shared.js';
 
 const program = new Command('boxlite')
   .description('Hardware-isolated Linux sandboxes (micro-VMs) for running untrusted commands')
@@ -18,6 +20,16 @@ registerRun(program);
 registerExec(program);
 registerLs(program);
 registerManage(program);
+registerImages(program, {
+  inUseDigests: async () => {
+    const runtime = openRuntime(program);
+    try {
+      return runtime.imageDigestsInUse();
+    } finally {
+      await runtime.close();
+    }
+  },
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -1,11 +1,12 @@
 // `boxlite run`: creates a box, runs one command in it with its I/O attached, and exits with its exit code.
 import type { Command } from 'commander';
+import { boxliteError } from '../errors.js';
 import { BoxCommand } from '../runtime/command.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import { attach, openRuntime, repeatable, splitEnv } from './shared.js';
 
 interface RunFlags {
-  rootfs: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
+  rootfs?: string; image?: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
   rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string;
 }
 
@@ -13,7 +14,8 @@ interface RunFlags {
 export function registerRun(program: Command): void {
   program.command('run')
     .description('run a command in a new box (removed afterwards unless -d or --no-rm)')
-    .requiredOption('--rootfs <dir>', 'directory holding the root filesystem')
+    .option('--image <ref>', 'OCI image to boot (pulled if needed), e.g. 127.0.0.1:5000/python:3')
+    .option('--rootfs <dir>', 'directory holding the root filesystem (instead of --image)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', repeatable, [])
     .option('-l, --label <KEY=VALUE>', 'set a label (repeatable)', repeatable, [])
     .option('-w, --workdir <dir>', 'working directory inside the box')
@@ -28,10 +30,13 @@ export function registerRun(program: Command): void {
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
     .argument('<command...>', 'command and arguments (put them after --)')
     .action(async (argv: string[], flags: RunFlags) => {
+      if (Boolean(flags.image) === Boolean(flags.rootfs)) {
+        throw boxliteError('InvalidArgument', 'give exactly one of --image <ref> or --rootfs <dir>');
+      }
       const runtime = openRuntime(program);
       try {
         const box = await runtime.create({
-          rootfs: { rootfsPath: flags.rootfs },
+          rootfs: flags.image ? { image: flags.image } : { rootfsPath: flags.rootfs! },
           cpus: flags.cpus === undefined ? undefined : Number(flags.cpus),
           memoryMib: flags.memory === undefined ? undefined : Number(flags.memory),
           accelerator: flags.accel,

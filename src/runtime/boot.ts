@@ -26,9 +26,18 @@ export interface StageTimings {
   totalMs: number;
 }
 
+/** What an image box runs with: the image's digest and process defaults. */
+export interface ImageRootfs {
+  baseDiskPath: string;
+  digest: string;
+  config: { env: [string, string][]; workingDir?: string; user?: string; entrypoint?: string[]; cmd?: string[] };
+}
+
 /** A booted box: its VM, the launcher's portal session (on `port`), and how it got there. */
 export interface BootedBox {
   vm: RunningVm;
+  /** For image boxes, the image it booted from. */
+  image: ImageRootfs | undefined;
   portal: PortalClient;
   accelerator: AcceleratorChoice;
   timings: StageTimings;
@@ -44,6 +53,8 @@ export interface BootRequest {
   driver: VmmDriver;
   /** The portal port this process claimed. */
   port: number;
+  /** Pulls (if needed) and converts an image into its shared read-only base disk. */
+  prepareImage(ref: string): Promise<ImageRootfs>;
 }
 
 /** Runs the start pipeline. On failure nothing keeps running and the error names the stage and the console tail. */
@@ -53,7 +64,12 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   await paths.create();
   const timings: Partial<StageTimings> = { filesystemSetupMs: t.lap() };
 
-  if (!fs.existsSync(paths.baseDisk) && 'rootfsPath' in req.options.rootfs) await buildBaseDisk(req.options.rootfs.rootfsPath, paths.baseDisk);
+  // A rootfs directory becomes this box's own base disk once; an image's base disk is shared by all its boxes.
+  const rootfs = req.options.rootfs;
+  let image: ImageRootfs | undefined;
+  if ('image' in rootfs) image = await req.prepareImage(rootfs.image);
+  else if (!fs.existsSync(paths.baseDisk)) await buildBaseDisk(rootfs.rootfsPath, paths.baseDisk);
+  const baseDisk = image?.baseDiskPath ?? paths.baseDisk;
   timings.imagePrepareMs = t.lap();
 
   if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
@@ -67,7 +83,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
     portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket,
     disks: [
-      { name: 'base', path: paths.baseDisk, readOnly: true },
+      { name: 'base', path: baseDisk, readOnly: true },
       { name: 'upper', path: paths.upperDisk, readOnly: false },
     ],
   };
@@ -93,7 +109,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     const agentVersion = await raceBoot(booted, vm, req.boxId, deadline);
     timings.containerInitMs = t.lap();
     timings.totalMs = t.total();
-    return { vm, portal: portal!, accelerator, timings: timings as StageTimings, agentVersion };
+    return { vm, image, portal: portal!, accelerator, timings: timings as StageTimings, agentVersion };
   } catch (err) {
     portal?.close();
     await vm.kill();

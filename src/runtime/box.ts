@@ -1,7 +1,7 @@
 // LiteBox: the handle of one box — info, start, run, stop, metrics — over the shared state and lifecycle.
 import { BoxliteError, boxliteError } from '../errors.js';
 import type { BoxRecord, BoxStore } from '../state/box-store.js';
-import { describeExit } from './boot.js';
+import { describeExit, type ImageRootfs } from './boot.js';
 import { BoxCommand } from './command.js';
 import { Execution, startExecution, type ExecutionHost } from './execution.js';
 import { BoxID } from './ids.js';
@@ -87,13 +87,17 @@ export class LiteBox implements AsyncDisposable {
         if (failed) this.svc.store.bump('run_errors');
       },
     };
+    // The command's settings win over the box's, which win over the image's.
+    const imageConfigJson = (this.svc.store.get(boxId) ?? rec).imageConfigJson; // recorded by the first start
+    const image = imageConfigJson ? JSON.parse(imageConfigJson) as ImageRootfs['config'] : undefined;
+    const user = cmd.userName ?? options.user ?? image?.user ?? '';
     return startExecution(host, boxId, cmd.toString(), {
       argv: cmd.argv,
-      env: environment(options, cmd),
-      workingDir: cmd.cwd ?? options.workingDir,
+      env: environment(image?.env ?? [], options, cmd, user),
+      workingDir: cmd.cwd ?? options.workingDir ?? (image?.workingDir || '/'),
       tty: cmd.isTty, rows: 24, cols: 80,
       timeoutMs: cmd.timeoutMs ?? 0,
-      user: cmd.userName ?? options.user ?? '',
+      user,
     });
   }
 
@@ -138,9 +142,11 @@ export function toInfo(rec: BoxRecord): BoxInfo {
   };
 }
 
-function environment(options: ResolvedBoxOptions, cmd: BoxCommand): string[] {
-  const env = new Map<string, string>([['PATH', DEFAULT_PATH], ['HOME', '/root']]);
+function environment(imageEnv: ReadonlyArray<readonly [string, string]>, options: ResolvedBoxOptions, cmd: BoxCommand, user: string): string[] {
+  const env = new Map<string, string>([['PATH', DEFAULT_PATH]]);
+  if (user === '' || user === 'root' || user === '0' || user.startsWith('0:') || user.startsWith('root:')) env.set('HOME', '/root');
   if (cmd.isTty) env.set('TERM', 'xterm-256color');
+  for (const [k, v] of imageEnv) env.set(k, v);
   for (const [k, v] of options.env) env.set(k, v);
   for (const [k, v] of cmd.envVars) env.set(k, v);
   return [...env].map(([k, v]) => `${k}=${v}`);

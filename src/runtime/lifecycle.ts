@@ -7,7 +7,7 @@ import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-identity.js';
 import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
-import { bootBox, BOOT_TIMEOUT_MS, describeExit, type StageTimings } from './boot.js';
+import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings } from './boot.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import type { ResolvedBoxOptions } from './options.js';
 
@@ -41,6 +41,7 @@ export class BoxLifecycle {
     private readonly driver: VmmDriver,
     private readonly homeDir: string,
     private readonly me: ProcessIdentity,
+    private readonly prepareImage: (ref: string) => Promise<ImageRootfs>,
   ) {}
 
   /** The paths of a box. */
@@ -148,11 +149,14 @@ export class BoxLifecycle {
     this.store.clearPortClaims(rec.id);
     const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
     try {
-      const booted = await bootBox({ boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port });
+      const booted = await bootBox({
+        boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage,
+      });
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
         accelerator: booted.accelerator.accelerator, owner: options.detach ? undefined : this.me, lastError: undefined,
         timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason }),
+        imageDigest: booted.image?.digest, imageConfigJson: booted.image && JSON.stringify(booted.image.config),
       });
       return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, stopRequested: false });
     } catch (err) {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
+import { normalizeReference } from '../images/reference.js';
 import { checkUser } from './command.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 
@@ -26,7 +27,7 @@ export interface BoxOptions {
   memoryMib?: number;
   /** Size of the box's writable disk in GB; sparse, grows as used (default 10). */
   diskSizeGb?: number;
-  /** Default working directory of commands (default `/`). */
+  /** Default working directory of commands (default: the image's, else `/`). */
   workingDir?: string;
   /** User every command runs as (`name`, `uid`, `name:group`, `uid:gid`…; default root); `BoxCommand.user` overrides it. */
   user?: string;
@@ -53,7 +54,8 @@ export interface ResolvedBoxOptions {
   cpus: number;
   memoryMib: number;
   diskSizeGb: number;
-  workingDir: string;
+  /** Undefined: the image's working dir, else `/`. */
+  workingDir: string | undefined;
   user?: string;
   env: Array<[string, string]>;
   rootfs: RootfsSpec;
@@ -93,8 +95,8 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const cpus = intIn('cpus', o.cpus ?? 2, 1, Math.min(64, Math.max(1, os.cpus().length * 4)), '');
   const memoryMib = intIn('memoryMib', o.memoryMib ?? 512, 64, 65536, ' (MiB)');
   const diskSizeGb = intIn('diskSizeGb', o.diskSizeGb ?? 10, 1, 16384, ' (GB)');
-  const workingDir = o.workingDir ?? '/';
-  if (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0')) {
+  const workingDir = o.workingDir;
+  if (workingDir !== undefined && (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0'))) {
     invalid(`workingDir must be an absolute path inside the box, got ${JSON.stringify(workingDir)}`);
   }
   const user = o.user === undefined ? undefined : checkUser(o.user);
@@ -136,7 +138,9 @@ function resolveRootfs(spec: RootfsSpec | undefined): RootfsSpec {
     return { rootfsPath: abs };
   }
   if ('image' in r) {
-    throw boxliteError('Unsupported', `booting from an OCI image (${JSON.stringify(r.image)}) is not supported yet; use rootfs: { rootfsPath: "<dir>" }`);
+    if (typeof r.image !== 'string' || r.image.trim() === '') invalid(`rootfs.image must be an image reference such as "alpine:latest", got ${JSON.stringify(r.image)}`);
+    normalizeReference(r.image); // throws InvalidArgument naming a malformed reference
+    return { image: r.image };
   }
   return invalid(`rootfs must be { image } or { rootfsPath }, got ${JSON.stringify(r)}`);
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
+import { ImageStore, prepareImageRootfs } from '../images/index.js';
 import { BoxStore } from '../state/box-store.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { selfIdentity } from '../state/process-identity.js';
@@ -48,6 +49,7 @@ export class BoxliteRuntime implements AsyncDisposable {
   private readonly db: StateDb;
   private readonly store: BoxStore;
   private readonly lifecycle: BoxLifecycle;
+  private imageStore: ImageStore | undefined;
   private closed = false;
 
   /** Opens the home dir (`options.homeDir`, else `BOXLITE_HOME`, else `~/.boxlite`), migrating and recovering its state. */
@@ -61,7 +63,7 @@ export class BoxliteRuntime implements AsyncDisposable {
     }
     this.db = openStateDb(this.homeDir);
     this.store = new BoxStore(this.db);
-    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, selfIdentity());
+    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, selfIdentity(), (ref) => prepareImageRootfs(this.images, ref));
     this.recovery = recover(this.homeDir, this.store, this.lifecycle);
   }
 
@@ -170,6 +172,17 @@ export class BoxliteRuntime implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** The image store of this home dir (pull, list, remove, prune, load). */
+  get images(): ImageStore {
+    this.imageStore ??= new ImageStore({ homeDir: this.homeDir, imageRegistries: [...this.imageRegistries] });
+    return this.imageStore;
+  }
+
+  /** Digests of the images that boxes of this home dir use (what `images.prune()` must keep). */
+  imageDigestsInUse(): Set<string> {
+    return this.store.imageDigestsInUse();
   }
 
   private handle(id: string, name: string | undefined): LiteBox {

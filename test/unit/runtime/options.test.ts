@@ -20,7 +20,7 @@ describe('box options', () => {
     assert.equal(r.memoryMib, 512);
     assert.equal(r.autoRemove, true);
     assert.equal(r.detach, false);
-    assert.equal(r.workingDir, '/');
+    assert.equal(r.workingDir, undefined, 'the image or / decides');
   });
 
   const bad: Array<[string, BoxOptions, string, RegExp]> = [

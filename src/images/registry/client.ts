@@ -1,0 +1,216 @@
+// A client for one registry's distribution API v2: manifests and blobs, with Bearer-token and Basic auth.
+import { createHash } from 'node:crypto';
+import { BoxliteError, boxliteError } from '../../errors.js';
+import { MANIFEST_ACCEPT } from '../manifest.js';
+import { parseChallenges, type AuthChallenge } from './challenge.js';
+import type { RegistryCredential } from './credentials.js';
+import { cappedBody, Deadline, registryError, schemeFor, unreachableError } from './http.js';
+
+/** How to reach one registry. */
+export interface RegistryClientOptions {
+  /** Registry host with port (`127.0.0.1:5000`, `ghcr.io`). */
+  registry: string;
+  credential?: RegistryCredential;
+  /** Hosts (or host:port) to reach over plain http; loopback registries always are. */
+  insecureRegistries?: readonly string[];
+  /** Longest wait for response headers, and for each body chunk (default 30 000). */
+  timeoutMs?: number;
+}
+
+/** A fetched manifest or index: its bytes, computed digest and content type. */
+export interface FetchedManifest {
+  bytes: Buffer;
+  digest: string;
+  contentType: string | undefined;
+  url: string;
+}
+
+/** A blob body as a stream of chunks (idle-timed), and its length when the registry said. */
+export interface BlobStream {
+  chunks: AsyncIterable<Uint8Array>;
+  url: string;
+}
+
+/** Docker Hub's API host: images named docker.io/... are served from here. */
+const DOCKER_HUB_API = 'registry-1.docker.io';
+
+/** Manifests larger than this are refused (the spec's limit for registries is 4 MiB). */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** Talks to one registry; caches tokens per scope for the life of the client. */
+export class RegistryClient {
+  readonly registry: string;
+  readonly baseUrl: string;
+  private readonly credential: RegistryCredential | undefined;
+  private readonly timeoutMs: number;
+  private readonly tokens = new Map<string, { header: string; expiresAt: number }>();
+  private basic = false;
+
+  constructor(opts: RegistryClientOptions) {
+    this.registry = opts.registry;
+    this.baseUrl = `${schemeFor(opts.registry, opts.insecureRegistries)}://${opts.registry === 'docker.io' ? DOCKER_HUB_API : opts.registry}`;
+    this.credential = opts.credential;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** GETs a manifest or index by tag or digest; when `reference` is a digest the bytes must hash to it. */
+  async getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const { res, url, deadline } = await this.send('GET', path, repository, { Accept: MANIFEST_ACCEPT }, signal);
+    try {
+      if (!res.ok) throw await this.statusError('GET', url, res, repository, reference);
+      const bytes = await readAll(res, MAX_MANIFEST_BYTES, deadline, () => registryError(`the manifest at ${url} is larger than ${MAX_MANIFEST_BYTES} bytes; that is not an image manifest`, { registry: this.registry, method: 'GET', url, status: res.status, unreachable: false }));
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      if (reference.startsWith('sha256:') && digest !== reference) {
+        throw registryError(`the manifest at ${url} has digest ${digest}, not the ${reference} asked for; the registry (${this.registry}) returned wrong content`, { registry: this.registry, method: 'GET', url, status: res.status, unreachable: false });
+      }
+      return { bytes, digest, contentType: res.headers.get('content-type') ?? undefined, url };
+    } catch (e) {
+      if (!BoxliteError.is(e)) throw unreachableError(this.registry, 'GET', url, e, deadline, 'the connection broke while reading the manifest; try again');
+      throw e;
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /** Streams a blob. The caller must consume (or break out of) `chunks`; each chunk must arrive within the timeout. */
+  async getBlob(repository: string, digest: string, signal?: AbortSignal): Promise<BlobStream> {
+    const path = `/v2/${repository}/blobs/${digest}`;
+    const { res, url, deadline } = await this.send('GET', path, repository, {}, signal);
+    if (!res.ok) {
+      deadline.clear();
+      throw await this.statusError('GET', url, res, repository, digest);
+    }
+    const registry = this.registry;
+    const body = res.body as unknown as AsyncIterable<Uint8Array> | null;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      try {
+        if (!body) return;
+        for await (const chunk of body) {
+          deadline.touch();
+          yield chunk;
+        }
+      } catch (e) {
+        throw unreachableError(registry, 'GET', url, e, deadline, 'the connection broke during the download; try the pull again');
+      } finally {
+        deadline.clear();
+        await res.body?.cancel().catch(() => undefined);
+      }
+    }
+    return { chunks: chunks(), url };
+  }
+
+  /** Sends a request with auth; answers one 401 by authenticating as its challenge asks, then retries once. */
+  private async send(method: string, path: string, repository: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ res: Response; url: string; deadline: Deadline }> {
+    const url = `${this.baseUrl}${path}`;
+    for (let attempt = 0; ; attempt++) {
+      const deadline = new Deadline(this.timeoutMs, signal);
+      const auth = this.authHeader(repository);
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers: { ...headers, ...(auth ? { Authorization: auth } : {}) }, signal: deadline.signal, redirect: 'follow' });
+      } catch (e) {
+        deadline.clear();
+        const hint = this.baseUrl.startsWith('https:')
+          ? `check that it is up; if it serves plain http, list "${this.registry}" in insecureRegistries`
+          : 'check that it is up and listening';
+        throw unreachableError(this.registry, method, url, e, deadline, hint);
+      }
+      if (res.status !== 401 || attempt > 0) return { res, url, deadline };
+      const header = res.headers.get('www-authenticate') ?? '';
+      await res.body?.cancel().catch(() => undefined);
+      deadline.clear();
+      await this.authenticate(parseChallenges(header), repository, url, method, signal);
+    }
+  }
+
+  private scopeKey(repository: string): string {
+    return `repository:${repository}:pull`;
+  }
+
+  private authHeader(repository: string): string | undefined {
+    const token = this.tokens.get(this.scopeKey(repository));
+    if (token && token.expiresAt > Date.now()) return token.header;
+    if (this.basic && this.credential) return basicHeader(this.credential);
+    return undefined;
+  }
+
+  /** Answers a 401: fetches a Bearer token from the realm (anonymously or with the credential), or switches to Basic. */
+  private async authenticate(challenges: AuthChallenge[], repository: string, url: string, method: string, signal?: AbortSignal): Promise<void> {
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    if (bearer?.params.realm) {
+      await this.fetchToken(bearer, repository, signal);
+      return;
+    }
+    if (basic) {
+      if (!this.credential) {
+        throw registryError(`registry ${this.registry} needs a user name and password (${method} ${url} answered 401 with Basic auth); add them to ~/.docker/config.json (auths["${this.registry}"].auth = base64 of user:password) or pass credentials: { "${this.registry}": { username, password } }`, { registry: this.registry, method, url, status: 401, unreachable: false });
+      }
+      this.basic = true;
+      return;
+    }
+    throw registryError(`registry ${this.registry} answered ${method} ${url} with 401 and an authentication challenge BoxLite cannot answer: ${JSON.stringify(challenges.map((c) => c.scheme))}`, { registry: this.registry, method, url, status: 401, unreachable: false });
+  }
+
+  private async fetchToken(challenge: AuthChallenge, repository: string, signal?: AbortSignal): Promise<void> {
+    const realm = new URL(challenge.params.realm!);
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+    const scope = challenge.params.scope ?? this.scopeKey(repository);
+    for (const s of scope.split(' ')) realm.searchParams.append('scope', s);
+    const url = realm.toString();
+    const deadline = new Deadline(this.timeoutMs, signal);
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: this.credential ? { Authorization: basicHeader(this.credential) } : {}, signal: deadline.signal });
+    } catch (e) {
+      deadline.clear();
+      throw unreachableError(this.registry, 'GET', url, e, deadline, `the token service of registry ${this.registry} could not be reached`);
+    }
+    try {
+      if (!res.ok) {
+        const body = await cappedBody(res);
+        const who = this.credential ? `as user ${JSON.stringify(this.credential.username)}` : 'anonymously (no credentials for this registry)';
+        throw registryError(`the token service for registry ${this.registry} refused a token ${who}: GET ${url} returned ${res.status} ${res.statusText}${body ? `: ${body}` : ''}; check the credentials in ~/.docker/config.json or the credentials option`, { registry: this.registry, method: 'GET', url, status: res.status, unreachable: false });
+      }
+      const doc = JSON.parse((await readAll(res, 1024 * 1024, deadline, () => boxliteError('Image', `token response from ${url} is too large`))).toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
+      const token = doc.token ?? doc.access_token;
+      if (!token) throw registryError(`the token service ${url} for registry ${this.registry} answered without a token`, { registry: this.registry, method: 'GET', url, status: res.status, unreachable: false });
+      const ttlMs = Math.max(30, doc.expires_in ?? 60) * 1000;
+      this.tokens.set(this.scopeKey(repository), { header: `Bearer ${token}`, expiresAt: Date.now() + ttlMs - 5_000 });
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /** An Image error for a non-2xx answer, with method, URL, status, a capped body and what to do. */
+  private async statusError(method: string, url: string, res: Response, repository: string, what: string): Promise<Error> {
+    const body = await cappedBody(res);
+    let hint = '';
+    if (res.status === 404) hint = `; ${this.registry}/${repository} has no ${what}: check the name and tag`;
+    else if (res.status === 401 || res.status === 403) hint = `; access to ${this.registry}/${repository} was denied: check the credentials (~/.docker/config.json or the credentials option)`;
+    else if (res.status >= 500) hint = '; the registry failed: try again later';
+    return registryError(`${method} ${url} returned ${res.status} ${res.statusText}${body ? `: ${body}` : ''}${hint}`, { registry: this.registry, method, url, status: res.status, unreachable: false });
+  }
+}
+
+function basicHeader(c: RegistryCredential): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+
+async function readAll(res: Response, max: number, deadline: Deadline, tooBig: () => Error): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (!res.body) return Buffer.alloc(0);
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    deadline.touch();
+    size += chunk.byteLength;
+    if (size > max) {
+      await res.body.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
