@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs the benchmarks (after set-up): cold start, exec latency and throughput, each beside its baseline.
+# Runs the benchmarks (after set-up), each figure beside its baseline from the same run:
+#   boxes:  cold start vs a bare QEMU boot, exec latency vs a portal ping, throughput vs a host pipe;
+#   images: cold pull+unpack+convert and warm prepare vs skopeo copy + umoci unpack.
+# `npm run bench -- boxes` or `npm run bench -- images` runs one of them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh --quiet >&2
-exec node dist/bench/run.js "$@"
+which=${1:-all}
+if [[ $which == all || $which == boxes ]]; then node dist/bench/run.js; echo; fi
+if [[ $which == all || $which == images ]]; then node dist/bench/images.js; fi
