@@ -44,7 +44,7 @@ fi
 
 # 4. Build, when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [[ ! -f $stamp ]] || [[ -n "$(find src test bench tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+if [[ ! -f $stamp ]] || [[ -n "$(find src test bench examples tsconfig.json package.json -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
   say 'npm run build'
   npm run build
   touch "$stamp"
