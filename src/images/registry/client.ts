@@ -4,7 +4,7 @@ import { BoxliteError, boxliteError } from '../../errors.js';
 import { MANIFEST_ACCEPT } from '../manifest.js';
 import { parseChallenges, type AuthChallenge } from './challenge.js';
 import type { RegistryCredential } from './credentials.js';
-import { cappedBody, Deadline, registryError, schemeFor, unreachableError } from './http.js';
+import { bodyChunks, cappedBody, Deadline, registryError, schemeFor, unreachableError } from './http.js';
 
 /** How to reach one registry. */
 export interface RegistryClientOptions {
@@ -82,11 +82,9 @@ export class RegistryClient {
       throw await this.statusError('GET', url, res, repository, digest);
     }
     const registry = this.registry;
-    const body = res.body as unknown as AsyncIterable<Uint8Array> | null;
     async function* chunks(): AsyncGenerator<Uint8Array> {
       try {
-        if (!body) return;
-        for await (const chunk of body) {
+        for await (const chunk of bodyChunks(res, deadline.signal)) {
           deadline.touch();
           yield chunk;
         }
@@ -94,7 +92,6 @@ export class RegistryClient {
         throw unreachableError(registry, 'GET', url, e, deadline, 'the connection broke during the download; try the pull again');
       } finally {
         deadline.clear();
-        await res.body?.cancel().catch(() => undefined);
       }
     }
     return { chunks: chunks(), url };
@@ -202,14 +199,10 @@ function basicHeader(c: RegistryCredential): string {
 async function readAll(res: Response, max: number, deadline: Deadline, tooBig: () => Error): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  if (!res.body) return Buffer.alloc(0);
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of bodyChunks(res, deadline.signal)) {
     deadline.touch();
     size += chunk.byteLength;
-    if (size > max) {
-      await res.body.cancel().catch(() => undefined);
-      throw tooBig();
-    }
+    if (size > max) throw tooBig();
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks);

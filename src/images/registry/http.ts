@@ -42,19 +42,45 @@ export function schemeFor(registry: string, insecure: readonly string[] = []): '
   return insecure.includes(registry) || insecure.includes(host) ? 'http' : 'https';
 }
 
-/** Reads at most ERROR_BODY_BYTES of a response body as text, then drops the rest. */
+/**
+ * The chunks of a response body, each read raced against `signal`. undici 6 (Node 20's fetch) can leave a body
+ * stream open forever when an abort lands just as the transfer completes (nodejs/undici#4089), so a read must
+ * never wait on the stream once the signal has fired; and the stream is cancelled without waiting for that either.
+ */
+export async function* bodyChunks(res: Response, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('the request was aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Reads at most ERROR_BODY_BYTES of a response body as text (waiting at most 10 s), then drops the rest. */
 export async function cappedBody(res: Response): Promise<string> {
   if (!res.body) return '';
   const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of bodyChunks(res, AbortSignal.timeout(10_000))) {
       chunks.push(Buffer.from(chunk));
       size += chunk.byteLength;
       if (size >= ERROR_BODY_BYTES) break;
     }
-  } catch { /* a broken body still gives what arrived */ }
-  await res.body.cancel().catch(() => undefined);
+  } catch { /* a broken or slow body still gives what arrived */ }
   const text = Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8').trim();
   return size > ERROR_BODY_BYTES ? `${text}…` : text;
 }
