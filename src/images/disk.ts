@@ -6,7 +6,7 @@ import { buildBaseDisk } from '../runtime/disks.js';
 import { processAlive } from '../setup/atomic.js';
 import type { ImageOperationOptions } from './events.js';
 import { hexOf, type ContentStore } from './store/content-store.js';
-import { withFileLock } from './store/lock.js';
+import { withFileLock } from '../util/file-lock.js';
 import type { RefRecord } from './store/refs.js';
 import { unpackLayers } from './unpack/unpack-image.js';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureAgent, hashGuestSources } from './agent-build.js';
 import { ensureInitramfs, initramfsHash } from './initramfs.js';
 import { ensureKernel } from './kernel.js';
-import { withLock } from './lock.js';
+import { withFileLock } from '../util/file-lock.js';
 import { artifactsOf, guestDir, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
 import { ensureOsPackages } from './os-packages.js';
 import type { StepOptions } from './types.js';
@@ -47,7 +47,7 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
 
   await fs.mkdir(guestDir(homeDir), { recursive: true });
   const lock = path.join(guestDir(homeDir), 'setup.lock');
-  return withLock(lock, async () => {
+  return withFileLock(lock, async () => {
     const again = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir); // another process may have finished while we waited
     if (again) return again;
     const previous = readManifest(homeDir);
@@ -71,7 +71,7 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
     };
     await writeManifest(homeDir, manifest);
     return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash };
-  }, { signal: opts.signal, onWait: (pid) => opts.log?.(`waiting for setup in process ${pid} to finish`) });
+  }, { signal: opts.signal, errorCode: 'Config', onWait: (pid) => opts.log?.(`waiting for setup in process ${pid} to finish`) });
 }
 
 /** The recorded artifacts when they match the current agent sources and initramfs layout, else undefined. */

@@ -1,15 +1,26 @@
-// A per-key lock file (O_EXCL, holding the owner's pid) for image work that two processes must not do at once.
+// A lock file (O_EXCL, holding the owner's pid) for work two processes must not do at once: set-up, image disks, fixtures.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boxliteError } from '../../errors.js';
-import { processAlive } from '../../setup/atomic.js';
+import { boxliteError, type ErrorCode } from '../errors.js';
+import { processAlive } from '../setup/atomic.js';
+
+/** How long to wait, how to stop waiting, and how to report it. */
+export interface FileLockOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Called once when a live process holds the lock. */
+  onWait?: (ownerPid: number) => void;
+  /** The code of the timeout error (default Storage). */
+  errorCode?: ErrorCode;
+}
 
 /**
  * Runs `fn` while holding the lock file `lockPath`. A lock held by a live process is waited for (polling every
  * 100 ms, up to `timeoutMs`); a lock whose owner is dead, or that was left empty for over 10 s, is broken.
  */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<T> {
+export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, opts: FileLockOptions = {}): Promise<T> {
+  let told = false;
   const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
   const deadline = Date.now() + timeoutMs;
   await fs.mkdir(path.dirname(lockPath), { recursive: true });
@@ -32,8 +43,9 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
       continue;
     }
     if (Date.now() > deadline) {
-      throw boxliteError('Storage', `timed out after ${timeoutMs} ms waiting for ${lockPath}, held by pid ${owner}; wait for that process, or delete the file if it is not running`);
+      throw boxliteError(opts.errorCode ?? 'Storage', `timed out after ${timeoutMs} ms waiting for ${lockPath}, held by pid ${owner}; wait for that process, or delete the file if it is not running`);
     }
+    if (!told && Number.isInteger(owner)) { opts.onWait?.(owner); told = true; }
     await sleep(100, undefined, opts.signal ? { signal: opts.signal } : undefined);
   }
   try {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { withFileLock } from '../../../src/images/store/lock.js';
+import { withFileLock } from '../../../src/util/file-lock.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-lock-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
