@@ -11,7 +11,7 @@ import { pullFromRegistry } from './pull.js';
 import { recordComplete } from './record.js';
 import { resolveReference, validRegistryPrefix, type ImageReference } from './reference.js';
 import { RegistryClient } from './registry/client.js';
-import { credentialFor, type CredentialMap } from './registry/credentials.js';
+import { resolveCredential, type CredentialMap } from './registry/credentials.js';
 import { requestFailure } from './registry/http.js';
 import { ContentStore, hexOf } from './store/content-store.js';
 import { RefStore, type RefRecord } from './store/refs.js';
@@ -29,7 +29,7 @@ export interface ImageStoreOptions {
   imageRegistries?: string[];
   /** Registries (host or host:port) reached over plain http; loopback registries always are. */
   insecureRegistries?: string[];
-  /** Credentials per registry host; used before those in ~/.docker/config.json. */
+  /** Credentials per registry host; used before those in ~/.docker/config.json (inline `auths`, `credHelpers`, `credsStore`). */
   credentials?: CredentialMap;
   /** Longest wait for a registry's response headers, and between body chunks (default 30 000). */
   requestTimeoutMs?: number;
@@ -255,9 +255,8 @@ export class ImageStore {
   private client(registry: string): RegistryClient {
     let c = this.clients.get(registry);
     if (!c) {
-      const credential = credentialFor(registry, this.opts.credentials);
       c = new RegistryClient({
-        registry, ...(credential ? { credential } : {}),
+        registry, credential: () => resolveCredential(registry, this.opts.credentials),
         insecureRegistries: this.opts.insecureRegistries ?? [],
         ...(this.opts.requestTimeoutMs ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
       });

@@ -30,8 +30,8 @@ export interface TestRegistry {
   /** The registry's filesystem storage (for corrupting blobs on purpose). */
   storageDir: string;
   auth: RegistryAuth;
-  /** The user that may push and pull, for basic and token auth. */
-  user: { username: string; password: string };
+  /** The user that may push and pull, for basic and token auth; the token server also takes its identity (refresh) token. */
+  user: TestUser;
   /** The Authorization header to push `repo` with (undefined for an open registry). */
   pushAuth(repo: string): Promise<string | undefined>;
   /** Kills the registry at once (SIGKILL). */
@@ -44,11 +44,18 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** A registry user: password for Basic auth, identity token for the OAuth2 refresh-token grant. */
+export interface TestUser {
+  username: string;
+  password: string;
+  identityToken: string;
+}
+
 /** Starts a registry on 127.0.0.1 with a free port and a temp storage dir, and waits until /v2/ answers. */
 export async function startRegistry(auth: RegistryAuth = 'none'): Promise<TestRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-registry-'));
   const storageDir = path.join(dir, 'storage');
-  const user = { username: 'tester', password: `pw-${randomBytes(4).toString('hex')}` };
+  const user: TestUser = { username: 'tester', password: `pw-${randomBytes(4).toString('hex')}`, identityToken: `idt-${randomBytes(8).toString('hex')}` };
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   let authYaml = '';
@@ -186,9 +193,10 @@ interface TokenServer {
  * A token server as the registry's `auth: token` expects: GET /token?service=&scope=repository:<name>:<actions>
  * answers {token} with an RS256 JWT whose header carries the signing cert (x5c) and whose claims are iss, sub,
  * aud, exp, nbf, iat, jti and access[]. Anonymous callers get pull on `public/*` repositories; the test user
- * (Basic auth) gets what it asks for; wrong credentials get 401.
+ * (Basic auth, or POST with the OAuth2 refresh-token grant and its identity token) gets what it asks for;
+ * wrong credentials get 401.
  */
-async function startTokenServer(dir: string, user: { username: string; password: string }): Promise<TokenServer> {
+async function startTokenServer(dir: string, user: TestUser): Promise<TokenServer> {
   const keyPath = path.join(dir, 'token.key');
   const certPath = path.join(dir, 'token.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=boxlite-test-token'], { stdio: 'ignore' });
@@ -205,21 +213,32 @@ async function startTokenServer(dir: string, user: { username: string; password:
     return `${head}.${claims}.${sig}`;
   };
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'POST') {
+      let body = '';
+      req.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => answer(new URLSearchParams(body), true));
+      return;
+    }
+    answer(new URL(req.url ?? '/', 'http://x').searchParams, false);
+    function answer(params: URLSearchParams, post: boolean): void {
     const auth = req.headers.authorization;
     let who = '';
-    if (auth) {
+    if (post) {
+      if (params.get('grant_type') !== 'refresh_token' || params.get('refresh_token') !== user.identityToken) { res.writeHead(401).end('{"details":"bad refresh token"}'); return; }
+      who = user.username;
+    } else if (auth) {
       const [u, p] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString().split(':');
       if (u !== user.username || p !== user.password) { res.writeHead(401).end('{"details":"bad credentials"}'); return; }
       who = u;
     }
-    if (url.searchParams.get('service') !== service) { res.writeHead(400).end('wrong service'); return; }
-    const scope = url.searchParams.get('scope') ?? '';
+    if (params.get('service') !== service) { res.writeHead(400).end('wrong service'); return; }
+    const scope = params.get('scope') ?? '';
     const m = /^repository:([^:]+):(.+)$/.exec(scope);
     const repo = m?.[1] ?? '';
     const asked = (m?.[2] ?? '').split(',').filter(Boolean);
     const granted = who ? asked : repo.startsWith('public/') ? asked.filter((a) => a === 'pull') : [];
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: issue(who || 'anonymous', repo, granted), expires_in: 300 }));
+    const token = issue(who || 'anonymous', repo, granted);
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(post ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
+    }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;

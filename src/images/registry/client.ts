@@ -10,7 +10,8 @@ import { bodyChunks, cappedBody, Deadline, registryError, schemeFor, unreachable
 export interface RegistryClientOptions {
   /** Registry host with port (`127.0.0.1:5000`, `ghcr.io`). */
   registry: string;
-  credential?: RegistryCredential;
+  /** The credential, or how to find it: asked for only when the registry first answers 401. */
+  credential?: RegistryCredential | (() => Promise<RegistryCredential | undefined>);
   /** Hosts (or host:port) to reach over plain http; loopback registries always are. */
   insecureRegistries?: readonly string[];
   /** Longest wait for response headers, and for each body chunk (default 30 000). */
@@ -41,7 +42,10 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export class RegistryClient {
   readonly registry: string;
   readonly baseUrl: string;
-  private readonly credential: RegistryCredential | undefined;
+  private readonly credentialSource: RegistryClientOptions['credential'];
+  private credentialLookup: Promise<RegistryCredential | undefined> | undefined;
+  /** The credential once looked up. */
+  private credential: RegistryCredential | undefined;
   private readonly timeoutMs: number;
   private readonly tokens = new Map<string, { header: string; expiresAt: number }>();
   private basic = false;
@@ -49,7 +53,7 @@ export class RegistryClient {
   constructor(opts: RegistryClientOptions) {
     this.registry = opts.registry;
     this.baseUrl = `${schemeFor(opts.registry, opts.insecureRegistries)}://${opts.registry === 'docker.io' ? DOCKER_HUB_API : opts.registry}`;
-    this.credential = opts.credential;
+    this.credentialSource = opts.credential;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -141,7 +145,11 @@ export class RegistryClient {
       return;
     }
     if (basic) {
-      if (!this.credential) {
+      const credential = await this.lookUpCredential();
+      if (credential?.identityToken) {
+        throw registryError(`registry ${this.registry} asks for Basic auth, but its credential in ~/.docker/config.json is an identity token, which only works with a token service; log in with a user name and password instead`, { registry: this.registry, method, url, status: 401, unreachable: false });
+      }
+      if (!credential) {
         throw registryError(`registry ${this.registry} needs a user name and password (${method} ${url} answered 401 with Basic auth); add them to ~/.docker/config.json (auths["${this.registry}"].auth = base64 of user:password) or pass credentials: { "${this.registry}": { username, password } }`, { registry: this.registry, method, url, status: 401, unreachable: false });
       }
       this.basic = true;
@@ -150,30 +158,63 @@ export class RegistryClient {
     throw registryError(`registry ${this.registry} answered ${method} ${url} with 401 and an authentication challenge BoxLite cannot answer: ${JSON.stringify(challenges.map((c) => c.scheme))}`, { registry: this.registry, method, url, status: 401, unreachable: false });
   }
 
+  /** The credential, looked up once (a failed lookup is tried again next time). */
+  private lookUpCredential(): Promise<RegistryCredential | undefined> {
+    const source = this.credentialSource;
+    this.credentialLookup ??= (typeof source === 'function' ? source() : Promise.resolve(source)).then(
+      (c) => { this.credential = c; return c; },
+      (e: unknown) => { this.credentialLookup = undefined; throw e; },
+    );
+    return this.credentialLookup;
+  }
+
+  /**
+   * Gets a Bearer token from the challenge's realm: GET with Basic auth (or anonymously), or, for an identity
+   * token, the OAuth2 refresh-token grant (POST) that Docker uses.
+   */
   private async fetchToken(challenge: AuthChallenge, repository: string, signal?: AbortSignal): Promise<void> {
+    const credential = await this.lookUpCredential();
     const realm = new URL(challenge.params.realm!);
-    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
-    const scope = challenge.params.scope ?? this.scopeKey(repository);
-    for (const s of scope.split(' ')) realm.searchParams.append('scope', s);
+    const scopes = (challenge.params.scope ?? this.scopeKey(repository)).split(' ');
+    const form = new URLSearchParams();
+    if (credential?.identityToken) {
+      form.set('grant_type', 'refresh_token');
+      form.set('refresh_token', credential.identityToken);
+      form.set('client_id', 'boxlite');
+      if (challenge.params.service) form.set('service', challenge.params.service);
+      form.set('scope', scopes.join(' '));
+    } else {
+      if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
+      for (const s of scopes) realm.searchParams.append('scope', s);
+    }
+    const method = credential?.identityToken ? 'POST' : 'GET';
     const url = realm.toString();
     const deadline = new Deadline(this.timeoutMs, signal);
     let res: Response;
     try {
-      res = await fetch(url, { headers: this.credential ? { Authorization: basicHeader(this.credential) } : {}, signal: deadline.signal });
+      res = await fetch(url, method === 'POST'
+        ? { method, body: form, signal: deadline.signal }
+        : { headers: credential ? { Authorization: basicHeader(credential) } : {}, signal: deadline.signal });
     } catch (e) {
       deadline.clear();
-      throw unreachableError(this.registry, 'GET', url, e, deadline, `the token service of registry ${this.registry} could not be reached`);
+      throw unreachableError(this.registry, method, url, e, deadline, `the token service of registry ${this.registry} could not be reached`);
     }
     try {
       if (!res.ok) {
         const body = await cappedBody(res);
-        const who = this.credential ? `as user ${JSON.stringify(this.credential.username)}` : 'anonymously (no credentials for this registry)';
-        throw registryError(`the token service for registry ${this.registry} refused a token ${who}: GET ${url} returned ${res.status} ${res.statusText}${body ? `: ${body}` : ''}; check the credentials in ~/.docker/config.json or the credentials option`, { registry: this.registry, method: 'GET', url, status: res.status, unreachable: false });
+        const who = !credential ? 'anonymously (no credentials for this registry)' : credential.identityToken ? 'with the identity token from ~/.docker/config.json' : `as user ${JSON.stringify(credential.username)}`;
+        throw registryError(`the token service for registry ${this.registry} refused a token ${who}: ${method} ${url} returned ${res.status} ${res.statusText}${body ? `: ${body}` : ''}; check the credentials in ~/.docker/config.json or the credentials option`, { registry: this.registry, method, url, status: res.status, unreachable: false });
       }
-      const doc = JSON.parse((await readAll(res, 1024 * 1024, deadline, () => boxliteError('Image', `token response from ${url} is too large`))).toString('utf8')) as { token?: string; access_token?: string; expires_in?: number };
-      const token = doc.token ?? doc.access_token;
-      if (!token) throw registryError(`the token service ${url} for registry ${this.registry} answered without a token`, { registry: this.registry, method: 'GET', url, status: res.status, unreachable: false });
-      const ttlMs = Math.max(30, doc.expires_in ?? 60) * 1000;
+      const text = (await readAll(res, 1024 * 1024, deadline, () => boxliteError('Image', `token response from ${url} is too large`))).toString('utf8');
+      let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+      try {
+        doc = (JSON.parse(text) ?? {}) as typeof doc;
+      } catch (e) {
+        throw registryError(`the token service ${url} for registry ${this.registry} answered with something that is not JSON`, { registry: this.registry, method, url, status: res.status, unreachable: false }, e);
+      }
+      const token = typeof doc.token === 'string' && doc.token !== '' ? doc.token : doc.access_token;
+      if (typeof token !== 'string' || token === '') throw registryError(`the token service ${url} for registry ${this.registry} answered without a token`, { registry: this.registry, method, url, status: res.status, unreachable: false });
+      const ttlMs = Math.max(30, typeof doc.expires_in === 'number' && Number.isFinite(doc.expires_in) ? doc.expires_in : 60) * 1000;
       this.tokens.set(this.scopeKey(repository), { header: `Bearer ${token}`, expiresAt: Date.now() + ttlMs - 5_000 });
     } finally {
       deadline.clear();
