@@ -36,7 +36,7 @@ export async function ensureImageDisk(content: ContentStore, record: RefRecord, 
     const tmp = path.join(content.root, 'tmp', `unpack-${hex.slice(0, 16)}-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       const t0 = performance.now();
-      await unpackLayers(tmp, record.layers.map((l) => ({ path: content.blobPath(l.digest), digest: l.digest })), opts.signal);
+      await unpackLayers(tmp, record.layers.map((l, i) => ({ path: content.blobPath(l.digest), digest: l.digest, ...(record.config.diffIds?.[i] ? { diffId: record.config.diffIds[i] } : {}) })), opts.signal);
       const unpackMs = performance.now() - t0;
       opts.onEvent?.({ type: 'stage', stage: 'unpack', reference: record.reference, durationMs: unpackMs });
       const t1 = performance.now();

@@ -109,6 +109,20 @@ test('a symlink escape across layers (x -> ../../.. then x/evil) is refused', { 
   assert.equal(fs.existsSync('/tmp/boxlite-symlink-escape'), false);
 });
 
+test('a layer that does not match the config\'s diff_ids (a swapped layer) is refused before any disk is built', { skip }, async () => {
+  const real = layer(await tarOf([{ name: 'etc/motd', data: 'swapped in' }]));
+  const promised = layer(await tarOf([{ name: 'etc/motd', data: 'what the config promised' }]));
+  await pushImage(reg, 'evil/diffid', 'v1', image([await busyboxLayer(), { ...real, diffId: promised.diffId! }]));
+  const home = tempHome();
+  await assert.rejects(prepareImageRootfs(new ImageStore({ homeDir: home }), `${reg.host}/evil/diffid:v1`), (e: unknown) => {
+    assert.ok(BoxliteError.is(e) && e.code === 'Image', String(e));
+    assert.ok(e.message.includes(real.digest) && e.message.includes(promised.diffId!) && e.message.includes('diff_ids'), e.message);
+    return true;
+  });
+  assert.deepEqual(filesUnder(path.join(home, 'images/disks')), []);
+  assert.deepEqual(filesUnder(path.join(home, 'images/tmp')), []);
+});
+
 test('an unreachable registry: Image error naming it', { skip }, async () => {
   const port = await freePort();
   await assert.rejects(new ImageStore({ homeDir: tempHome() }).pull(`127.0.0.1:${port}/nobody/home:v1`), (e: unknown) => BoxliteError.is(e) && e.code === 'Image' && e.message.includes(`could not reach registry 127.0.0.1:${port}`) && /ECONNREFUSED/.test(e.message));

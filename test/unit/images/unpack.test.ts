@@ -7,27 +7,27 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { BoxliteError } from '../../../src/errors.js';
 import { unpackLayers } from '../../../src/images/unpack/unpack-image.js';
-import { layer, tarOf, type TarEntry } from '../../helpers/oci.js';
+import { layer, sha256, tarOf, type TarEntry } from '../../helpers/oci.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-unpack-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 let n = 0;
 
-/** Writes each layer's blob to a file and unpacks them all into a fresh dir. */
+/** Writes each layer's blob to a file and unpacks them all into a fresh dir, checking each layer's diff id. */
 async function unpack(layers: (TarEntry[] | Buffer)[], compress: boolean | 'zstd' = true): Promise<string> {
   const dir = path.join(work, `case-${++n}`);
-  const files: { path: string; digest: string }[] = [];
+  const files: { path: string; digest: string; diffId: string }[] = [];
   for (const [i, l] of layers.entries()) {
     const tarBytes = Buffer.isBuffer(l) ? l : await tarOf(l);
     const p = path.join(work, `layer-${n}-${i}`);
     if (compress === 'zstd') {
       fs.writeFileSync(`${p}.tar`, tarBytes);
       execFileSync('zstd', ['-q', '-f', '-o', p, `${p}.tar`]);
-      files.push({ path: p, digest: `sha256:${String(i).repeat(64)}` });
+      files.push({ path: p, digest: `sha256:${String(i).repeat(64)}`, diffId: sha256(tarBytes) });
     } else {
       const blob = layer(tarBytes, compress);
       fs.writeFileSync(p, blob.data);
-      files.push({ path: p, digest: blob.digest });
+      files.push({ path: p, digest: blob.digest, diffId: sha256(tarBytes) });
     }
   }
   await unpackLayers(path.join(dir, 'root'), files);
@@ -152,4 +152,20 @@ test('a damaged gzip layer is an Image error naming the layer', async () => {
   data[data.length - 12]! ^= 0xff;
   fs.writeFileSync(p, data);
   await assert.rejects(unpackLayers(dir, [{ path: p, digest: good.digest }]), (e: unknown) => BoxliteError.is(e) && e.code === 'Image' && e.message.includes(good.digest));
+});
+
+test('a layer whose uncompressed tar does not match its diff id is an Image error naming both digests', async () => {
+  const tarBytes = await tarOf([{ name: 'f', data: 'real content' }]);
+  const claimed = sha256(await tarOf([{ name: 'f', data: 'what the config promised' }]));
+  for (const compress of [true, false]) {
+    const blob = layer(tarBytes, compress);
+    const p = path.join(work, `diffid-${String(compress)}`);
+    fs.writeFileSync(p, blob.data);
+    await assert.rejects(unpackLayers(path.join(work, `diffid-root-${String(compress)}`), [{ path: p, digest: blob.digest, diffId: claimed }]), (e: unknown) => {
+      assert.ok(BoxliteError.is(e) && e.code === 'Image', String(e));
+      assert.ok(e.message.includes(blob.digest) && e.message.includes(claimed) && e.message.includes(sha256(tarBytes)), e.message);
+      assert.match(e.message, /rootfs\.diff_ids/);
+      return true;
+    });
+  }
 });
