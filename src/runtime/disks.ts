@@ -49,8 +49,11 @@ export async function buildUpperDisk(out: string, sizeGb: number): Promise<void>
   try {
     await fs.promises.rm(tmp, { force: true });
     const fd = await fs.promises.open(tmp, 'w', 0o600);
-    await fd.truncate(sizeGb * 1024 ** 3);
-    await fd.close();
+    try {
+      await fd.truncate(sizeGb * 1024 ** 3);
+    } finally {
+      await fd.close();
+    }
     await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'boxlite-upper', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', tmp]);
     await fs.promises.rename(tmp, out);
   } catch (err) {

@@ -28,8 +28,14 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
     opts.signal?.throwIfAborted();
     try {
       const fh = await fs.open(lockPath, 'wx', 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } catch (err) {
+        await fs.rm(lockPath, { force: true }); // an ownerless lock would stall others for 10 s
+        throw err;
+      } finally {
+        await fh.close();
+      }
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
