@@ -73,3 +73,41 @@ export function boxliteError(code: ErrorCode, message: string, cause?: unknown):
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** True when `err` says a disk is full: ENOSPC, EDQUOT, or SQLite's SQLITE_FULL. */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+  }
+  return false;
+}
+
+/** A Storage error for a full disk: what failed, on which path, and what to do. */
+export function diskFullError(what: string, place: string, cause: unknown): BoxliteError {
+  return boxliteError('Storage', `${what} failed: no space left on the disk holding ${place}; free some space there (or point BOXLITE_HOME at a larger disk) and try again (${messageOf(cause)})`, cause);
+}
+
+/**
+ * `err` as a BoxliteError, for the edge of a public call: a BoxliteError (or an abort) passes through, a full disk becomes a
+ * Storage error naming `place`, a SQLite failure a Database error, anything else an Internal error — each
+ * saying `what` failed.
+ */
+export function asBoxliteError(err: unknown, what: string, place: string): BoxliteError {
+  if (BoxliteError.is(err) || (err as { name?: unknown } | null)?.name === 'AbortError') return err as BoxliteError;
+  if (isDiskFull(err)) return diskFullError(what, place, err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    return boxliteError('Database', `${what} failed: the state database in ${place} answered ${code}: ${messageOf(err)}`, err);
+  }
+  return boxliteError('Internal', `${what} failed: ${messageOf(err)}`, err);
+}
+
+/** Runs `fn`; whatever it throws leaves as `asBoxliteError(err, what, place)`. */
+export async function guarded<T>(what: string, place: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asBoxliteError(err, what, place);
+  }
+}

@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { boxliteError, BoxliteError } from '../errors.js';
+import { boxliteError, BoxliteError, guarded } from '../errors.js';
 import type { ImageConfig } from './config.js';
 import { diskPathFor, ensureImageDisk, sweepUnpackDirs } from './disk.js';
 import type { ImageOperationOptions } from './events.js';
@@ -111,6 +111,10 @@ export class ImageStore {
    * `imageRegistries` in order, then docker.io.
    */
   async pull(input: string, opts: ImageOperationOptions = {}): Promise<PulledImage> {
+    return guarded(`pulling ${JSON.stringify(input)}`, this.root, () => this.pullCandidates(input, opts));
+  }
+
+  private async pullCandidates(input: string, opts: ImageOperationOptions): Promise<PulledImage> {
     const t0 = performance.now();
     const candidates = this.candidates(input);
     const failures: BoxliteError[] = [];
@@ -249,7 +253,7 @@ export class ImageStore {
 
   /** Makes (or reuses) the base disk of a recorded image. */
   disk(record: RefRecord, opts: ImageOperationOptions = {}): ReturnType<typeof ensureImageDisk> {
-    return ensureImageDisk(this.content, record, opts);
+    return guarded(`building the disk of ${record.reference}`, this.root, () => ensureImageDisk(this.content, record, opts));
   }
 
   private client(registry: string): RegistryClient {

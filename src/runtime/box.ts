@@ -1,5 +1,5 @@
 // LiteBox: the handle of one box — info, start, run, stop, metrics — over the shared state and lifecycle.
-import { BoxliteError, boxliteError } from '../errors.js';
+import { BoxliteError, boxliteError, guarded } from '../errors.js';
 import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { describeExit, type ImageRootfs } from './boot.js';
 import { BoxCommand } from './command.js';
@@ -17,6 +17,7 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export interface BoxServices {
   store: BoxStore;
   lifecycle: BoxLifecycle;
+  homeDir: string;
 }
 
 /**
@@ -59,11 +60,15 @@ export class LiteBox implements AsyncDisposable {
 
   /** Boots the VM. Idempotent: resolves at once when the box is already running; concurrent calls share one boot. */
   async start(): Promise<void> {
-    await this.svc.lifecycle.start(this.id.asStr());
+    await this.guard('starting', () => this.svc.lifecycle.start(this.id.asStr()));
   }
 
   /** Runs a command (a BoxCommand, or a program name), starting the box first if needed. */
   async run(command: BoxCommand | string): Promise<Execution> {
+    return this.guard('running a command in', () => this.runCommand(command));
+  }
+
+  private async runCommand(command: BoxCommand | string): Promise<Execution> {
     const cmd = typeof command === 'string' ? new BoxCommand(command) : command;
     const rec = this.record('run in');
     if (rec.status === 'stopping') throw new BoxliteError('InvalidState', `cannot run in box ${this.id}: it is stopping`);
@@ -106,7 +111,7 @@ export class LiteBox implements AsyncDisposable {
    * unless it auto-removes (the default), in which case it is removed. Idempotent.
    */
   async stop(): Promise<void> {
-    await this.svc.lifecycle.stop(this.id.asStr());
+    await this.guard('stopping', () => this.svc.lifecycle.stop(this.id.asStr()));
   }
 
   /** Counters, stage timings, and the VM's CPU and memory use. */
@@ -117,6 +122,11 @@ export class LiteBox implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  // Every failure leaves as a BoxliteError saying which box and what (a full disk as Storage).
+  private guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return guarded(`${what} box ${this.id.asStr()}`, this.svc.homeDir, fn);
   }
 
   /** @internal This process's portal session (benchmarks measure its raw round trip). */

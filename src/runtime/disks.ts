@@ -1,8 +1,9 @@
 // Builds a box's disks: a read-only ext4 base from a rootfs directory and a sparse writable ext4 upper layer.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
-import { boxliteError } from '../errors.js';
+import { boxliteError, diskFullError, isDiskFull } from '../errors.js';
 
 const run = promisify(execFile);
 const BLOCK = 4096;
@@ -39,6 +40,7 @@ export async function buildBaseDisk(dir: string, out: string): Promise<void> {
     await fs.promises.rename(tmp, out);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
+    if (diskFullIn(err)) throw diskFullError(`building the root disk ${out} from ${dir}`, path.dirname(out), err);
     throw boxliteError('Storage', `could not build the root disk from ${dir}: ${mke2fsMessage(err)}`, err);
   }
 }
@@ -58,8 +60,14 @@ export async function buildUpperDisk(out: string, sizeGb: number): Promise<void>
     await fs.promises.rename(tmp, out);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
+    if (diskFullIn(err)) throw diskFullError(`creating the ${sizeGb} GB writable disk ${out}`, path.dirname(out), err);
     throw boxliteError('Storage', `could not create the ${sizeGb} GB writable disk ${out}: ${mke2fsMessage(err)}`, err);
   }
+}
+
+/** A full disk, told by errno or by mke2fs's message. */
+function diskFullIn(err: unknown): boolean {
+  return isDiskFull(err) || /no space left/i.test(mke2fsMessage(err));
 }
 
 function mke2fsMessage(err: unknown): string {

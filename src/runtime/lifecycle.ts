@@ -160,9 +160,13 @@ export class BoxLifecycle {
       });
       return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, stopRequested: false });
     } catch (err) {
-      this.store.releasePort(rec.id, port, this.me);
-      this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
-      this.store.bump('boxes_failed');
+      try {
+        this.store.releasePort(rec.id, port, this.me);
+        this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
+        this.store.bump('boxes_failed');
+      } catch {
+        // The database cannot take the failure either (a full disk): the box stays as it was; report the first error.
+      }
       throw err;
     }
   }

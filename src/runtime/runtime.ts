@@ -1,7 +1,7 @@
 // BoxliteRuntime: the entry point that owns a home dir and creates, finds and removes boxes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { boxliteError } from '../errors.js';
+import { boxliteError, guarded } from '../errors.js';
 import { ImageStore, prepareImageRootfs } from '../images/index.js';
 import { BoxStore } from '../state/box-store.js';
 import { openStateDb, type StateDb } from '../state/db.js';
@@ -96,6 +96,10 @@ export class BoxliteRuntime implements AsyncDisposable {
    * Rejects with InvalidArgument for bad options, AlreadyExists for a taken name.
    */
   async create(options: BoxOptions = {}, name?: string): Promise<LiteBox> {
+    return guarded(`creating box${name ? ` ${JSON.stringify(name)}` : ''}`, this.homeDir, async () => this.createBox(options, name));
+  }
+
+  private createBox(options: BoxOptions, name: string | undefined): LiteBox {
     this.assertOpen();
     const o = resolveBoxOptions(options);
     validateBoxName(name);
@@ -139,10 +143,12 @@ export class BoxliteRuntime implements AsyncDisposable {
 
   /** Removes a box and its files. An active box needs `force` (it is stopped first). NotFound if there is none. */
   async remove(idOrName: string, force = false): Promise<void> {
-    this.assertOpen();
-    const rec = this.store.find(idOrName);
-    if (!rec) throw boxliteError('NotFound', `no box with id or name ${JSON.stringify(idOrName)}`);
-    await this.lifecycle.remove(rec.id, force);
+    await guarded(`removing box ${JSON.stringify(idOrName)}`, this.homeDir, async () => {
+      this.assertOpen();
+      const rec = this.store.find(idOrName);
+      if (!rec) throw boxliteError('NotFound', `no box with id or name ${JSON.stringify(idOrName)}`);
+      await this.lifecycle.remove(rec.id, force);
+    });
   }
 
   /** Runtime-wide counters of this home dir. */
@@ -186,7 +192,7 @@ export class BoxliteRuntime implements AsyncDisposable {
   }
 
   private handle(id: string, name: string | undefined): LiteBox {
-    return new LiteBox(BoxID.parse(id)!, name, { store: this.store, lifecycle: this.lifecycle });
+    return new LiteBox(BoxID.parse(id)!, name, { store: this.store, lifecycle: this.lifecycle, homeDir: this.homeDir });
   }
 
   private assertOpen(): void {
