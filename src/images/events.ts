@@ -8,6 +8,8 @@ export interface PullProgress {
   bytesTotal: number;
   /** True when the blob was already in the store (nothing downloaded). */
   cached?: boolean;
+  /** Set once, when an interrupted earlier download is continued: the bytes it already had. */
+  resumedBytes?: number;
 }
 
 /** Something worth telling the user about; never an error (those reject). */

@@ -8,6 +8,7 @@ import type { ImageReference } from './reference.js';
 import type { RegistryClient } from './registry/client.js';
 import type { ContentStore } from './store/content-store.js';
 import { mapLimit } from './store/parallel.js';
+import { downloadBlob } from './store/resumable.js';
 import type { RefRecord } from './store/refs.js';
 
 /** How many blobs download at once. */
@@ -61,7 +62,7 @@ async function fetchAndStore(content: ContentStore, client: RegistryClient, ref:
   return m.bytes;
 }
 
-/** Downloads the blobs not yet stored, PARALLEL_DOWNLOADS at a time; the first failure cancels the others. */
+/** Downloads the blobs not yet stored (continuing interrupted downloads), PARALLEL_DOWNLOADS at a time; the first failure cancels the others. */
 async function downloadBlobs(content: ContentStore, client: RegistryClient, ref: ImageReference, blobs: Descriptor[], where: string, opts: ImageOperationOptions): Promise<void> {
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(opts.signal?.reason);
@@ -69,12 +70,15 @@ async function downloadBlobs(content: ContentStore, client: RegistryClient, ref:
   const unique = blobs.filter((b, i) => blobs.findIndex((o) => o.digest === b.digest) === i);
   try {
     await mapLimit(unique, PARALLEL_DOWNLOADS, async (blob) => {
-      const report = (bytesDone: number, cached?: boolean): void => opts.onProgress?.({ layer: blob.digest, bytesDone, bytesTotal: blob.size, ...(cached ? { cached } : {}) });
+      const report = (bytesDone: number, cached?: boolean, resumedBytes?: number): void => opts.onProgress?.({
+        layer: blob.digest, bytesDone, bytesTotal: blob.size, ...(cached ? { cached } : {}), ...(resumedBytes ? { resumedBytes } : {}),
+      });
       if (await content.has(blob.digest)) { report(blob.size, true); return; }
       report(0);
       try {
-        const stream = await client.getBlob(ref.repository, blob.digest, controller.signal);
-        await content.ingest(stream.chunks, { expected: { digest: blob.digest, size: blob.size }, source: `${where}, ${stream.url}`, onBytes: (n) => report(n), signal: controller.signal });
+        await downloadBlob(content, { digest: blob.digest, size: blob.size },
+          (offset) => client.getBlob(ref.repository, blob.digest, controller.signal, offset),
+          { source: where, onBytes: (n) => report(n), onResume: (n) => report(n, false, n), signal: controller.signal });
       } catch (e) {
         controller.abort(e);
         throw e;

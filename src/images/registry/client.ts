@@ -26,10 +26,12 @@ export interface FetchedManifest {
   url: string;
 }
 
-/** A blob body as a stream of chunks (idle-timed), and its length when the registry said. */
+/** A blob body as a stream of chunks (idle-timed), from byte `offset` of the blob. */
 export interface BlobStream {
   chunks: AsyncIterable<Uint8Array>;
   url: string;
+  /** Where the chunks start: the offset asked for when the registry honoured the range, else 0. */
+  offset: number;
 }
 
 /** Docker Hub's API host: images named docker.io/... are served from here. */
@@ -77,13 +79,26 @@ export class RegistryClient {
     }
   }
 
-  /** Streams a blob. The caller must consume (or break out of) `chunks`; each chunk must arrive within the timeout. */
-  async getBlob(repository: string, digest: string, signal?: AbortSignal): Promise<BlobStream> {
+  /**
+   * Streams a blob, from byte `offset` when it is above 0 (a Range request; a registry that ignores it sends the
+   * whole blob, and `offset` of the result says so). The caller must consume (or break out of) `chunks`; each
+   * chunk must arrive within the timeout.
+   */
+  async getBlob(repository: string, digest: string, signal?: AbortSignal, offset = 0): Promise<BlobStream> {
     const path = `/v2/${repository}/blobs/${digest}`;
-    const { res, url, deadline } = await this.send('GET', path, repository, {}, signal);
+    const { res, url, deadline } = await this.send('GET', path, repository, offset > 0 ? { Range: `bytes=${offset}-` } : {}, signal);
     if (!res.ok) {
       deadline.clear();
       throw await this.statusError('GET', url, res, repository, digest);
+    }
+    let start = 0;
+    if (res.status === 206) {
+      start = Number(/^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1] ?? -1);
+      if (start !== offset) {
+        deadline.clear();
+        await res.body?.cancel().catch(() => undefined);
+        throw registryError(`GET ${url} asked for bytes from ${offset} and got a partial answer with Content-Range ${JSON.stringify(res.headers.get('content-range'))}; the registry (${this.registry}) answered a range request wrongly`, { registry: this.registry, method: 'GET', url, status: 206, unreachable: false });
+      }
     }
     const registry = this.registry;
     async function* chunks(): AsyncGenerator<Uint8Array> {
@@ -98,7 +113,7 @@ export class RegistryClient {
         deadline.clear();
       }
     }
-    return { chunks: chunks(), url };
+    return { chunks: chunks(), url, offset: start };
   }
 
   /** Sends a request with auth; answers one 401 by authenticating as its challenge asks, then retries once. */

@@ -3,7 +3,8 @@
 // Lifecycle of a blob: *ingesting* (bytes stream into `ingest/<pid>-<random>`, hashed and counted as they arrive),
 // *committed* (size and digest matched, file fsynced and renamed to `blobs/sha256/<hex>`; rename is atomic, so a
 // reader never sees a partial blob and two writers of the same blob both succeed), *deleted* (by remove/prune).
-// A failed or interrupted ingest leaves only an `ingest/` file, which is never read and is swept later.
+// A failed or interrupted ingest leaves only an `ingest/` file, which is never read and is swept later. Registry
+// downloads go through resumable.ts instead, whose `ingest/<hex>.partial` files a later pull continues.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -123,12 +124,16 @@ export class ContentStore {
     return out;
   }
 
-  /** Removes ingest files left by processes that are gone; returns the bytes freed. */
+  /**
+   * Removes ingest files left by processes that are gone, and partial downloads nobody is continuing (which a
+   * later pull would have resumed); returns the bytes freed.
+   */
   async sweepIngest(): Promise<number> {
     const dir = path.join(this.root, 'ingest');
     let freed = 0;
     for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-      const pid = Number.parseInt(name, 10);
+      const partial = /^([a-f0-9]{64})\.(partial|lock)$/.exec(name);
+      const pid = partial ? await lockOwner(path.join(dir, `${partial[1]}.lock`)) : Number.parseInt(name, 10);
       if (Number.isInteger(pid) && processAlive(pid)) continue;
       const st = await fs.stat(path.join(dir, name)).catch(() => undefined);
       freed += st?.size ?? 0;
@@ -136,6 +141,11 @@ export class ContentStore {
     }
     return freed;
   }
+}
+
+/** The pid in a lock file, or NaN when there is none. */
+async function lockOwner(lockPath: string): Promise<number> {
+  return Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
 }
 
 /** The hex part of `sha256:<hex>`. */
