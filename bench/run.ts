@@ -28,18 +28,30 @@ async function main(): Promise<void> {
 
   const floor: number[] = [];
   const cold: number[] = [];
+  const restored: number[] = [];
   const stages: Record<string, number[]> = {};
   const initrd = floorInitrd();
-  await using runtime = new BoxliteRuntime({ homeDir });
+  await using coldRuntime = new BoxliteRuntime({ homeDir, snapshots: false });
+  await using runtime = new BoxliteRuntime({ homeDir, snapshots: true });
+  const startOnce = async (rt: BoxliteRuntime): Promise<{ ms: number; box: Awaited<ReturnType<BoxliteRuntime['create']>> }> => {
+    const t0 = performance.now();
+    const box = await rt.create({ rootfs: { rootfsPath: rootfs }, ...shape });
+    await (await box.run(new BoxCommand('true'))).wait();
+    return { ms: performance.now() - t0, box };
+  };
+  const first = await startOnce(runtime); // makes the snapshot of this shape when there is none yet
+  const firstRestored = first.box.stageTimings?.startMode?.restored;
+  await first.box.stop();
   for (let i = 0; i < ROUNDS; i++) {
     floor.push(await bareBootMs(guest.kernelPath, initrd, accel.accelerator, shape.memoryMib, shape.cpus));
-    const t0 = performance.now();
-    const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape });
-    const run = await box.run(new BoxCommand('true'));
-    await run.wait();
-    cold.push(performance.now() - t0);
-    for (const [k, v] of Object.entries(box.stageTimings ?? {})) if (typeof v === 'number') (stages[k] ??= []).push(v);
-    await box.stop();
+    const c = await startOnce(coldRuntime);
+    cold.push(c.ms);
+    for (const [k, v] of Object.entries(c.box.stageTimings ?? {})) if (typeof v === 'number') (stages[k] ??= []).push(v);
+    await c.box.stop();
+    const r = await startOnce(runtime);
+    if (!r.box.stageTimings?.startMode?.restored) throw new Error(`a box did not start from the snapshot: ${JSON.stringify(r.box.stageTimings?.startMode)}`);
+    restored.push(r.ms);
+    await r.box.stop();
   }
 
   const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape });
@@ -72,6 +84,9 @@ async function main(): Promise<void> {
   console.log(row('cold start: create+run(true)+wait', ms(median(cold)), ms(median(floor)), `${(median(cold) / median(floor)).toFixed(2)}x`));
   console.log('   (baseline: bare QEMU boot of the same kernel + trivial init, to its first line; medians)');
   for (const [k, v] of Object.entries(stages)) console.log(`   ${k.padEnd(28)} ${ms(median(v)).padStart(12)}`);
+  console.log(row('snapshot start: create+run+wait', ms(median(restored)), ms(median(floor)), `${(median(restored) / median(floor)).toFixed(2)}x`));
+  console.log(row('snapshot start vs cold start', ms(median(restored)), ms(median(cold)), `${(median(restored) / median(cold)).toFixed(2)}x`));
+  console.log(`   (first box of this shape in this run: ${ms(first.ms)}, ${firstRestored ? 'restored' : 'cold'}; it makes the snapshot when none exists)`);
   console.log(row('guest boot (spawn to agent ready)', ms(median(stages.guestBootMs ?? [NaN])), ms(median(floor)), `${(median(stages.guestBootMs ?? [NaN]) / median(floor)).toFixed(2)}x`));
   console.log(row('exec round trip p50', ms(median(execs)), ms(median(pings)), `${(median(execs) / median(pings)).toFixed(1)}x`));
   console.log(row('exec round trip p99', ms(pct(execs, 0.99)), ms(pct(pings, 0.99)), `${(pct(execs, 0.99) / pct(pings, 0.99)).toFixed(1)}x`));

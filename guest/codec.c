@@ -100,6 +100,12 @@ static void decode_body(struct rd *r, struct msg *m)
 		m->u.mount.upper_dev = get_str(r);
 		m->u.mount.upper_fs = get_str(r);
 		m->u.mount.hostname = get_str(r);
+		m->u.mount.wall_clock_ms = (uint64_t)get_u32(r) << 32;
+		m->u.mount.wall_clock_ms |= get_u32(r);
+		m->u.mount.seed_len = (uint32_t)(r->len - r->pos);
+		m->u.mount.seed = take(r, m->u.mount.seed_len);
+		if (m->u.mount.seed_len > 512)
+			r->bad = 1;
 		break;
 	case MSG_EXEC:
 		m->id = get_u32(r);

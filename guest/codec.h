@@ -12,7 +12,12 @@ struct msg {
 	int has_nul;     /* a path/argv/env/user string contained a NUL byte (the request is refused, not the frame) */
 	union {
 		struct { uint16_t version; uint32_t max_frame; } hello;
-		struct { char *lower_dev, *lower_fs, *upper_dev, *upper_fs, *hostname; } mount;
+		struct {
+			char *lower_dev, *lower_fs, *upper_dev, *upper_fs, *hostname;
+			uint64_t wall_clock_ms;  /* the host's time, ms since the epoch; 0 = leave the clock */
+			const uint8_t *seed;     /* entropy from the host (points into the frame) */
+			uint32_t seed_len;
+		} mount;
 		struct {
 			uint8_t flags;
 			uint16_t rows, cols;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "freshen.h"
 #include "log.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -52,6 +53,8 @@ static int mount_disks(const struct msg *m, char *err, size_t errlen)
 	mkdir(BOX_ROOT, 0755);
 	wait_for_node(lower);
 	wait_for_node(upper);
+	freshen_block_device(lower);
+	freshen_block_device(upper);
 	if (mount(lower, BOX_LOWER, m->u.mount.lower_fs, MS_RDONLY, NULL) != 0)
 		return fail(err, errlen, errno, "mounting %s (%s) read-only at %s", lower, m->u.mount.lower_fs, BOX_LOWER);
 	if (mount(upper, BOX_UPPER, m->u.mount.upper_fs, 0, NULL) != 0) {
@@ -252,6 +255,7 @@ int box_mount(struct box *b, const struct msg *m, char *err, size_t errlen)
 		snprintf(err, errlen, "hostname must be at most 64 bytes, got %zu", strlen(hostname));
 		return EINVAL;
 	}
+	freshen_clock_and_entropy(m->u.mount.wall_clock_ms, m->u.mount.seed, m->u.mount.seed_len);
 	int rc = mount_disks(m, err, errlen);
 	if (rc)
 		return rc;

@@ -1,8 +1,8 @@
-/* Portal protocol v2: constants and message types, as specified in docs/portal-protocol.md. */
+/* Portal protocol v3: constants and message types, as specified in docs/portal-protocol.md. */
 #ifndef BOXLITE_PROTOCOL_H
 #define BOXLITE_PROTOCOL_H
 
-#define PORTAL_VERSION 2
+#define PORTAL_VERSION 3
 #define PORTAL_NAME "boxlite.portal"
 #define AGENT_VERSION "boxlite-agent 0.1.0"
 

@@ -1,16 +1,21 @@
 // The start pipeline of a box: disks, VM launch, portal handshake, root mount; each stage timed.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { findGuestArtifacts } from '../setup/index.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
+import type { VmConfig } from '../vmm/config.js';
 import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
 import type { BoxPaths } from './box-paths.js';
 import { buildBaseDisk, buildUpperDisk } from './disks.js';
+import type { TemplateStore } from './templates.js';
 import type { ResolvedBoxOptions } from './options.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
+/** How long a VM restored from a template may take to answer and mount, before the box boots cold instead. */
+const RESTORE_TIMEOUT_MS = 15_000;
 
 /** Milliseconds spent in each stage of the start pipeline (the spec's six stages). */
 export interface StageTimings {
@@ -33,9 +38,17 @@ export interface ImageRootfs {
   config: { env: [string, string][]; workingDir?: string; user?: string; entrypoint?: string[]; cmd?: string[] };
 }
 
+/** How a box's VM started: restored from its shape's template, or booted (with why, when a template was wanted). */
+export interface StartMode {
+  restored: boolean;
+  /** Why no template was used, when templates are on. */
+  coldReason?: string;
+}
+
 /** A booted box: its VM, the launcher's portal session (on `port`), and how it got there. */
 export interface BootedBox {
   vm: RunningVm;
+  startMode: StartMode;
   /** For image boxes, the image it booted from. */
   image: ImageRootfs | undefined;
   portal: PortalClient;
@@ -55,6 +68,8 @@ export interface BootRequest {
   port: number;
   /** Pulls (if needed) and converts an image into its shared read-only base disk. */
   prepareImage(ref: string): Promise<ImageRootfs>;
+  /** Templates to restore from; undefined boots every box cold. */
+  templates: TemplateStore | undefined;
 }
 
 /** Runs the start pipeline. On failure nothing keeps running and the error names the stage and the console tail. */
@@ -77,8 +92,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
-  for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
-  const config = {
+  const config: VmConfig = {
     cpus: req.options.cpus, memoryMib: req.options.memoryMib, accelerator: accelerator.accelerator,
     kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
     portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket,
@@ -87,29 +101,51 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       { name: 'upper', path: paths.upperDisk, readOnly: false },
     ],
   };
+  const startMode: StartMode = { restored: false };
+  const template = req.templates && await req.templates.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
   timings.boxConfigMs = t.lap();
 
+  if (template) {
+    try {
+      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, t, timings, RESTORE_TIMEOUT_MS);
+      req.templates!.restoredFine(template);
+      return { ...started, image, accelerator, startMode: { restored: true }, timings: timings as StageTimings };
+    } catch (err) {
+      // A template this QEMU cannot restore (or whose guest misbehaves) is dropped; the next start makes it again.
+      startMode.coldReason = `restoring template ${template.key} failed: ${messageOf(err)}`;
+      await req.templates!.discard(template, startMode.coldReason);
+      t.lap();
+    }
+  }
+  const started = await launchAndMount(req, config, t, timings, BOOT_TIMEOUT_MS);
+  return { ...started, image, accelerator, startMode, timings: timings as StageTimings };
+}
+
+/** Launches the VM, waits for the agent's handshake and mounts the box root; on failure nothing keeps running. */
+async function launchAndMount(req: BootRequest, config: VmConfig, t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string }> {
+  const { paths } = req;
+  for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
   const vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
   timings.boxSpawnMs = t.lap();
 
   let portal: PortalClient | undefined;
   try {
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     const booted = (async () => {
       portal = await PortalClient.connect(paths.portalSocket(req.port), `box ${req.boxId}`, deadline);
       const { agentVersion } = await portal.handshake();
       timings.guestBootMs = t.peek() + (timings.boxSpawnMs ?? 0);
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
-        hostname: req.boxId.slice(0, 12).toLowerCase(),
+        hostname: req.boxId.slice(0, 12).toLowerCase(), wallClockMs: Date.now(), seed: randomBytes(64),
       }, 'Engine');
       return agentVersion;
     })();
     const agentVersion = await raceBoot(booted, vm, req.boxId, deadline);
     timings.containerInitMs = t.lap();
     timings.totalMs = t.total();
-    return { vm, image, portal: portal!, accelerator, timings: timings as StageTimings, agentVersion };
+    return { vm, portal: portal!, agentVersion };
   } catch (err) {
     portal?.close();
     await vm.kill();
@@ -119,10 +155,11 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
 // Waits for the boot to finish, failing early (with the console tail) if the VM exits or the deadline passes.
 async function raceBoot<T>(booted: Promise<T>, vm: RunningVm, boxId: string, deadlineMs: number): Promise<T> {
+  const startedMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(boxliteError('Engine',
-      `box ${boxId} did not finish booting within ${BOOT_TIMEOUT_MS / 1000} s; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`)), deadlineMs - Date.now());
+      `box ${boxId} did not finish booting within ${Math.round((deadlineMs - startedMs) / 1000)} s; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`)), deadlineMs - Date.now());
   });
   const died = vm.exited.then((exit) => { throw bootFailure(boxId, exit, vm); });
   try {

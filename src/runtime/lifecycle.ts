@@ -7,9 +7,10 @@ import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-identity.js';
 import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
-import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings } from './boot.js';
+import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings, type StartMode } from './boot.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import type { ResolvedBoxOptions } from './options.js';
+import type { TemplateStore } from './templates.js';
 
 /** How long `stop()` waits for the guest to power off before killing the VM. */
 export const STOP_GRACE_MS = 10_000;
@@ -42,6 +43,7 @@ export class BoxLifecycle {
     private readonly homeDir: string,
     private readonly me: ProcessIdentity,
     private readonly prepareImage: (ref: string) => Promise<ImageRootfs>,
+    private readonly templates: TemplateStore | undefined,
   ) {}
 
   /** The paths of a box. */
@@ -150,12 +152,12 @@ export class BoxLifecycle {
     const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
     try {
       const booted = await bootBox({
-        boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage,
+        boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
       });
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
         accelerator: booted.accelerator.accelerator, owner: options.detach ? undefined : this.me, lastError: undefined,
-        timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason }),
+        timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason, startMode: booted.startMode }),
         imageDigest: booted.image?.digest, imageConfigJson: booted.image && JSON.stringify(booted.image.config),
       });
       return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, stopRequested: false });
@@ -291,8 +293,8 @@ export class BoxLifecycle {
 }
 
 /** Stage timings recorded at the last start, if any. */
-export function timingsOf(rec: BoxRecord): (StageTimings & { acceleratorReason?: string }) | undefined {
-  return rec.timingsJson ? JSON.parse(rec.timingsJson) as StageTimings & { acceleratorReason?: string } : undefined;
+export function timingsOf(rec: BoxRecord): (StageTimings & { acceleratorReason?: string; startMode?: StartMode }) | undefined {
+  return rec.timingsJson ? JSON.parse(rec.timingsJson) as StageTimings & { acceleratorReason?: string; startMode?: StartMode } : undefined;
 }
 
 function notFound(boxId: string, op: string): BoxliteError {

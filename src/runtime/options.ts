@@ -71,6 +71,21 @@ export interface BoxliteOptions {
   homeDir?: string;
   /** Registries tried, in order, for unqualified image names. */
   imageRegistries?: string[];
+  /**
+   * Start boxes by restoring a snapshot of an already-booted guest of the same shape (cpus, memory) instead of
+   * booting the kernel: the first box of a shape makes the snapshot, later ones start in a fraction of the time.
+   * Default true; `BOXLITE_SNAPSHOTS=0` in the environment turns it off.
+   */
+  snapshots?: boolean;
+}
+
+/** Whether boxes start from snapshots: the option, else `BOXLITE_SNAPSHOTS` (`0` = off), else on. */
+export function snapshotsEnabled(option?: boolean): boolean {
+  if (option !== undefined) {
+    if (typeof option !== 'boolean') invalid(`snapshots must be true or false, got ${JSON.stringify(option)}`);
+    return option;
+  }
+  return process.env.BOXLITE_SNAPSHOTS !== '0';
 }
 
 /** The home dir: the option, else `BOXLITE_HOME`, else `~/.boxlite`. */

@@ -11,7 +11,8 @@ import { QemuDriver } from '../vmm/qemu/process.js';
 import { LiteBox, toInfo } from './box.js';
 import { BoxID, ContainerID } from './ids.js';
 import { BoxLifecycle } from './lifecycle.js';
-import { resolveBoxOptions, resolveHomeDir, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
+import { resolveBoxOptions, resolveHomeDir, snapshotsEnabled, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
+import { TemplateStore } from './templates.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import type { BoxInfo } from './status.js';
 
@@ -63,7 +64,8 @@ export class BoxliteRuntime implements AsyncDisposable {
     }
     this.db = openStateDb(this.homeDir);
     this.store = new BoxStore(this.db);
-    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, selfIdentity(), (ref) => prepareImageRootfs(this.images, ref));
+    const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver) : undefined;
+    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, selfIdentity(), (ref) => prepareImageRootfs(this.images, ref), templates);
     this.recovery = recover(this.homeDir, this.store, this.lifecycle);
   }
 

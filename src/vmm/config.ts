@@ -28,7 +28,14 @@ export interface VmConfig {
   readonly consoleSocketPath: string;
   /** TSC frequency the guest is told at early boot (kHz); avoids calibration hangs under TCG. */
   readonly tscKhz: number;
+  /** Unix socket where the VMM serves its control protocol (needed to save the VM's state); none when absent. */
+  readonly controlSocketPath?: string;
+  /** Start from this saved state of a VM with the same device set (only the files behind them differ) instead of booting. */
+  readonly restoreFrom?: string;
 }
+
+/** Paths QEMU may see inside a shell word (`-incoming exec:`, `migrate exec:`): no quotes, spaces or shell syntax. */
+export const SHELL_SAFE_PATH = /^\/[A-Za-z0-9._/+@=-]+$/;
 
 /** Checks the invariants of a VmConfig; throws BoxliteError `Config` naming the bad field. */
 export function validateVmConfig(c: VmConfig): VmConfig {
@@ -40,6 +47,12 @@ export function validateVmConfig(c: VmConfig): VmConfig {
   for (const p of [c.kernelPath, c.initrdPath, c.consoleSocketPath, ...c.portalSocketPaths, ...c.disks.map((d) => d.path)]) {
     if (!p.startsWith('/')) fail(`paths must be absolute, got ${JSON.stringify(p)}`);
     if (p.includes(',')) fail(`paths must not contain a comma (QEMU option syntax), got ${JSON.stringify(p)}`);
+  }
+  if (c.controlSocketPath !== undefined && (!c.controlSocketPath.startsWith('/') || c.controlSocketPath.includes(','))) {
+    fail(`controlSocketPath must be absolute and without commas, got ${JSON.stringify(c.controlSocketPath)}`);
+  }
+  if (c.restoreFrom !== undefined && !SHELL_SAFE_PATH.test(c.restoreFrom)) {
+    fail(`restoreFrom must be an absolute path of letters, digits and ._/+@=- only, got ${JSON.stringify(c.restoreFrom)}`);
   }
   for (const d of c.disks) if (!/^[a-z][a-z0-9-]{0,19}$/.test(d.name)) fail(`disk name ${JSON.stringify(d.name)} must match [a-z][a-z0-9-]{0,19}`);
   for (const w of c.kernelArgs) if (/\s/.test(w) || w === '') fail(`kernel argument ${JSON.stringify(w)} must be one non-empty word`);

@@ -42,4 +42,9 @@ export interface VmmDriver {
   launch(config: VmConfig, options: LaunchOptions): Promise<RunningVm>;
   /** A handle on a VM another process launched, or undefined if that process is not (any more) this box's VMM. */
   adopt(pid: number, pidStart: number, marker: string, consoleLogPath: string): RunningVm | undefined;
+  /**
+   * Pauses `vm` (launched with `config.controlSocketPath`), writes its whole state to `statePath` (a VM of the
+   * same shape can then start from it with `restoreFrom`), and ends it.
+   */
+  saveState(vm: RunningVm, config: VmConfig, statePath: string): Promise<void>;
 }

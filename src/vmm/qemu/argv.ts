@@ -12,7 +12,9 @@ export function kernelCmdline(c: VmConfig): string {
 
 /**
  * The argv (without the program name) that boots `c` under QEMU's microvm machine.
- * The console and the portal ports are unix sockets QEMU serves; QEMU talks to nothing else.
+ * The console and the portal ports are unix sockets QEMU serves; QEMU talks to nothing else. The device list
+ * depends only on the shape (cpus, memory, disk count and modes, port count), so a VM saved from one config can
+ * be restored with another of the same shape.
  */
 export function buildQemuArgv(c: VmConfig): string[] {
   const accel = c.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg'];
@@ -39,5 +41,8 @@ export function buildQemuArgv(c: VmConfig): string[] {
     ]),
     '-device', 'virtio-rng-device',
     ...disks,
+    // A VM that may be saved: its state must not carry the "stopped" run state into the VMs restored from it.
+    ...(c.controlSocketPath ? ['-qmp', `unix:${c.controlSocketPath},server=on,wait=off`, '-global', 'migration.store-global-state=off'] : []),
+    ...(c.restoreFrom ? ['-incoming', `exec:cat ${c.restoreFrom}`] : []),
   ];
 }

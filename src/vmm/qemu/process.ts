@@ -6,9 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
 import { isAlive, processStartTime } from '../../state/process-identity.js';
 import { ConsoleLog, consoleTail } from '../console-log.js';
-import { validateVmConfig, type VmConfig } from '../config.js';
+import { SHELL_SAFE_PATH, validateVmConfig, type VmConfig } from '../config.js';
 import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
 import { buildQemuArgv } from './argv.js';
+import { QmpClient } from './qmp.js';
+
+/** Longest a VM's state may take to save. */
+const SAVE_TIMEOUT_MS = 60_000;
 
 /** The QEMU binary used for x86-64 guests. */
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -34,6 +38,27 @@ export class QemuDriver implements VmmDriver {
     const vm = new ChildVm(child, options.consoleLogPath);
     void captureConsole(config.consoleSocketPath, new ConsoleLog(options.consoleLogPath), vm);
     return vm;
+  }
+
+  async saveState(vm: RunningVm, config: VmConfig, statePath: string): Promise<void> {
+    if (!config.controlSocketPath) throw boxliteError('Config', 'saving a VM needs the controlSocketPath it was launched with');
+    if (!SHELL_SAFE_PATH.test(statePath)) throw boxliteError('Config', `cannot save a VM state to ${JSON.stringify(statePath)}: use a path of letters, digits and ._/+@=- only`);
+    const qmp = await QmpClient.connect(config.controlSocketPath, `VM ${vm.pid}`);
+    try {
+      await qmp.execute('stop');
+      await qmp.execute('migrate', { uri: `exec:cat > ${statePath}` });
+      for (const deadline = Date.now() + SAVE_TIMEOUT_MS; ;) {
+        const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
+        if (info.status === 'completed') break;
+        if (info.status === 'failed' || info.status === 'cancelled') throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath} failed: ${info['error-desc'] ?? info.status}`);
+        if (Date.now() > deadline) throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath} did not finish within ${SAVE_TIMEOUT_MS / 1000} s`);
+        await sleep(20);
+      }
+      await qmp.execute('quit').catch(() => undefined); // QEMU may close the socket before it answers
+    } finally {
+      qmp.close();
+      await vm.kill();
+    }
   }
 
   adopt(pid: number, pidStart: number, marker: string, consoleLogPath: string): RunningVm | undefined {
@@ -93,7 +118,10 @@ class ChildVm implements RunningVm {
   consoleTail(maxLines?: number): string { return consoleTail(this.consoleLogPath, maxLines); }
 
   async kill(): Promise<VmExit> {
-    if (!this.exitInfo) this.child.kill('SIGKILL');
+    if (!this.exitInfo) {
+      this.child.ref(); // the caller waits for the exit: keep the event loop alive until it comes
+      this.child.kill('SIGKILL');
+    }
     return this.exited;
   }
 }

@@ -23,6 +23,19 @@ describe('QEMU argv', () => {
     assert.ok(argv.includes('-no-reboot') && argv.includes('-nodefaults'));
   });
 
+  it('serves QMP (and keeps the run state out of saved states) only for a VM that may be saved', () => {
+    assert.equal(buildQemuArgv(config).includes('-qmp'), false);
+    const argv = buildQemuArgv({ ...config, controlSocketPath: '/t/qmp.sock' });
+    assert.deepEqual(after(argv, '-qmp'), ['unix:/t/qmp.sock,server=on,wait=off']);
+    assert.ok(after(argv, '-global').includes('migration.store-global-state=off'));
+  });
+
+  it('restores from a saved state with the same devices, adding only -incoming', () => {
+    const argv = buildQemuArgv({ ...config, restoreFrom: '/t/abc/state' });
+    assert.deepEqual(after(argv, '-incoming'), ['exec:cat /t/abc/state']);
+    assert.deepEqual(argv.slice(0, -2), buildQemuArgv(config));
+  });
+
   it('uses -cpu host with KVM', () => {
     const argv = buildQemuArgv({ ...config, accelerator: 'kvm' });
     assert.deepEqual(after(argv, '-accel'), ['kvm']);
@@ -62,6 +75,9 @@ describe('QEMU argv', () => {
     ['a comma in a path', { consoleSocketPath: '/a,b/sock' }, /must not contain a comma/],
     ['no portal socket', { portalSocketPaths: [] }, /portalSocketPaths must list 1..16 sockets/],
     ['a kernel arg with spaces', { kernelArgs: ['a b'] }, /one non-empty word/],
+    ['a state path a shell would split', { restoreFrom: '/h/my state' }, /restoreFrom must be an absolute path of letters/],
+    ['a state path with a quote', { restoreFrom: "/h/it's" }, /restoreFrom must be an absolute path/],
+    ['a relative control socket', { controlSocketPath: 'qmp.sock' }, /controlSocketPath must be absolute/],
   ];
   for (const [what, patch, message] of invalid) {
     it(`rejects ${what}`, () => {

@@ -1,0 +1,174 @@
+// Booted-guest snapshots ("templates"), one per VM shape: a box restores one in a fraction of a cold boot.
+//
+// A template is made by booting a VM whose disks are empty placeholders (the agent touches no disk before MOUNT),
+// waiting for the agent's handshake, and saving the paused VM's state. A box of the same shape (same argv but for
+// file paths) then starts QEMU with `restoreFrom` and its own disks; MOUNT renews the clock, entropy and block
+// cache that restored VMs share (docs/portal-protocol.md).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { messageOf } from '../errors.js';
+import { PortalClient } from '../portal/client.js';
+import { withFileLock } from '../util/file-lock.js';
+import { orTimeout } from '../util/timeout.js';
+import type { VmConfig } from '../vmm/config.js';
+import type { VmmDriver } from '../vmm/driver.js';
+import { buildQemuArgv } from '../vmm/qemu/argv.js';
+import { QEMU_BINARY } from '../vmm/qemu/process.js';
+
+/** Bumped when the way templates are made changes, so old ones are not used. */
+const TEMPLATE_FORMAT = 1;
+/** Placeholder disks are sparse files of this size: larger than any real disk, so the guest never sees one shrink. */
+const PLACEHOLDER_BYTES = 2 ** 40;
+/** How long a template VM may take to boot to its handshake. */
+const TEMPLATE_BOOT_MS = 60_000;
+/** After this many failures (to make, or to restore) a shape boots cold for a while instead of trying again. */
+const MAX_FAILURES = 2;
+/** How long a shape that kept failing boots cold before its template is tried again. */
+const FAILURE_BACKOFF_MS = 60 * 60_000;
+
+/** What went wrong with a shape's template: `<dir>/failures.json`. */
+interface Failures {
+  count: number;
+  reason: string;
+  atMs: number;
+}
+
+/** A usable template. */
+export interface Template {
+  key: string;
+  statePath: string;
+}
+
+/** Templates under `<home>/templates/<key>/state`. Several processes may use and make them at once. */
+export class TemplateStore {
+  readonly root: string;
+
+  constructor(homeDir: string, private readonly driver: VmmDriver) {
+    this.root = path.join(homeDir, 'templates');
+  }
+
+  /** The template key of `config`: its argv with file paths left out, and the identity of QEMU, kernel and initramfs. */
+  key(config: VmConfig): string {
+    const shape: VmConfig = {
+      ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined,
+      disks: config.disks.map((d) => ({ ...d, path: `/${d.name}` })),
+      portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
+    };
+    const files = [config.kernelPath, config.initrdPath, onPath(QEMU_BINARY)].map(fileIdentity);
+    return createHash('sha256').update(JSON.stringify({ format: TEMPLATE_FORMAT, argv: buildQemuArgv(shape), files })).digest('hex').slice(0, 32);
+  }
+
+  /**
+   * The template for `config`'s shape, made first when there is none (one process makes it; the others wait for
+   * it). Undefined, with the reason in `onUnusable`, when one cannot be made: the box then boots cold.
+   */
+  async ensure(config: VmConfig, onUnusable: (reason: string) => void): Promise<Template | undefined> {
+    const key = this.key(config);
+    const dir = path.join(this.root, key);
+    const statePath = path.join(dir, 'state');
+    if (fs.existsSync(statePath)) return { key, statePath };
+    const failed = readFailures(dir);
+    if (failed && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS) {
+      onUnusable(`this shape's snapshot failed ${failed.count} times (last: ${failed.reason}); booting cold until ${new Date(failed.atMs + FAILURE_BACKOFF_MS).toISOString()}`);
+      return undefined;
+    }
+    try {
+      await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      return await withFileLock(path.join(this.root, `${key}.lock`), async () => {
+        if (!fs.existsSync(statePath)) await this.make(config, dir, statePath);
+        return { key, statePath };
+      });
+    } catch (e) {
+      recordFailure(dir, messageOf(e), MAX_FAILURES); // a template that cannot be made will not be made next time either
+      onUnusable(messageOf(e));
+      return undefined;
+    }
+  }
+
+  /** Notes that a template restored fine: earlier failures of its shape are forgotten. */
+  restoredFine(template: Template): void {
+    const record = path.join(this.root, template.key, 'failures.json');
+    if (fs.existsSync(record)) fs.rmSync(record, { force: true });
+  }
+
+  /**
+   * Deletes a template that failed to restore; the next start of that shape makes it again, unless that keeps
+   * failing (then the shape boots cold for an hour).
+   */
+  async discard(template: Template, reason: string): Promise<void> {
+    const dir = path.join(this.root, template.key);
+    await fs.promises.rm(path.join(dir, 'state'), { force: true });
+    recordFailure(dir, reason, (readFailures(dir)?.count ?? 0) + 1);
+  }
+
+  // Boots a VM of config's shape on placeholder disks, waits for the agent, and saves it to statePath.
+  private async make(config: VmConfig, dir: string, statePath: string): Promise<void> {
+    const sockets = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'boxlite-template-'));
+    const tmpState = `${statePath}.tmp`;
+    try {
+      const disks = await Promise.all(config.disks.map(async (d) => {
+        const p = path.join(dir, `${d.name}.placeholder`);
+        await fs.promises.writeFile(p, '');
+        await fs.promises.truncate(p, PLACEHOLDER_BYTES);
+        return { ...d, path: p };
+      }));
+      const templateConfig: VmConfig = {
+        ...config, disks, restoreFrom: undefined,
+        portalSocketPaths: config.portalSocketPaths.map((_, n) => path.join(sockets, `portal-${n}.sock`)),
+        consoleSocketPath: path.join(sockets, 'console.sock'), controlSocketPath: path.join(sockets, 'qmp.sock'),
+      };
+      const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false });
+      try {
+        const portal = await PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS);
+        const ready = await orTimeout(portal.handshake(), TEMPLATE_BOOT_MS, undefined);
+        portal.close();
+        if (!ready) throw new Error(`the template VM's agent did not answer within ${TEMPLATE_BOOT_MS / 1000} s; console: ${vm.consoleTail(10)}`);
+        await fs.promises.rm(tmpState, { force: true });
+        await this.driver.saveState(vm, templateConfig, tmpState);
+      } finally {
+        await vm.kill();
+      }
+      await fs.promises.rename(tmpState, statePath);
+    } finally {
+      await fs.promises.rm(tmpState, { force: true });
+      for (const d of config.disks) await fs.promises.rm(path.join(dir, `${d.name}.placeholder`), { force: true });
+      await fs.promises.rm(sockets, { recursive: true, force: true });
+    }
+  }
+}
+
+function readFailures(dir: string): Failures | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'failures.json'), 'utf8')) as Failures;
+  } catch {
+    return undefined;
+  }
+}
+
+function recordFailure(dir: string, reason: string, count: number): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(dir, 'failures.json'), JSON.stringify({ count, reason: reason.slice(0, 2000), atMs: Date.now() } satisfies Failures));
+  } catch { /* best effort: without the record the next start just tries again */ }
+}
+
+/** Path, size and mtime of a file: a new kernel, initramfs or QEMU makes new templates. */
+function fileIdentity(p: string): string {
+  try {
+    const st = fs.statSync(p);
+    return `${p}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return `${p}:missing`;
+  }
+}
+
+/** Where `program` is found on PATH. */
+function onPath(program: string): string {
+  for (const dir of (process.env.PATH ?? '/usr/bin').split(':')) {
+    const p = path.join(dir || '.', program);
+    if (fs.existsSync(p)) return p;
+  }
+  return program;
+}

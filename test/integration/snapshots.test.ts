@@ -1,0 +1,94 @@
+// Boxes that start from a snapshot of a booted guest: made by the first box of a shape, restored by the next,
+// renewed at MOUNT (clock, randomness), replaced when it cannot be restored, and off when asked.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import type { LiteBox } from '../../src/runtime/box.js';
+import { busyboxRootfs } from '../fixtures/rootfs.js';
+import { sh, TEST_HOME } from '../helpers/boxes.js';
+
+const homes: string[] = [];
+const runtimes: BoxliteRuntime[] = [];
+after(async () => {
+  for (const r of runtimes) await r.close();
+  for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
+});
+
+/** A runtime on a fresh home dir that shares the test home's guest kernel. */
+function freshRuntime(snapshots = true): BoxliteRuntime {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-snap-'));
+  fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
+  homes.push(home);
+  const runtime = new BoxliteRuntime({ homeDir: home, snapshots });
+  runtimes.push(runtime);
+  return runtime;
+}
+
+const shape = { rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256 };
+/** Keys of the shapes that have a usable snapshot. */
+const templatesOf = (runtime: BoxliteRuntime): string[] => fs.readdirSync(path.join(runtime.homeDir, 'templates'))
+  .filter((n) => fs.existsSync(path.join(runtime.homeDir, 'templates', n, 'state')));
+const mode = (box: LiteBox): { restored: boolean; coldReason?: string } | undefined => box.stageTimings?.startMode;
+
+test('the first box of a shape makes its snapshot; later boxes restore it, each with its own disk', async () => {
+  const runtime = freshRuntime();
+  const first = await runtime.create(shape);
+  assert.equal((await sh(first, 'echo first > /root/mine; cat /root/mine')).stdout, 'first\n');
+  assert.deepEqual(mode(first), { restored: true });
+  const [key] = templatesOf(runtime);
+  assert.ok(key && fs.statSync(path.join(runtime.homeDir, 'templates', key, 'state')).size > 0, 'the snapshot is stored');
+  const second = await runtime.create(shape);
+  assert.equal((await sh(second, 'cat /root/mine 2>&1; echo second')).stdout, 'cat: can\'t open \'/root/mine\': No such file or directory\nsecond\n');
+  assert.deepEqual(mode(second), { restored: true });
+  assert.deepEqual(templatesOf(runtime), [key], 'one snapshot per shape');
+  const bigger = await runtime.create({ ...shape, memoryMib: 320 });
+  assert.equal((await sh(bigger, 'echo ok')).stdout, 'ok\n');
+  assert.equal(templatesOf(runtime).length, 2, 'another shape, another snapshot');
+  for (const b of [first, second, bigger]) await b.stop();
+});
+
+test('restored boxes do not share the clock or the random generator of their snapshot', async () => {
+  const runtime = freshRuntime();
+  const boxes = [await runtime.create(shape), await runtime.create(shape), await runtime.create(shape)];
+  const seen = new Set<string>();
+  for (const box of boxes) {
+    const r = await sh(box, 'date +%s; head -c 16 /dev/urandom | od -An -tx1 | tr -d " \\n"');
+    const [clock, random] = r.stdout.split('\n');
+    assert.ok(Math.abs(Number(clock) - Date.now() / 1000) < 30, `guest clock ${clock} is the host's`);
+    seen.add(random!);
+    assert.equal(mode(box)?.restored, true);
+    await box.stop();
+  }
+  assert.equal(seen.size, 3, 'every box draws different random bytes');
+});
+
+test('a snapshot that cannot be restored is dropped: the box boots cold and says why; the next box makes a new one', async () => {
+  const runtime = freshRuntime();
+  const maker = await runtime.create(shape);
+  await maker.start();
+  await maker.stop();
+  const [key] = templatesOf(runtime);
+  fs.writeFileSync(path.join(runtime.homeDir, 'templates', key!, 'state'), 'not a VM state');
+  const box = await runtime.create(shape);
+  assert.equal((await sh(box, 'echo still works')).stdout, 'still works\n');
+  assert.equal(mode(box)?.restored, false);
+  assert.match(mode(box)?.coldReason ?? '', new RegExp(`restoring template ${key} failed`));
+  assert.deepEqual(templatesOf(runtime), [], 'the bad snapshot is gone');
+  await box.stop();
+  const next = await runtime.create(shape);
+  assert.equal((await sh(next, 'echo again')).stdout, 'again\n');
+  assert.equal(mode(next)?.restored, true);
+  await next.stop();
+});
+
+test('with snapshots off every box boots cold and no snapshot is made', async () => {
+  const runtime = freshRuntime(false);
+  const box = await runtime.create(shape);
+  assert.equal((await sh(box, 'echo cold')).stdout, 'cold\n');
+  assert.deepEqual(mode(box), { restored: false });
+  assert.equal(fs.existsSync(path.join(runtime.homeDir, 'templates')), false);
+  await box.stop();
+});
