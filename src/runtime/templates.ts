@@ -81,7 +81,7 @@ export class TemplateStore {
         return { key, statePath };
       });
     } catch (e) {
-      recordFailure(dir, messageOf(e), MAX_FAILURES); // a template that cannot be made will not be made next time either
+      recordFailure(dir, messageOf(e), (readFailures(dir)?.count ?? 0) + 1);
       onUnusable(messageOf(e));
       return undefined;
     }
