@@ -1,6 +1,8 @@
 // `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs) and reports it.
 import type { Command } from 'commander';
-import { resolveHomeDir } from '../runtime/options.js';
+import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, resolveHomeDir, snapshotsEnabled } from '../runtime/options.js';
+import { ensureDefaultTemplate } from '../runtime/templates.js';
+import { QemuDriver } from '../vmm/qemu/process.js';
 import { ensureGuestArtifacts } from '../setup/index.js';
 import { ensureOsPackages } from '../setup/os-packages.js';
 import { qemuVersion } from '../setup/qemu-info.js';
@@ -9,7 +11,7 @@ import { chooseAccelerator } from '../vmm/accel.js';
 /** Adds the `setup` subcommand. */
 export function registerSetup(program: Command): void {
   program.command('setup')
-    .description('install QEMU and build the guest kernel, agent and initramfs (cached; safe to run again)')
+    .description('install QEMU, build the guest kernel, agent and initramfs, and snapshot a booted guest (cached; safe to run again)')
     .option('-q, --quiet', 'print only the summary')
     .action(async (opts: { quiet?: boolean }) => {
       const log = opts.quiet ? () => undefined : (line: string) => process.stderr.write(`  ${line}\n`);
@@ -17,12 +19,18 @@ export function registerSetup(program: Command): void {
       await ensureOsPackages({ log });
       const guest = await ensureGuestArtifacts({ homeDir, log });
       const accel = chooseAccelerator('auto');
+      const t0 = performance.now();
+      const snapshot = snapshotsEnabled() ? await ensureDefaultTemplate(homeDir, new QemuDriver()) : { ok: false as const, reason: 'off (BOXLITE_SNAPSHOTS=0)' };
+      const snapshotLine = snapshot.ok
+        ? `default box shape (${DEFAULT_CPUS} CPUs, ${DEFAULT_MEMORY_MIB} MiB) ${snapshot.made ? `saved in ${Math.round(performance.now() - t0)} ms` : 'ready'}`
+        : `none: ${snapshot.reason}; boxes boot cold`;
       process.stdout.write([
         `home:         ${homeDir}`,
         `qemu:         ${await qemuVersion()}`,
         `kernel:       ${guest.kernelVersion} (${guest.kernelPath})`,
         `initramfs:    ${guest.initrdPath}`,
         `accelerator:  ${accel.accelerator} — ${accel.reason}`,
+        `snapshot:     ${snapshotLine}`,
         '',
       ].join('\n'));
     });

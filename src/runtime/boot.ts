@@ -5,7 +5,7 @@ import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { findGuestArtifacts } from '../setup/index.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
-import type { VmConfig } from '../vmm/config.js';
+import type { Accelerator, VmConfig } from '../vmm/config.js';
 import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
 import type { BoxPaths } from './box-paths.js';
 import { buildBaseDisk, buildUpperDisk } from './disks.js';
@@ -72,6 +72,19 @@ export interface BootRequest {
   templates: TemplateStore | undefined;
 }
 
+/** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
+export function boxVmConfig(shape: { cpus: number; memoryMib: number }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string): VmConfig {
+  return {
+    cpus: shape.cpus, memoryMib: shape.memoryMib, accelerator,
+    kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
+    portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket,
+    disks: [
+      { name: 'base', path: baseDisk, readOnly: true },
+      { name: 'upper', path: paths.upperDisk, readOnly: false },
+    ],
+  };
+}
+
 /** Runs the start pipeline. On failure nothing keeps running and the error names the stage and the console tail. */
 export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const t = new StageClock();
@@ -92,15 +105,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
-  const config: VmConfig = {
-    cpus: req.options.cpus, memoryMib: req.options.memoryMib, accelerator: accelerator.accelerator,
-    kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
-    portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket,
-    disks: [
-      { name: 'base', path: baseDisk, readOnly: true },
-      { name: 'upper', path: paths.upperDisk, readOnly: false },
-    ],
-  };
+  const config = boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk);
   const startMode: StartMode = { restored: false };
   const template = req.templates && await req.templates.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
   timings.boxConfigMs = t.lap();

@@ -95,6 +95,10 @@ export function resolveHomeDir(homeDir?: string): string {
   return path.resolve(dir);
 }
 
+/** The spec's default box shape. */
+export const DEFAULT_CPUS = 2;
+export const DEFAULT_MEMORY_MIB = 512;
+
 const invalid = (msg: string): never => { throw boxliteError('InvalidArgument', msg); };
 
 function intIn(name: string, v: unknown, min: number, max: number, unit: string): number {
@@ -107,8 +111,8 @@ function intIn(name: string, v: unknown, min: number, max: number, unit: string)
 /** Applies defaults and validates; throws InvalidArgument naming the option to change. */
 export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   if (typeof o !== 'object' || o === null) invalid(`box options must be an object, got ${JSON.stringify(o)}`);
-  const cpus = intIn('cpus', o.cpus ?? 2, 1, Math.min(64, Math.max(1, os.cpus().length * 4)), '');
-  const memoryMib = intIn('memoryMib', o.memoryMib ?? 512, 64, 65536, ' (MiB)');
+  const cpus = intIn('cpus', o.cpus ?? DEFAULT_CPUS, 1, Math.min(64, Math.max(1, os.cpus().length * 4)), '');
+  const memoryMib = intIn('memoryMib', o.memoryMib ?? DEFAULT_MEMORY_MIB, 64, 65536, ' (MiB)');
   const diskSizeGb = intIn('diskSizeGb', o.diskSizeGb ?? 10, 1, 16384, ' (GB)');
   const workingDir = o.workingDir;
   if (workingDir !== undefined && (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0'))) {

@@ -16,6 +16,11 @@ import type { VmConfig } from '../vmm/config.js';
 import type { VmmDriver } from '../vmm/driver.js';
 import { buildQemuArgv } from '../vmm/qemu/argv.js';
 import { QEMU_BINARY } from '../vmm/qemu/process.js';
+import { chooseAccelerator } from '../vmm/accel.js';
+import { findGuestArtifacts } from '../setup/index.js';
+import { boxVmConfig } from './boot.js';
+import { BoxPaths } from './box-paths.js';
+import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB } from './options.js';
 
 /** Bumped when the way templates are made changes, so old ones are not used. */
 const TEMPLATE_FORMAT = 1;
@@ -152,6 +157,20 @@ function recordFailure(dir: string, reason: string, count: number): void {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dir, 'failures.json'), JSON.stringify({ count, reason: reason.slice(0, 2000), atMs: Date.now() } satisfies Failures));
   } catch { /* best effort: without the record the next start just tries again */ }
+}
+
+/**
+ * Makes (or finds) the snapshot for boxes of the default shape (the spec's 2 CPUs and 512 MiB), so that even the
+ * first box a user creates starts from a snapshot. Returns whether it is usable, and why not.
+ */
+export async function ensureDefaultTemplate(homeDir: string, driver: VmmDriver): Promise<{ ok: true; made: boolean } | { ok: false; reason: string }> {
+  const paths = new BoxPaths(homeDir, 'default-shape'); // only its path names are used: template VMs get their own files
+  const config = boxVmConfig({ cpus: DEFAULT_CPUS, memoryMib: DEFAULT_MEMORY_MIB }, chooseAccelerator('auto').accelerator, findGuestArtifacts(homeDir), paths, paths.baseDisk);
+  const store = new TemplateStore(homeDir, driver);
+  const existed = fs.existsSync(path.join(store.root, store.key(config), 'state'));
+  let reason = '';
+  const template = await store.ensure(config, (why) => { reason = why; });
+  return template ? { ok: true, made: !existed } : { ok: false, reason };
 }
 
 /** Path, size and mtime of a file: a new kernel, initramfs or QEMU makes new templates. */

@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { ensureDefaultTemplate } from '../../src/runtime/templates.js';
+import { QemuDriver } from '../../src/vmm/qemu/process.js';
 import type { LiteBox } from '../../src/runtime/box.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { sh, TEST_HOME } from '../helpers/boxes.js';
@@ -90,5 +92,16 @@ test('with snapshots off every box boots cold and no snapshot is made', async ()
   assert.equal((await sh(box, 'echo cold')).stdout, 'cold\n');
   assert.deepEqual(mode(box), { restored: false });
   assert.equal(fs.existsSync(path.join(runtime.homeDir, 'templates')), false);
+  await box.stop();
+});
+
+test('`boxlite setup` makes the default shape\'s snapshot once, so a user\'s very first default box restores it', async () => {
+  const runtime = freshRuntime();
+  assert.deepEqual(await ensureDefaultTemplate(runtime.homeDir, new QemuDriver()), { ok: true, made: true });
+  assert.deepEqual(await ensureDefaultTemplate(runtime.homeDir, new QemuDriver()), { ok: true, made: false });
+  const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() } }); // the spec's defaults: 2 CPUs, 512 MiB
+  assert.equal((await sh(box, 'nproc')).stdout, '2\n');
+  assert.deepEqual(mode(box), { restored: true });
+  assert.equal(templatesOf(runtime).length, 1, 'no second snapshot was needed');
   await box.stop();
 });
