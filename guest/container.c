@@ -21,6 +21,7 @@
 
 #include "freshen.h"
 #include "log.h"
+#include "net.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -71,6 +72,7 @@ static int mount_disks(const struct msg *m, char *err, size_t errlen)
 		umount2(BOX_LOWER, MNT_DETACH);
 		return fail(err, errlen, e, "mounting the overlay at %s", BOX_ROOT);
 	}
+	net_resolv_conf(BOX_ROOT);
 	return 0;
 }
 
@@ -298,6 +300,7 @@ void box_teardown(struct box *b)
 	close_ns(b);
 	sync();
 	if (b->ready) {
+		umount2(BOX_ROOT "/etc/resolv.conf", MNT_DETACH); /* net_resolv_conf's bind mount, if any */
 		unmount(BOX_ROOT);
 		unmount(BOX_UPPER);
 		unmount(BOX_LOWER);

@@ -13,6 +13,7 @@
 #include "boot.h"
 #include "exec.h"
 #include "log.h"
+#include "net.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -120,6 +121,7 @@ int main(void)
 		fatal("signalfd");
 	boot_load_modules(MODULES_ORDER);
 	boot_mount_basics();
+	net_configure();
 	struct rlimit nofile = { 65536, 65536 };
 	setrlimit(RLIMIT_NOFILE, &nofile);
 	uint64_t start = now_ns();

@@ -2,12 +2,13 @@
 import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
 import { BoxCommand } from '../runtime/command.js';
+import { parsePublishFlag } from '../runtime/ports.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import { attach, openRuntime, repeatable, splitEnv } from './shared.js';
 
 interface RunFlags {
   rootfs?: string; image?: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
-  rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string;
+  rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string; publish: string[];
 }
 
 /** Adds the `run` subcommand. */
@@ -28,6 +29,7 @@ export function registerRun(program: Command): void {
     .option('--memory <mib>', 'memory in MiB')
     .option('--accel <auto|kvm|tcg>', 'accelerator')
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
+    .option('-p, --publish <[ip:]host:guest[/udp]>', 'publish a box port on the host (repeatable; host port empty or 0: any free port)', repeatable, [])
     .argument('<command...>', 'command and arguments (put them after --)')
     .action(async (argv: string[], flags: RunFlags) => {
       if (Boolean(flags.image) === Boolean(flags.rootfs)) {
@@ -44,11 +46,13 @@ export function registerRun(program: Command): void {
           labels: Object.fromEntries(flags.label.map(splitEnv)),
           detach: Boolean(flags.detach),
           autoRemove: !flags.detach && flags.rm !== false,
+          ports: flags.publish.map(parsePublishFlag),
         }, flags.name);
         const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
         if (flags.workdir) cmd.workingDir(flags.workdir);
         if (flags.timeout) cmd.timeout(Number(flags.timeout));
         const execution = await box.run(cmd);
+        for (const p of box.info().ports) process.stderr.write(`published ${p.hostIp}:${p.hostPort} -> ${p.guestPort}/${p.protocol}\n`);
         if (flags.detach) {
           process.stdout.write(`${box.id}\n`);
           return;

@@ -10,6 +10,8 @@ import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
 import type { BoxPaths } from './box-paths.js';
 import { buildBaseDisk, buildUpperDisk } from './disks.js';
 import type { TemplateStore } from './templates.js';
+import { assignHostPorts } from './ports.js';
+import { startNetwork, type PortForward } from '../vmm/network/passt.js';
 import type { ResolvedBoxOptions } from './options.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
@@ -49,6 +51,8 @@ export interface StartMode {
 export interface BootedBox {
   vm: RunningVm;
   startMode: StartMode;
+  /** The published ports, with the host ports actually bound. */
+  ports: PortForward[];
   /** For image boxes, the image it booted from. */
   image: ImageRootfs | undefined;
   portal: PortalClient;
@@ -77,7 +81,7 @@ export function boxVmConfig(shape: { cpus: number; memoryMib: number }, accelera
   return {
     cpus: shape.cpus, memoryMib: shape.memoryMib, accelerator,
     kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
-    portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket,
+    portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket, networkSocketPath: paths.networkSocket,
     disks: [
       { name: 'base', path: baseDisk, readOnly: true },
       { name: 'upper', path: paths.upperDisk, readOnly: false },
@@ -106,15 +110,16 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
   const accelerator = chooseAccelerator(req.options.accelerator);
   const config = boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk);
+  const ports = await assignHostPorts(req.options.ports ?? []);
   const startMode: StartMode = { restored: false };
   const template = req.templates && await req.templates.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
   timings.boxConfigMs = t.lap();
 
   if (template) {
     try {
-      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, t, timings, RESTORE_TIMEOUT_MS);
+      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, ports, t, timings, RESTORE_TIMEOUT_MS);
       req.templates!.restoredFine(template);
-      return { ...started, image, accelerator, startMode: { restored: true }, timings: timings as StageTimings };
+      return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
       // A template this QEMU cannot restore (or whose guest misbehaves) is dropped; the next start makes it again.
       startMode.coldReason = `restoring template ${template.key} failed: ${messageOf(err)}`;
@@ -122,16 +127,26 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       t.lap();
     }
   }
-  const started = await launchAndMount(req, config, t, timings, BOOT_TIMEOUT_MS);
-  return { ...started, image, accelerator, startMode, timings: timings as StageTimings };
+  const started = await launchAndMount(req, config, ports, t, timings, BOOT_TIMEOUT_MS);
+  return { ...started, image, accelerator, ports, startMode, timings: timings as StageTimings };
 }
 
-/** Launches the VM, waits for the agent's handshake and mounts the box root; on failure nothing keeps running. */
-async function launchAndMount(req: BootRequest, config: VmConfig, t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string }> {
+/**
+ * Starts the box's network, launches the VM, waits for the agent's handshake and mounts the box root; on failure
+ * nothing keeps running.
+ */
+async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string }> {
   const { paths } = req;
   for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
-  const vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
+  const network = await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach });
+  let vm: RunningVm;
+  try {
+    vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
+  } catch (err) {
+    network.kill();
+    throw err;
+  }
   timings.boxSpawnMs = t.lap();
 
   let portal: PortalClient | undefined;
@@ -154,6 +169,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, t: StageClock,
   } catch (err) {
     portal?.close();
     await vm.kill();
+    network.kill();
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { networkSocketPath } from '../vmm/network/passt.js';
 
 /** How many host processes can be attached to one box at once (one virtio-serial portal port each). */
 export const PORTAL_PORTS = 4;
@@ -24,6 +25,11 @@ export class BoxPaths {
   get upperDisk(): string { return path.join(this.dir, 'upper.ext4'); }
   get consoleLog(): string { return path.join(this.dir, 'console.log'); }
   get consoleSocket(): string { return path.join(this.socketDir, 'console.sock'); }
+  /** Outside the box dir: passt creates it after dropping to `nobody` (see src/vmm/network/passt.ts). */
+  get networkSocket(): string {
+    return networkSocketPath(`${crypto.createHash('sha256').update(path.dirname(path.dirname(this.dir))).digest('hex').slice(0, 12)}-${this.boxId}`);
+  }
+  get networkLog(): string { return path.join(this.dir, 'network.log'); }
   portalSocket(port: number): string { return path.join(this.socketDir, `portal-${port}.sock`); }
   get portalSockets(): string[] { return Array.from({ length: PORTAL_PORTS }, (_, n) => this.portalSocket(n)); }
 
@@ -36,12 +42,14 @@ export class BoxPaths {
   /** Deletes everything of the box, synchronously (recovery). */
   removeSync(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(this.networkSocket), { recursive: true, force: true });
     if (this.socketDir !== this.dir) fs.rmSync(this.socketDir, { recursive: true, force: true });
   }
 
   /** Deletes everything of the box. */
   async remove(): Promise<void> {
     await fs.promises.rm(this.dir, { recursive: true, force: true });
+    await fs.promises.rm(path.dirname(this.networkSocket), { recursive: true, force: true });
     if (this.socketDir !== this.dir) await fs.promises.rm(this.socketDir, { recursive: true, force: true });
   }
 }

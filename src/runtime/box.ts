@@ -8,6 +8,7 @@ import { BoxID } from './ids.js';
 import { timingsOf, type BoxLifecycle } from './lifecycle.js';
 import { collectBoxMetrics, type BoxMetrics } from './metrics.js';
 import type { ResolvedBoxOptions } from './options.js';
+import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import { orTimeout } from '../util/timeout.js';
 
@@ -149,6 +150,7 @@ export function toInfo(rec: BoxRecord): BoxInfo {
     createdAt: new Date(rec.createdAt), lastUpdated: new Date(rec.lastUpdated),
     pid: active ? rec.vmm?.pid : undefined, image: rec.image, cpus: rec.cpus, memoryMib: rec.memoryMib,
     labels: rec.labels, accelerator: rec.accelerator, lastError: rec.lastError, detach: rec.detach, autoRemove: rec.autoRemove,
+    ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : (JSON.parse(rec.optionsJson) as ResolvedBoxOptions).ports ?? [],
   };
 }
 

@@ -159,6 +159,7 @@ export class BoxLifecycle {
         accelerator: booted.accelerator.accelerator, owner: options.detach ? undefined : this.me, lastError: undefined,
         timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason, startMode: booted.startMode }),
         imageDigest: booted.image?.digest, imageConfigJson: booted.image && JSON.stringify(booted.image.config),
+        portsJson: JSON.stringify(booted.ports),
       });
       return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, stopRequested: false });
     } catch (err) {

@@ -6,6 +6,8 @@ import { boxliteError } from '../errors.js';
 import { normalizeReference } from '../images/reference.js';
 import { checkUser } from './command.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
+import type { PortForward } from '../vmm/network/passt.js';
+import { resolvePorts } from './ports.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
 export type RootfsSpec = { image: string } | { rootfsPath: string };
@@ -13,11 +15,22 @@ export type RootfsSpec = { image: string } | { rootfsPath: string };
 /** A host directory mounted into the box. */
 export interface VolumeSpec { hostPath: string; guestPath: string; readOnly?: boolean }
 
-/** Network mode; only `isolated` (user-mode NAT) exists. */
+/**
+ * Network mode; only `isolated` exists: the box has its own network stack behind user-mode NAT (passt), reaches
+ * what the host can reach except the host's loopback-only services, and is reached only through `ports`.
+ */
 export type NetworkSpec = 'isolated';
 
 /** A port forwarded from the host to the box. */
-export interface PortSpec { hostPort?: number; guestPort: number; protocol?: 'tcp' | 'udp'; hostIp?: string }
+export interface PortSpec {
+  /** Host port; 0 or absent: a free port is picked at each start (see `info().ports`). */
+  hostPort?: number;
+  guestPort: number;
+  /** Default `tcp`. */
+  protocol?: 'tcp' | 'udp';
+  /** Host address to listen on (default `0.0.0.0`, as the spec says; `127.0.0.1` keeps it local). */
+  hostIp?: string;
+}
 
 /** Options for `runtime.create()`. Every field is optional; defaults follow the spec. */
 export interface BoxOptions {
@@ -37,6 +50,7 @@ export interface BoxOptions {
   rootfs?: RootfsSpec;
   volumes?: VolumeSpec[];
   network?: NetworkSpec;
+  /** Ports published from the host to the box. */
   ports?: PortSpec[];
   isolateMounts?: boolean;
   /** Remove the box when it stops (default true). */
@@ -63,6 +77,8 @@ export interface ResolvedBoxOptions {
   detach: boolean;
   labels: Record<string, string>;
   accelerator: AcceleratorPreference;
+  /** Published ports (host port 0 = picked at start). Absent in boxes created before ports existed. */
+  ports?: PortForward[];
 }
 
 /** Options of a runtime (the spec's BoxliteOptions). */
@@ -122,7 +138,6 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const env = normalizeEnv(o.env);
   const rootfs = resolveRootfs(o.rootfs);
   if (o.volumes?.length) throw boxliteError('Unsupported', 'volumes are not supported yet; remove `volumes` from the box options');
-  if (o.ports?.length) throw boxliteError('Unsupported', 'port mappings are not supported yet; remove `ports` from the box options');
   if (o.network !== undefined && o.network !== 'isolated') invalid(`network must be "isolated", got ${JSON.stringify(o.network)}`);
   const labels = o.labels ?? {};
   for (const [k, v] of Object.entries(labels)) {
@@ -131,7 +146,7 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
   return {
-    cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator,
+    cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator, ports: resolvePorts(o.ports),
     autoRemove: o.autoRemove ?? true,
     detach: o.detach ?? false,
   };

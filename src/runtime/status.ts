@@ -1,5 +1,6 @@
 // BoxStatus (the lifecycle states of the spec, with its predicates) and BoxInfo.
 import type { BoxID } from './ids.js';
+import type { PortForward } from '../vmm/network/passt.js';
 
 type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
 
@@ -79,4 +80,9 @@ export interface BoxInfo {
   readonly detach: boolean;
   /** Whether the box is removed when it stops. */
   readonly autoRemove: boolean;
+  /**
+   * Published ports. While the box is active, with the host ports actually bound; otherwise as configured
+   * (host port 0: picked at the next start).
+   */
+  readonly ports: ReadonlyArray<Readonly<PortForward>>;
 }

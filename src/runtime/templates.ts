@@ -16,6 +16,7 @@ import type { VmConfig } from '../vmm/config.js';
 import type { VmmDriver } from '../vmm/driver.js';
 import { buildQemuArgv } from '../vmm/qemu/argv.js';
 import { QEMU_BINARY } from '../vmm/qemu/process.js';
+import { networkSocketPath, removeNetworkSocketDir, startNetwork } from '../vmm/network/passt.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import { findGuestArtifacts } from '../setup/index.js';
 import { boxVmConfig } from './boot.js';
@@ -60,6 +61,7 @@ export class TemplateStore {
       ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined,
       disks: config.disks.map((d) => ({ ...d, path: `/${d.name}` })),
       portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
+      networkSocketPath: config.networkSocketPath && '/net',
     };
     const files = [config.kernelPath, config.initrdPath, onPath(QEMU_BINARY)].map(fileIdentity);
     return createHash('sha256').update(JSON.stringify({ format: TEMPLATE_FORMAT, argv: buildQemuArgv(shape), files })).digest('hex').slice(0, 32);
@@ -123,8 +125,13 @@ export class TemplateStore {
         ...config, disks, restoreFrom: undefined,
         portalSocketPaths: config.portalSocketPaths.map((_, n) => path.join(sockets, `portal-${n}.sock`)),
         consoleSocketPath: path.join(sockets, 'console.sock'), controlSocketPath: path.join(sockets, 'qmp.sock'),
+        ...(config.networkSocketPath ? { networkSocketPath: networkSocketPath(`template-${path.basename(sockets)}`) } : {}),
       };
-      const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false });
+      const network = templateConfig.networkSocketPath
+        ? await startNetwork({ socketPath: templateConfig.networkSocketPath, logPath: path.join(dir, 'network.log'), ports: [], detached: false })
+        : undefined;
+      const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false })
+        .catch((e: unknown) => { network?.kill(); throw e; });
       try {
         const portal = await PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS);
         const ready = await orTimeout(portal.handshake(), TEMPLATE_BOOT_MS, undefined);
@@ -134,9 +141,11 @@ export class TemplateStore {
         await this.driver.saveState(vm, templateConfig, tmpState);
       } finally {
         await vm.kill();
+        network?.kill();
       }
       await fs.promises.rename(tmpState, statePath);
     } finally {
+      if (config.networkSocketPath) await removeNetworkSocketDir(networkSocketPath(`template-${path.basename(sockets)}`));
       await fs.promises.rm(tmpState, { force: true });
       for (const d of config.disks) await fs.promises.rm(path.join(dir, `${d.name}.placeholder`), { force: true });
       await fs.promises.rm(sockets, { recursive: true, force: true });

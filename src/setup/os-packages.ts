@@ -8,7 +8,7 @@ import { runTool } from './run-tool.js';
 import type { StepOptions } from './types.js';
 
 /** The Debian packages setup installs. */
-export const OS_PACKAGES = ['qemu-system-x86', 'musl-tools', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make'] as const;
+export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make'] as const;
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
@@ -19,6 +19,7 @@ export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap'] as const;
 /** Each needed tool and the package that provides it. */
 export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
+  { tool: 'passt', pkg: 'passt' },
   { tool: 'musl-gcc', pkg: 'musl-tools' },
   { tool: 'mke2fs', pkg: 'e2fsprogs' },
   { tool: 'xz', pkg: 'xz-utils' },

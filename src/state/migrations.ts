@@ -65,6 +65,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE boxes ADD COLUMN image_config_json TEXT;
     `,
   },
+  {
+    version: 4,
+    description: 'ports published for a running box',
+    sql: `
+      ALTER TABLE boxes ADD COLUMN ports_json TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -28,6 +28,8 @@ export interface VmConfig {
   readonly consoleSocketPath: string;
   /** TSC frequency the guest is told at early boot (kHz); avoids calibration hangs under TCG. */
   readonly tscKhz: number;
+  /** Unix socket of the network process (passt) the VM's NIC is connected to; no NIC when absent. */
+  readonly networkSocketPath?: string;
   /** Unix socket where the VMM serves its control protocol (needed to save the VM's state); none when absent. */
   readonly controlSocketPath?: string;
   /** Start from this saved state of a VM with the same device set (only the files behind them differ) instead of booting. */
@@ -47,6 +49,9 @@ export function validateVmConfig(c: VmConfig): VmConfig {
   for (const p of [c.kernelPath, c.initrdPath, c.consoleSocketPath, ...c.portalSocketPaths, ...c.disks.map((d) => d.path)]) {
     if (!p.startsWith('/')) fail(`paths must be absolute, got ${JSON.stringify(p)}`);
     if (p.includes(',')) fail(`paths must not contain a comma (QEMU option syntax), got ${JSON.stringify(p)}`);
+  }
+  if (c.networkSocketPath !== undefined && (!c.networkSocketPath.startsWith('/') || c.networkSocketPath.includes(','))) {
+    fail(`networkSocketPath must be absolute and without commas, got ${JSON.stringify(c.networkSocketPath)}`);
   }
   if (c.controlSocketPath !== undefined && (!c.controlSocketPath.startsWith('/') || c.controlSocketPath.includes(','))) {
     fail(`controlSocketPath must be absolute and without commas, got ${JSON.stringify(c.controlSocketPath)}`);

@@ -41,6 +41,11 @@ export function buildQemuArgv(c: VmConfig): string[] {
     ]),
     '-device', 'virtio-rng-device',
     ...disks,
+    // The NIC's frames go to the network process over a unix socket; every box has the same MAC (each has its own network).
+    ...(c.networkSocketPath ? [
+      '-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${c.networkSocketPath}`,
+      '-device', 'virtio-net-device,netdev=net0,mac=52:54:00:12:34:56',
+    ] : []),
     // A VM that may be saved: its state must not carry the "stopped" run state into the VMs restored from it.
     ...(c.controlSocketPath ? ['-qmp', `unix:${c.controlSocketPath},server=on,wait=off`, '-global', 'migration.store-global-state=off'] : []),
     ...(c.restoreFrom ? ['-incoming', `exec:cat ${c.restoreFrom}`] : []),

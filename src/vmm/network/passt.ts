@@ -1,0 +1,127 @@
+// The box network's host side: one passt process per VM (user-mode TCP/IP over a unix socket QEMU connects to).
+//
+// passt gives the guest 10.0.2.15/24 behind gateway 10.0.2.2, forwards DNS sent to 10.0.2.3 to the host's
+// resolver, and publishes ports. `--no-map-gw` keeps the gateway from leading to the host's loopback services:
+// a guest reaches the host only where the host listens on a real interface, as a container would. passt drops to
+// `nobody` and sandboxes itself; `--one-off` makes it exit when its VM disconnects.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { boxliteError } from '../../errors.js';
+
+/** The passt binary (Debian package `passt`). */
+export const PASST_BINARY = 'passt';
+/** The guest side of every box network (the agent configures the same addresses). */
+export const GUEST_NETWORK = { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' } as const;
+/** The user passt drops to when started as root (it refuses to stay root). */
+const PASST_UID = 65534;
+/** How long passt may take to create its socket. */
+const READY_TIMEOUT_MS = 10_000;
+
+/** One published port: connections to hostIp:hostPort reach the guest's guestPort. */
+export interface PortForward {
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
+  guestPort: number;
+}
+
+/** What one network process needs. */
+export interface NetworkOptions {
+  /** The unix socket QEMU connects to. */
+  socketPath: string;
+  /** passt's own log (bounded by passt). */
+  logPath: string;
+  ports: readonly PortForward[];
+  /** Outlive this process (a detached box); otherwise it dies with it, even on SIGKILL. */
+  detached: boolean;
+}
+
+/** A running passt. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
+export interface NetworkProcess {
+  readonly pid: number;
+  kill(): void;
+}
+
+/**
+ * The socket path for the network of `name` (unique per box), in a directory passt can write after it dropped to
+ * `nobody`: `<tmp>/boxlite-net-<uid>/<name>/net.sock`, the parent traversable but not listable.
+ */
+export function networkSocketPath(name: string): string {
+  return path.join(os.tmpdir(), `boxlite-net-${process.getuid?.() ?? 0}`, name, 'net.sock');
+}
+
+/** Creates the directory of `socketPath` (see networkSocketPath) for passt. */
+async function prepareSocketDir(socketPath: string): Promise<void> {
+  const dir = path.dirname(socketPath);
+  const base = path.dirname(dir);
+  await fs.promises.mkdir(base, { recursive: true, mode: 0o711 });
+  await fs.promises.chmod(base, 0o711);
+  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (process.getuid?.() === 0) await fs.promises.chown(dir, PASST_UID, PASST_UID);
+}
+
+/** Removes the socket directory of a network (when its box is removed). */
+export async function removeNetworkSocketDir(socketPath: string): Promise<void> {
+  await fs.promises.rm(path.dirname(socketPath), { recursive: true, force: true });
+}
+
+/** The passt argv for `opts` (pure). */
+export function passtArgv(opts: NetworkOptions): string[] {
+  const spec = (p: PortForward): string => `${p.hostIp}/${p.hostPort}:${p.guestPort}`;
+  const tcp = opts.ports.filter((p) => p.protocol === 'tcp').map(spec);
+  const udp = opts.ports.filter((p) => p.protocol === 'udp').map(spec);
+  return [
+    '--foreground', '--one-off', '--quiet', '--ipv4-only',
+    '--socket', opts.socketPath, '--log-file', opts.logPath,
+    '--address', GUEST_NETWORK.address, '--netmask', String(GUEST_NETWORK.prefixLength), '--gateway', GUEST_NETWORK.gateway,
+    '--no-map-gw', '--dns-forward', GUEST_NETWORK.dns, '--no-dhcp',
+    ...(tcp.length ? tcp.flatMap((s) => ['--tcp-ports', s]) : ['--tcp-ports', 'none']),
+    ...(udp.length ? udp.flatMap((s) => ['--udp-ports', s]) : ['--udp-ports', 'none']),
+  ];
+}
+
+/** Starts passt and waits until its socket is there; a Network error (with passt's own words) if it cannot start. */
+export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess> {
+  await prepareSocketDir(opts.socketPath);
+  await fs.promises.rm(opts.socketPath, { force: true });
+  await fs.promises.rm(opts.logPath, { force: true });
+  const argv = passtArgv(opts);
+  const [cmd, args] = opts.detached ? [PASST_BINARY, argv] : ['setpriv', ['--pdeathsig', 'KILL', '--', PASST_BINARY, ...argv]];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: opts.detached, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4096); });
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => { exit = signal ? `signal ${signal}` : `code ${code}`; });
+  const spawnError = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
+  });
+  if (spawnError) {
+    throw boxliteError('Network', (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `the box network needs passt, which is not installed; run \`npx boxlite setup\` (or apt-get install passt)`
+      : `could not start passt for the box network: ${spawnError.message}`, spawnError);
+  }
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  // Only the socket file is looked for: a probe connection would use up passt's one client (--one-off).
+  while (!fs.existsSync(opts.socketPath)) {
+    if (exit !== undefined || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      const said = `${stderr}\n${await fs.promises.readFile(opts.logPath, 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
+      const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
+      throw boxliteError('Network', `the box network could not start (passt ${exit === undefined ? `did not open ${opts.socketPath} within ${READY_TIMEOUT_MS / 1000} s` : `exited with ${exit}`})${said ? `: ${said}` : ''}${ports ? `; check that the host ports ${ports} are free` : ''}`);
+    }
+    await sleep(5);
+  }
+  detach(child);
+  return { pid: child.pid!, kill: () => { if (exit === undefined) child.kill('SIGKILL'); } };
+}
+
+/** Neither passt nor its pipe keeps this process alive. */
+function detach(child: ChildProcess): void {
+  child.unref();
+  (child.stderr as net.Socket | null)?.unref();
+}

@@ -1,0 +1,76 @@
+// The box network: published ports reach servers in the box; the box reaches the host's services on real
+// interfaces but not its loopback-only ones; DNS settings; traffic counters; a taken host port is a clear error.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { after, test } from 'node:test';
+import { BoxliteError } from '../../src/errors.js';
+import { busyboxBox, sh } from '../helpers/boxes.js';
+
+const servers: net.Server[] = [];
+after(() => { for (const s of servers) s.close(); });
+
+/** An HTTP server on the host answering `body`, listening on `ip`. */
+async function hostServer(ip: string, body: string): Promise<number> {
+  const server = http.createServer((_, res) => res.end(body));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, ip, resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** An HTTP GET from inside the box with busybox nc; the body, or '' when it could not connect. */
+async function guestGet(box: Awaited<ReturnType<typeof busyboxBox>>, ip: string, port: number): Promise<string> {
+  const r = await sh(box, `(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 2) | timeout 6 nc ${ip} ${port} 2>/dev/null | tail -n 1`);
+  return r.stdout.trim();
+}
+
+const hostIp = Object.values(os.networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+
+test('a published port reaches a server in the box; the host port is picked at start and shown in info(); traffic is counted', async () => {
+  const box = await busyboxBox({ ports: [{ guestPort: 8080, hostIp: '127.0.0.1' }] });
+  assert.deepEqual(box.info().ports, [{ protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 0, guestPort: 8080 }]);
+  assert.equal((await sh(box, 'mkdir -p /www && echo hello from the box > /www/index.html && httpd -p 8080 -h /www && echo up')).stdout, 'up\n');
+  const [published] = box.info().ports;
+  assert.ok(published && published.hostPort > 0, 'a host port was bound');
+  const res = await fetch(`http://127.0.0.1:${published.hostPort}/index.html`);
+  assert.equal(await res.text(), 'hello from the box\n');
+  const m = await box.metrics();
+  assert.ok((m.networkBytesReceived ?? 0) > 0 && (m.networkBytesSent ?? 0) > 0, `network counters moved: ${m.networkBytesReceived} in, ${m.networkBytesSent} out`);
+  await box.stop();
+});
+
+test('the box reaches host services on a real interface, never the host\'s loopback-only services; DNS goes to the forwarder', async (t) => {
+  const box = await busyboxBox();
+  const privatePort = await hostServer('127.0.0.1', 'loopback-only');
+  assert.equal(await guestGet(box, '10.0.2.2', privatePort), '', 'the gateway does not lead to the host loopback');
+  assert.equal(await guestGet(box, '127.0.0.1', privatePort), '', "the box's own loopback is its own");
+  assert.equal((await sh(box, 'cat /etc/resolv.conf')).stdout, 'nameserver 10.0.2.3\n');
+  if (!hostIp) {
+    t.skip('this host has no IPv4 address on a real interface to test outbound connections with');
+  } else {
+    const publicPort = await hostServer('0.0.0.0', 'public-service');
+    assert.equal(await guestGet(box, hostIp, publicPort), 'public-service');
+    if (hostIp !== '127.0.0.1') assert.equal(await guestGet(box, hostIp, privatePort), '', 'a loopback-only service stays private');
+  }
+  await box.stop();
+});
+
+test('a host port that is taken: Network error naming it; the box keeps the reason and starts once the port is free', async () => {
+  const blocker = net.createServer();
+  servers.push(blocker);
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const taken = (blocker.address() as net.AddressInfo).port;
+  const box = await busyboxBox({ ports: [{ guestPort: 80, hostPort: taken, hostIp: '127.0.0.1' }], autoRemove: false });
+  await assert.rejects(box.start(), (e: unknown) => {
+    assert.ok(BoxliteError.is(e) && e.code === 'Network', String(e));
+    assert.ok(e.message.includes(`127.0.0.1:${taken}/tcp`), e.message);
+    return true;
+  });
+  assert.equal(box.info().status.toString(), 'stopped');
+  assert.match(box.info().lastError ?? '', /box network could not start/);
+  await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  await box.start();
+  assert.deepEqual(box.info().ports.map((p) => p.hostPort), [taken]);
+  await box.stop();
+});
