@@ -16,6 +16,12 @@ import type { ResolvedBoxOptions } from './options.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
+/** Where a start failed: launching QEMU, waiting for the agent, or mounting the box's disks. */
+type BootPhase = 'launch' | 'handshake' | 'mount';
+/** The phase each start failure happened in (errors of launchAndMount). */
+const failedPhase = new WeakMap<object, BootPhase>();
+const markPhase = (err: unknown, phase: BootPhase): void => { if (typeof err === 'object' && err !== null) failedPhase.set(err, phase); };
+
 /** How long a VM restored from a template may take to answer and mount, before the box boots cold instead. */
 const RESTORE_TIMEOUT_MS = 15_000;
 
@@ -121,6 +127,9 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       req.templates!.restoredFine(template);
       return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
+      // Only a VM that would not come up from the template blames it; a taken port or a bad disk is the box's own error.
+      const phase = typeof err === 'object' && err !== null ? failedPhase.get(err) : undefined;
+      if (phase !== 'launch' && phase !== 'handshake') throw err;
       // A template this QEMU cannot restore (or whose guest misbehaves) is dropped; the next start makes it again.
       startMode.coldReason = `restoring template ${template.key} failed: ${messageOf(err)}`;
       await req.templates!.discard(template, startMode.coldReason);
@@ -145,9 +154,11 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
     vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
   } catch (err) {
     network.kill();
+    markPhase(err, 'launch');
     throw err;
   }
   timings.boxSpawnMs = t.lap();
+  let phase: BootPhase = 'handshake';
 
   let portal: PortalClient | undefined;
   try {
@@ -156,6 +167,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
       portal = await PortalClient.connect(paths.portalSocket(req.port), `box ${req.boxId}`, deadline);
       const { agentVersion } = await portal.handshake();
       timings.guestBootMs = t.peek() + (timings.boxSpawnMs ?? 0);
+      phase = 'mount';
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
         hostname: req.boxId.slice(0, 12).toLowerCase(), wallClockMs: Date.now(), seed: randomBytes(64),
@@ -170,6 +182,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
     portal?.close();
     await vm.kill();
     network.kill();
+    markPhase(err, phase);
     throw err;
   }
 }

@@ -1,12 +1,14 @@
 // The box network: published ports reach servers in the box; the box reaches the host's services on real
 // interfaces but not its loopback-only ones; DNS settings; traffic counters; a taken host port is a clear error.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { after, test } from 'node:test';
 import { BoxliteError } from '../../src/errors.js';
-import { busyboxBox, sh } from '../helpers/boxes.js';
+import { busyboxBox, sh, TEST_HOME } from '../helpers/boxes.js';
 
 const servers: net.Server[] = [];
 after(() => { for (const s of servers) s.close(); });
@@ -69,6 +71,8 @@ test('a host port that is taken: Network error naming it; the box keeps the reas
   });
   assert.equal(box.info().status.toString(), 'stopped');
   assert.match(box.info().lastError ?? '', /box network could not start/);
+  const templates = path.join(TEST_HOME, 'templates');
+  assert.deepEqual(fs.readdirSync(templates).filter((k) => fs.existsSync(path.join(templates, k, 'failures.json'))), [], 'the snapshot is not blamed');
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
   await box.start();
   assert.deepEqual(box.info().ports.map((p) => p.hostPort), [taken]);
