@@ -25,7 +25,7 @@ export class BoxPaths {
   get upperDisk(): string { return path.join(this.dir, 'upper.ext4'); }
   get consoleLog(): string { return path.join(this.dir, 'console.log'); }
   get consoleSocket(): string { return path.join(this.socketDir, 'console.sock'); }
-  /** Outside the box dir: passt creates it after dropping to `nobody` (see src/vmm/network/passt.ts). */
+  /** Outside the box dir: passt creates it after dropping privileges (see src/vmm/network/passt.ts). */
   get networkSocket(): string {
     return networkSocketPath(`${crypto.createHash('sha256').update(path.dirname(path.dirname(this.dir))).digest('hex').slice(0, 12)}-${this.boxId}`);
   }

@@ -3,7 +3,7 @@
 // passt gives the guest 10.0.2.15/24 behind gateway 10.0.2.2, forwards DNS sent to 10.0.2.3 to the host's
 // resolver, and publishes ports. `--no-map-gw` keeps the gateway from leading to the host's loopback services:
 // a guest reaches the host only where the host listens on a real interface, as a container would. passt drops to
-// `nobody` and sandboxes itself; `--one-off` makes it exit when its VM disconnects.
+// an unused uid and sandboxes itself; `--one-off` makes it exit when its VM disconnects.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,8 +16,11 @@ import { boxliteError } from '../../errors.js';
 export const PASST_BINARY = 'passt';
 /** The guest side of every box network (the agent configures the same addresses). */
 export const GUEST_NETWORK = { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' } as const;
-/** The user passt drops to when started as root (it refuses to stay root). */
-const PASST_UID = 65534;
+/**
+ * The user passt runs as when started as root (it refuses to stay root): a uid no account has, so no other
+ * process on the host (not even `nobody`'s) can touch its socket or its process.
+ */
+export const PASST_UID = 2147483646;
 /** How long passt may take to create its socket. */
 const READY_TIMEOUT_MS = 10_000;
 
@@ -47,8 +50,8 @@ export interface NetworkProcess {
 }
 
 /**
- * The socket path for the network of `name` (unique per box), in a directory passt can write after it dropped to
- * `nobody`: `<tmp>/boxlite-net-<uid>/<name>/net.sock`, the parent traversable but not listable.
+ * The socket path for the network of `name` (unique per box), in a directory passt can write after it dropped
+ * privileges: `<tmp>/boxlite-net-<uid>/<name>/net.sock`, the parent traversable but not listable.
  */
 export function networkSocketPath(name: string): string {
   return path.join(os.tmpdir(), `boxlite-net-${process.getuid?.() ?? 0}`, name, 'net.sock');
@@ -76,6 +79,7 @@ export function passtArgv(opts: NetworkOptions): string[] {
   const udp = opts.ports.filter((p) => p.protocol === 'udp').map(spec);
   return [
     '--foreground', '--one-off', '--quiet', '--ipv4-only',
+    ...(process.getuid?.() === 0 ? ['--runas', `${PASST_UID}:${PASST_UID}`] : []),
     '--socket', opts.socketPath, '--log-file', opts.logPath,
     '--address', GUEST_NETWORK.address, '--netmask', String(GUEST_NETWORK.prefixLength), '--gateway', GUEST_NETWORK.gateway,
     '--no-map-gw', '--dns-forward', GUEST_NETWORK.dns, '--no-dhcp',
