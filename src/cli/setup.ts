@@ -1,7 +1,7 @@
 // `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs) and reports it.
 import type { Command } from 'commander';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, resolveHomeDir, snapshotsEnabled } from '../runtime/options.js';
-import { ensureDefaultTemplate } from '../runtime/templates.js';
+import { ensureDefaultTemplate, TemplateStore } from '../runtime/templates.js';
 import { QemuDriver } from '../vmm/qemu/process.js';
 import { ensureGuestArtifacts } from '../setup/index.js';
 import { ensureOsPackages } from '../setup/os-packages.js';
@@ -19,6 +19,8 @@ export function registerSetup(program: Command): void {
       await ensureOsPackages({ log });
       const guest = await ensureGuestArtifacts({ homeDir, log });
       const accel = chooseAccelerator('auto');
+      const pruned = await new TemplateStore(homeDir, new QemuDriver()).pruneStale(guest);
+      if (pruned.removed) log(`removed ${pruned.removed} snapshot(s) of an older kernel, agent or QEMU (${Math.round(pruned.freedBytes / 1024 / 1024)} MiB)`);
       const t0 = performance.now();
       const snapshot = snapshotsEnabled() ? await ensureDefaultTemplate(homeDir, new QemuDriver()) : { ok: false as const, reason: 'off (BOXLITE_SNAPSHOTS=0)' };
       const snapshotLine = snapshot.ok

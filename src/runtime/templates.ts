@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
+import { processAlive } from '../setup/atomic.js';
 import { withFileLock } from '../util/file-lock.js';
 import { orTimeout } from '../util/timeout.js';
 import type { VmConfig } from '../vmm/config.js';
@@ -63,7 +64,7 @@ export class TemplateStore {
       portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
       networkSocketPath: config.networkSocketPath && '/net',
     };
-    const files = [config.kernelPath, config.initrdPath, onPath(QEMU_BINARY)].map(fileIdentity);
+    const files = inputsOf(config);
     return createHash('sha256').update(JSON.stringify({ format: TEMPLATE_FORMAT, argv: buildQemuArgv(shape), files })).digest('hex').slice(0, 32);
   }
 
@@ -92,6 +93,27 @@ export class TemplateStore {
       onUnusable(messageOf(e));
       return undefined;
     }
+  }
+
+  /**
+   * Deletes the templates made from another kernel, initramfs or QEMU than `current` (they can never be used
+   * again) and any left from older template formats; returns how many and the bytes freed.
+   */
+  async pruneStale(current: { kernelPath: string; initrdPath: string }): Promise<{ removed: number; freedBytes: number }> {
+    const want = JSON.stringify(inputsOf(current));
+    let removed = 0;
+    let freedBytes = 0;
+    for (const entry of await fs.promises.readdir(this.root, { withFileTypes: true }).catch(() => [])) {
+      if (!entry.isDirectory()) continue;
+      const dir = path.join(this.root, entry.name);
+      const inputs = await fs.promises.readFile(path.join(dir, 'inputs.json'), 'utf8').then((t) => JSON.stringify((JSON.parse(t) as TemplateInputs).files), () => undefined);
+      if (inputs === want || await beingMade(`${dir}.lock`)) continue;
+      freedBytes += await fs.promises.stat(path.join(dir, 'state')).then((s) => s.size, () => 0);
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      await fs.promises.rm(`${dir}.lock`, { force: true });
+      removed++;
+    }
+    return { removed, freedBytes };
   }
 
   /** Notes that a template restored fine: earlier failures of its shape are forgotten. */
@@ -144,6 +166,7 @@ export class TemplateStore {
         network?.kill();
       }
       await fs.promises.rename(tmpState, statePath);
+      await fs.promises.writeFile(path.join(dir, 'inputs.json'), JSON.stringify({ files: inputsOf(config) } satisfies TemplateInputs));
     } finally {
       if (config.networkSocketPath) await removeNetworkSocketDir(networkSocketPath(`template-${path.basename(sockets)}`));
       await fs.promises.rm(tmpState, { force: true });
@@ -151,6 +174,22 @@ export class TemplateStore {
       await fs.promises.rm(sockets, { recursive: true, force: true });
     }
   }
+}
+
+/** True while a live process holds the template's lock (it may be making the template right now). */
+async function beingMade(lockPath: string): Promise<boolean> {
+  const pid = Number.parseInt(await fs.promises.readFile(lockPath, 'utf8').catch(() => ''), 10);
+  return Number.isInteger(pid) && processAlive(pid);
+}
+
+/** What a template was made from: `<dir>/inputs.json`. */
+interface TemplateInputs {
+  files: string[];
+}
+
+/** The identities of the files a template depends on: kernel, initramfs and the QEMU binary. */
+function inputsOf(c: { kernelPath: string; initrdPath: string }): string[] {
+  return [c.kernelPath, c.initrdPath, onPath(QEMU_BINARY)].map(fileIdentity);
 }
 
 function readFailures(dir: string): Failures | undefined {

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
-import { ensureDefaultTemplate } from '../../src/runtime/templates.js';
+import { ensureDefaultTemplate, TemplateStore } from '../../src/runtime/templates.js';
+import { findGuestArtifacts } from '../../src/setup/index.js';
 import { QemuDriver } from '../../src/vmm/qemu/process.js';
 import type { LiteBox } from '../../src/runtime/box.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
@@ -104,4 +105,21 @@ test('`boxlite setup` makes the default shape\'s snapshot once, so a user\'s ver
   assert.deepEqual(mode(box), { restored: true });
   assert.equal(templatesOf(runtime).length, 1, 'no second snapshot was needed');
   await box.stop();
+});
+
+test('snapshots of an older kernel, agent or QEMU are pruned; current ones are kept', async () => {
+  const runtime = freshRuntime();
+  const box = await runtime.create(shape);
+  await box.start();
+  await box.stop();
+  const [current] = templatesOf(runtime);
+  const stale = path.join(runtime.homeDir, 'templates', '0'.repeat(32));
+  fs.mkdirSync(stale);
+  fs.writeFileSync(path.join(stale, 'state'), Buffer.alloc(4096));
+  fs.writeFileSync(path.join(stale, 'inputs.json'), JSON.stringify({ files: ['/old/vmlinux:1:1', '/old/initrd:1:1', '/usr/bin/qemu:1:1'] }));
+  const store = new TemplateStore(runtime.homeDir, new QemuDriver());
+  const artifacts = findGuestArtifacts(runtime.homeDir);
+  assert.deepEqual(await store.pruneStale(artifacts), { removed: 1, freedBytes: 4096 });
+  assert.deepEqual(templatesOf(runtime), [current]);
+  assert.deepEqual(await store.pruneStale(artifacts), { removed: 0, freedBytes: 0 });
 });
