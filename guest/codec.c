@@ -102,6 +102,10 @@ static void decode_body(struct rd *r, struct msg *m)
 		m->u.mount.hostname = get_str(r);
 		m->u.mount.wall_clock_ms = (uint64_t)get_u32(r) << 32;
 		m->u.mount.wall_clock_ms |= get_u32(r);
+		m->u.mount.volc = get_u16(r);
+		m->u.mount.volv = get_strv(r, m->u.mount.volc);
+		if (m->u.mount.volc % 3 != 0 || m->u.mount.volc > 3 * MAX_VOLUMES)
+			r->bad = 1;
 		m->u.mount.seed_len = (uint32_t)(r->len - r->pos);
 		m->u.mount.seed = take(r, m->u.mount.seed_len);
 		if (m->u.mount.seed_len > 512)
@@ -189,6 +193,8 @@ void msg_free(struct msg *m)
 		free(m->u.exec.argv);
 		free(m->u.exec.envp);
 	}
+	if (m->type == MSG_MOUNT)
+		free(m->u.mount.volv);
 	free(m->arena);
 	memset(m, 0, sizeof *m);
 }

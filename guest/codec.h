@@ -15,6 +15,8 @@ struct msg {
 		struct {
 			char *lower_dev, *lower_fs, *upper_dev, *upper_fs, *hostname;
 			uint64_t wall_clock_ms;  /* the host's time, ms since the epoch; 0 = leave the clock */
+			uint16_t volc;           /* 3 strings per volume: tag, "ro" or "rw", guest path */
+			char **volv;             /* NULL-terminated */
 			const uint8_t *seed;     /* entropy from the host (points into the frame) */
 			uint32_t seed_len;
 		} mount;

@@ -45,6 +45,56 @@ static void wait_for_node(const char *path)
 		nanosleep(&ts, NULL);
 }
 
+/* Opens (creating missing directories) the directory rel under root, refusing symlinks: the image controls
+ * the box tree, and a symlink there must not send a volume mount outside it. Returns an O_PATH fd or -errno. */
+static int open_box_dir(const char *root, const char *rel)
+{
+	int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	char copy[4096];
+	snprintf(copy, sizeof copy, "%s", rel);
+	for (char *save = NULL, *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0 || strcmp(part, "..") == 0) {
+			close(dir);
+			return -EINVAL;
+		}
+		if (mkdirat(dir, part, 0755) != 0 && errno != EEXIST) {
+			int e = errno;
+			close(dir);
+			return -e;
+		}
+		int next = openat(dir, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(dir);
+		if (next < 0)
+			return -(e == ENOTDIR || e == ELOOP ? ELOOP : e);
+		dir = next;
+	}
+	return dir;
+}
+
+/* Mounts each virtiofs volume of MOUNT (tag, "ro"/"rw", guest path) inside the box root. */
+static int mount_volumes(const struct msg *m, char *err, size_t errlen)
+{
+	for (uint16_t i = 0; i + 2 < m->u.mount.volc; i += 3) {
+		const char *tag = m->u.mount.volv[i], *mode = m->u.mount.volv[i + 1], *guest = m->u.mount.volv[i + 2];
+		int fd = open_box_dir(BOX_ROOT, guest);
+		if (fd < 0)
+			return fail(err, errlen, -fd, "preparing the volume path %s in the box%s", guest,
+				    fd == -ELOOP ? " (a symlink or non-directory is in the way)" : "");
+		char target[64];
+		snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+		unsigned long flags = MS_NOSUID | MS_NODEV | (strcmp(mode, "ro") == 0 ? MS_RDONLY : 0);
+		int rc = mount(tag, target, "virtiofs", flags, NULL);
+		int e = errno;
+		close(fd);
+		if (rc != 0)
+			return fail(err, errlen, e, "mounting volume %s at %s", tag, guest);
+	}
+	return 0;
+}
+
 static int mount_disks(const struct msg *m, char *err, size_t errlen)
 {
 	const char *lower = m->u.mount.lower_dev, *upper = m->u.mount.upper_dev;
@@ -73,7 +123,7 @@ static int mount_disks(const struct msg *m, char *err, size_t errlen)
 		return fail(err, errlen, e, "mounting the overlay at %s", BOX_ROOT);
 	}
 	net_resolv_conf(BOX_ROOT);
-	return 0;
+	return mount_volumes(m, err, errlen);
 }
 
 /* --- inside the box's init (a clone of the agent in new pid/mount/uts/ipc namespaces) --- */

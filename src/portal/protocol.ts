@@ -1,7 +1,7 @@
 // The portal wire protocol (docs/portal-protocol.md), defined once: constants, message types and their schemas.
 
 /** Protocol version exchanged in HELLO / HELLO_ACK; both sides must agree. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Largest frame either side may send: the 4-byte length field counts type + payload. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest data payload of one STDIN / STDOUT / STDERR frame. */
@@ -27,7 +27,7 @@ export const HOST_SCHEMAS = {
     type: 0x02,
     fields: [
       ['id', 'u32'], ['lowerDevice', 'str'], ['lowerFsType', 'str'], ['upperDevice', 'str'], ['upperFsType', 'str'], ['hostname', 'str'],
-      ['wallClockMs', 'u64'], ['seed', 'bytes'],
+      ['wallClockMs', 'u64'], ['volumes', 'strList'], ['seed', 'bytes'],
     ],
   },
   exec: {
@@ -67,7 +67,7 @@ export const GUEST_SCHEMAS = {
 /** A message from the host. */
 export type HostMessage =
   | { kind: 'hello'; version: number; maxFrame: number }
-  | { kind: 'mount'; id: number; lowerDevice: string; lowerFsType: string; upperDevice: string; upperFsType: string; hostname: string; wallClockMs: number; seed: Uint8Array }
+  | { kind: 'mount'; id: number; lowerDevice: string; lowerFsType: string; upperDevice: string; upperFsType: string; hostname: string; wallClockMs: number; volumes: string[]; seed: Uint8Array }
   | {
       kind: 'exec'; id: number; tty: boolean; rows: number; cols: number; timeoutMs: number;
       workingDir: string; argv: string[]; env: string[]; user: string;

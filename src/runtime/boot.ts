@@ -12,6 +12,8 @@ import { buildBaseDisk, buildUpperDisk } from './disks.js';
 import type { TemplateStore } from './templates.js';
 import { assignHostPorts } from './ports.js';
 import { startNetwork, type PortForward } from '../vmm/network/passt.js';
+import { startVolume } from '../vmm/volumes/virtiofsd.js';
+import type { ResolvedVolume } from './volumes.js';
 import type { ResolvedBoxOptions } from './options.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
@@ -83,8 +85,9 @@ export interface BootRequest {
 }
 
 /** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
-export function boxVmConfig(shape: { cpus: number; memoryMib: number }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string): VmConfig {
+export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: readonly ResolvedVolume[] }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string): VmConfig {
   return {
+    ...(shape.volumes?.length ? { volumes: shape.volumes.map((v) => ({ tag: v.tag, socketPath: paths.volumeSocket(v.tag) })) } : {}),
     cpus: shape.cpus, memoryMib: shape.memoryMib, accelerator,
     kernelPath: guest.kernelPath, initrdPath: guest.initrdPath, kernelArgs: [], tscKhz: hostTscKhz(),
     portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket, networkSocketPath: paths.networkSocket,
@@ -118,7 +121,9 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const config = boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk);
   const ports = await assignHostPorts(req.options.ports ?? []);
   const startMode: StartMode = { restored: false };
-  const template = req.templates && await req.templates.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
+  // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.
+  if (req.templates && config.volumes) startMode.coldReason = 'no template: a box with volumes cannot start from a snapshot';
+  const template = req.templates && !config.volumes && await req.templates.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
   timings.boxConfigMs = t.lap();
 
   if (template) {
@@ -148,12 +153,22 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
   const { paths } = req;
   for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
-  const network = await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach });
+  const helpers: Array<{ kill(): void }> = [];
+  const stopHelpers = (): void => { for (const h of helpers) h.kill(); };
   let vm: RunningVm;
+  try {
+    helpers.push(await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach }));
+    for (const v of req.options.volumes ?? []) {
+      helpers.push(await startVolume({ ...v, socketPath: paths.volumeSocket(v.tag) }, req.options.detach));
+    }
+  } catch (err) {
+    stopHelpers();
+    throw err;
+  }
   try {
     vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
   } catch (err) {
-    network.kill();
+    stopHelpers();
     markPhase(err, 'launch');
     throw err;
   }
@@ -171,6 +186,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
         hostname: req.boxId.slice(0, 12).toLowerCase(), wallClockMs: Date.now(), seed: randomBytes(64),
+        volumes: (req.options.volumes ?? []).flatMap((v) => [v.tag, v.readOnly ? 'ro' : 'rw', v.guestPath]),
       }, 'Engine');
       return agentVersion;
     })();
@@ -181,7 +197,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
   } catch (err) {
     portal?.close();
     await vm.kill();
-    network.kill();
+    stopHelpers();
     markPhase(err, phase);
     throw err;
   }

@@ -30,6 +30,7 @@ export class BoxPaths {
     return networkSocketPath(`${crypto.createHash('sha256').update(path.dirname(path.dirname(this.dir))).digest('hex').slice(0, 12)}-${this.boxId}`);
   }
   get networkLog(): string { return path.join(this.dir, 'network.log'); }
+  volumeSocket(tag: string): string { return path.join(this.socketDir, `${tag}.sock`); }
   portalSocket(port: number): string { return path.join(this.socketDir, `portal-${port}.sock`); }
   get portalSockets(): string[] { return Array.from({ length: PORTAL_PORTS }, (_, n) => this.portalSocket(n)); }
 

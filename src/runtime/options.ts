@@ -8,12 +8,20 @@ import { checkUser } from './command.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import { resolvePorts } from './ports.js';
+import { resolveVolumes, type ResolvedVolume } from './volumes.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
 export type RootfsSpec = { image: string } | { rootfsPath: string };
 
 /** A host directory mounted into the box. */
-export interface VolumeSpec { hostPath: string; guestPath: string; readOnly?: boolean }
+export interface VolumeSpec {
+  /** An existing host directory. */
+  hostPath: string;
+  /** Where it appears in the box (absolute; made if missing). */
+  guestPath: string;
+  /** Read-only in the box, enforced on the host (default false). */
+  readOnly?: boolean;
+}
 
 /**
  * Network mode; only `isolated` exists: the box has its own network stack behind user-mode NAT (passt), reaches
@@ -48,6 +56,7 @@ export interface BoxOptions {
   env?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
   /** Root filesystem (default `{ image: 'alpine:latest' }`). */
   rootfs?: RootfsSpec;
+  /** Host directories shared into the box (virtiofs). A box with volumes always boots cold (no snapshot). */
   volumes?: VolumeSpec[];
   network?: NetworkSpec;
   /** Ports published from the host to the box. */
@@ -79,6 +88,8 @@ export interface ResolvedBoxOptions {
   accelerator: AcceleratorPreference;
   /** Published ports (host port 0 = picked at start). Absent in boxes created before ports existed. */
   ports?: PortForward[];
+  /** Shared host directories. Absent in boxes created before volumes existed. */
+  volumes?: ResolvedVolume[];
 }
 
 /** Options of a runtime (the spec's BoxliteOptions). */
@@ -137,7 +148,6 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const user = o.user === undefined ? undefined : checkUser(o.user);
   const env = normalizeEnv(o.env);
   const rootfs = resolveRootfs(o.rootfs);
-  if (o.volumes?.length) throw boxliteError('Unsupported', 'volumes are not supported yet; remove `volumes` from the box options');
   if (o.network !== undefined && o.network !== 'isolated') invalid(`network must be "isolated", got ${JSON.stringify(o.network)}`);
   const labels = o.labels ?? {};
   for (const [k, v] of Object.entries(labels)) {
@@ -146,7 +156,7 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
   return {
-    cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator, ports: resolvePorts(o.ports),
+    cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator, ports: resolvePorts(o.ports), volumes: resolveVolumes(o.volumes),
     autoRemove: o.autoRemove ?? true,
     detach: o.detach ?? false,
   };

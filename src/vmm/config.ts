@@ -30,6 +30,8 @@ export interface VmConfig {
   readonly tscKhz: number;
   /** Unix socket of the network process (passt) the VM's NIC is connected to; no NIC when absent. */
   readonly networkSocketPath?: string;
+  /** Shared directories: a vhost-user-fs device per volume (needs guest memory QEMU can share with virtiofsd). */
+  readonly volumes?: ReadonlyArray<{ readonly tag: string; readonly socketPath: string }>;
   /** Unix socket where the VMM serves its control protocol (needed to save the VM's state); none when absent. */
   readonly controlSocketPath?: string;
   /** Start from this saved state of a VM with the same device set (only the files behind them differ) instead of booting. */
@@ -58,6 +60,10 @@ export function validateVmConfig(c: VmConfig): VmConfig {
   }
   if (c.restoreFrom !== undefined && !SHELL_SAFE_PATH.test(c.restoreFrom)) {
     fail(`restoreFrom must be an absolute path of letters, digits and ._/+@=- only, got ${JSON.stringify(c.restoreFrom)}`);
+  }
+  for (const v of c.volumes ?? []) {
+    if (!/^vol\d{1,2}$/.test(v.tag)) fail(`volume tag ${JSON.stringify(v.tag)} must be vol<n>`);
+    if (!v.socketPath.startsWith('/') || v.socketPath.includes(',')) fail(`volume socket paths must be absolute and without commas, got ${JSON.stringify(v.socketPath)}`);
   }
   for (const d of c.disks) if (!/^[a-z][a-z0-9-]{0,19}$/.test(d.name)) fail(`disk name ${JSON.stringify(d.name)} must match [a-z][a-z0-9-]{0,19}`);
   for (const w of c.kernelArgs) if (/\s/.test(w) || w === '') fail(`kernel argument ${JSON.stringify(w)} must be one non-empty word`);

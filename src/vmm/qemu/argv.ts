@@ -26,6 +26,8 @@ export function buildQemuArgv(c: VmConfig): string[] {
     '-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on',
     ...accel,
     '-m', String(c.memoryMib),
+    // vhost-user devices (volumes) need guest memory that virtiofsd can map too.
+    ...(c.volumes?.length ? ['-object', `memory-backend-memfd,id=mem,size=${c.memoryMib}M,share=on`, '-machine', 'memory-backend=mem'] : []),
     '-smp', String(c.cpus),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-global', 'virtio-mmio.force-legacy=false',
@@ -46,6 +48,10 @@ export function buildQemuArgv(c: VmConfig): string[] {
       '-netdev', `stream,id=net0,server=off,addr.type=unix,addr.path=${c.networkSocketPath}`,
       '-device', 'virtio-net-device,netdev=net0,mac=52:54:00:12:34:56',
     ] : []),
+    ...(c.volumes ?? []).flatMap((v) => [
+      '-chardev', `socket,id=${v.tag},path=${v.socketPath}`,
+      '-device', `vhost-user-fs-device,chardev=${v.tag},tag=${v.tag}`,
+    ]),
     // A VM that may be saved: its state must not carry the "stopped" run state into the VMs restored from it.
     ...(c.controlSocketPath ? ['-qmp', `unix:${c.controlSocketPath},server=on,wait=off`, '-global', 'migration.store-global-state=off'] : []),
     ...(c.restoreFrom ? ['-incoming', `exec:cat ${c.restoreFrom}`] : []),
