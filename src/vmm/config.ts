@@ -38,8 +38,14 @@ export interface VmConfig {
   readonly restoreFrom?: string;
 }
 
-/** Paths QEMU may see inside a shell word (`-incoming exec:`, `migrate exec:`): no quotes, spaces or shell syntax. */
-export const SHELL_SAFE_PATH = /^\/[A-Za-z0-9._/+@=-]+$/;
+/**
+ * `p` as one word for the shell QEMU runs `exec:` migrations with (`-incoming exec:`, `migrate exec:`): single-quoted,
+ * with embedded single quotes escaped. Absolute paths without NUL or newlines only.
+ */
+export function shellWord(p: string): string {
+  if (!p.startsWith('/') || /[\0\n\r]/.test(p)) throw boxliteError('Config', `${JSON.stringify(p)} must be an absolute path without NUL or line breaks`);
+  return `'${p.replace(/'/g, `'\\''`)}'`;
+}
 
 /** Checks the invariants of a VmConfig; throws BoxliteError `Config` naming the bad field. */
 export function validateVmConfig(c: VmConfig): VmConfig {
@@ -58,8 +64,8 @@ export function validateVmConfig(c: VmConfig): VmConfig {
   if (c.controlSocketPath !== undefined && (!c.controlSocketPath.startsWith('/') || c.controlSocketPath.includes(','))) {
     fail(`controlSocketPath must be absolute and without commas, got ${JSON.stringify(c.controlSocketPath)}`);
   }
-  if (c.restoreFrom !== undefined && !SHELL_SAFE_PATH.test(c.restoreFrom)) {
-    fail(`restoreFrom must be an absolute path of letters, digits and ._/+@=- only, got ${JSON.stringify(c.restoreFrom)}`);
+  if (c.restoreFrom !== undefined && (!c.restoreFrom.startsWith('/') || /[\0\n\r]/.test(c.restoreFrom))) {
+    fail(`restoreFrom must be an absolute path without NUL or line breaks, got ${JSON.stringify(c.restoreFrom)}`);
   }
   for (const v of c.volumes ?? []) {
     if (!/^vol\d{1,2}$/.test(v.tag)) fail(`volume tag ${JSON.stringify(v.tag)} must be vol<n>`);

@@ -22,7 +22,7 @@ after(async () => {
 
 /** A runtime on a fresh home dir that shares the test home's guest kernel. */
 function freshRuntime(snapshots = true): BoxliteRuntime {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-snap-'));
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "boxlite snap o'home-")); // a space and a quote: state paths go through a shell
   fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
   homes.push(home);
   const runtime = new BoxliteRuntime({ homeDir: home, snapshots });

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
 import { isAlive, processStartTime } from '../../state/process-identity.js';
 import { ConsoleLog, consoleTail } from '../console-log.js';
-import { SHELL_SAFE_PATH, validateVmConfig, type VmConfig } from '../config.js';
+import { shellWord, validateVmConfig, type VmConfig } from '../config.js';
 import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
 import { buildQemuArgv } from './argv.js';
 import { QmpClient } from './qmp.js';
@@ -42,11 +42,10 @@ export class QemuDriver implements VmmDriver {
 
   async saveState(vm: RunningVm, config: VmConfig, statePath: string): Promise<void> {
     if (!config.controlSocketPath) throw boxliteError('Config', 'saving a VM needs the controlSocketPath it was launched with');
-    if (!SHELL_SAFE_PATH.test(statePath)) throw boxliteError('Config', `cannot save a VM state to ${JSON.stringify(statePath)}: use a path of letters, digits and ._/+@=- only`);
     const qmp = await QmpClient.connect(config.controlSocketPath, `VM ${vm.pid}`);
     try {
       await qmp.execute('stop');
-      await qmp.execute('migrate', { uri: `exec:cat > ${statePath}` });
+      await qmp.execute('migrate', { uri: `exec:cat > ${shellWord(statePath)}` });
       for (const deadline = Date.now() + SAVE_TIMEOUT_MS; ;) {
         const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
         if (info.status === 'completed') break;

@@ -32,7 +32,8 @@ describe('QEMU argv', () => {
 
   it('restores from a saved state with the same devices, adding only -incoming', () => {
     const argv = buildQemuArgv({ ...config, restoreFrom: '/t/abc/state' });
-    assert.deepEqual(after(argv, '-incoming'), ['exec:cat /t/abc/state']);
+    assert.deepEqual(after(argv, '-incoming'), ["exec:cat '/t/abc/state'"]);
+    assert.deepEqual(after(buildQemuArgv({ ...config, restoreFrom: "/home/o'brien/my boxes/state" }), '-incoming'), [`exec:cat '/home/o'\\''brien/my boxes/state'`]);
     assert.deepEqual(argv.slice(0, -2), buildQemuArgv(config));
   });
 
@@ -75,8 +76,8 @@ describe('QEMU argv', () => {
     ['a comma in a path', { consoleSocketPath: '/a,b/sock' }, /must not contain a comma/],
     ['no portal socket', { portalSocketPaths: [] }, /portalSocketPaths must list 1..16 sockets/],
     ['a kernel arg with spaces', { kernelArgs: ['a b'] }, /one non-empty word/],
-    ['a state path a shell would split', { restoreFrom: '/h/my state' }, /restoreFrom must be an absolute path of letters/],
-    ['a state path with a quote', { restoreFrom: "/h/it's" }, /restoreFrom must be an absolute path/],
+    ['a relative state path', { restoreFrom: 'state' }, /restoreFrom must be an absolute path/],
+    ['a state path with a line break', { restoreFrom: '/h/a\nb' }, /without NUL or line breaks/],
     ['a relative control socket', { controlSocketPath: 'qmp.sock' }, /controlSocketPath must be absolute/],
   ];
   for (const [what, patch, message] of invalid) {
