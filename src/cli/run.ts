@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
 import { BoxCommand } from '../runtime/command.js';
 import { parsePublishFlag } from '../runtime/ports.js';
+import { parseVolumeFlag } from '../runtime/volumes.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import { attach, openRuntime, repeatable, splitEnv } from './shared.js';
 
 interface RunFlags {
   rootfs?: string; image?: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
-  rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string; publish: string[];
+  rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string; publish: string[]; volume: string[];
 }
 
 /** Adds the `run` subcommand. */
@@ -29,6 +30,7 @@ export function registerRun(program: Command): void {
     .option('--memory <mib>', 'memory in MiB')
     .option('--accel <auto|kvm|tcg>', 'accelerator')
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
+    .option('-v, --volume <host:guest[:ro]>', 'share a host directory into the box (repeatable; :ro = read-only)', repeatable, [])
     .option('-p, --publish <[ip:]host:guest[/udp]>', 'publish a box port on the host (repeatable; host port empty or 0: any free port)', repeatable, [])
     .argument('<command...>', 'command and arguments (put them after --)')
     .action(async (argv: string[], flags: RunFlags) => {
@@ -47,6 +49,7 @@ export function registerRun(program: Command): void {
           detach: Boolean(flags.detach),
           autoRemove: !flags.detach && flags.rm !== false,
           ports: flags.publish.map(parsePublishFlag),
+          volumes: flags.volume.map(parseVolumeFlag),
         }, flags.name);
         const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
         if (flags.workdir) cmd.workingDir(flags.workdir);

@@ -46,3 +46,10 @@ export function resolveVolumes(specs: readonly VolumeSpec[] | undefined): Resolv
     return { tag: `vol${i}`, hostPath, guestPath, readOnly: v.readOnly ?? false };
   });
 }
+
+/** A `docker run -v`-style flag as a VolumeSpec: `HOST:GUEST` or `HOST:GUEST:ro` (or `:rw`). */
+export function parseVolumeFlag(flag: string): VolumeSpec {
+  const m = /^([^:]+):([^:]+?)(?::(ro|rw))?$/.exec(flag);
+  if (!m) invalid(`--volume ${JSON.stringify(flag)} must look like HOST_DIR:GUEST_DIR or HOST_DIR:GUEST_DIR:ro`);
+  return { hostPath: path.resolve(m![1]!), guestPath: m![2]!, ...(m![3] === 'ro' ? { readOnly: true } : {}) };
+}
