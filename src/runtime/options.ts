@@ -61,6 +61,10 @@ export interface BoxOptions {
   network?: NetworkSpec;
   /** Ports published from the host to the box. */
   ports?: PortSpec[];
+  /**
+   * Bind-mount isolation of volumes. Always in effect: each volume's file server runs in its own mount namespace,
+   * pivoted into the shared directory, so a box sees nothing of the host beyond it; the flag changes nothing.
+   */
   isolateMounts?: boolean;
   /** Remove the box when it stops (default true). */
   autoRemove?: boolean;
