@@ -29,7 +29,8 @@ describe('box options', () => {
     ['a relative workingDir', { workingDir: 'tmp' }, 'InvalidArgument', /workingDir must be an absolute path/],
     ['an env name with =', { env: { 'A=B': '1' } }, 'InvalidArgument', /env names must be non-empty/],
     ['a missing rootfs path', { rootfs: { rootfsPath: '/no/such/dir' } }, 'InvalidArgument', /rootfs.rootfsPath "\/no\/such\/dir" is not a directory/],
-    ['volumes (not yet supported)', { volumes: [{ hostPath: '/a', guestPath: '/b' }] }, 'Unsupported', /volumes are not supported yet/],
+    ['a volume whose host directory is missing', { volumes: [{ hostPath: '/no/such/dir', guestPath: '/b' }] }, 'InvalidArgument', /volumes\[0\]\.hostPath \/no\/such\/dir does not exist/],
+    ['a published port out of range', { ports: [{ guestPort: 70000 }] }, 'InvalidArgument', /ports\[0\]\.guestPort must be an integer 1\.\.65535/],
     ['a user with whitespace', { user: 'a b' }, 'InvalidArgument', /user must be a non-empty name or id/],
     ['an unknown accelerator', { accelerator: 'xen' as never }, 'InvalidArgument', /accelerator must be/],
   ];
