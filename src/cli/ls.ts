@@ -21,9 +21,10 @@ export function registerLs(program: Command): void {
 }
 
 function table(infos: BoxInfo[]): string {
-  const rows = [['ID', 'NAME', 'STATUS', 'CPUS', 'MEMORY', 'PID', 'CREATED', 'IMAGE']];
+  const rows = [['ID', 'NAME', 'STATUS', 'CPUS', 'MEMORY', 'PID', 'CREATED', 'PORTS', 'IMAGE']];
   for (const i of infos) {
-    rows.push([i.id.short(), i.name ?? '', i.status.name, String(i.cpus), `${i.memoryMib} MiB`, i.pid ? String(i.pid) : '', ago(i.createdAt), i.image]);
+    const ports = i.ports.map((p) => `${p.hostIp}:${p.hostPort || '*'}->${p.guestPort}/${p.protocol}`).join(',');
+    rows.push([i.id.short(), i.name ?? '', i.status.name, String(i.cpus), `${i.memoryMib} MiB`, i.pid ? String(i.pid) : '', ago(i.createdAt), ports, i.image]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
