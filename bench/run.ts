@@ -1,7 +1,9 @@
 // `npm run bench`: our cold start, exec latency and throughput, side by side with baselines from the same run.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BoxPaths } from '../src/runtime/box-paths.js';
 import { BoxCommand } from '../src/runtime/command.js';
 import { BoxliteRuntime } from '../src/runtime/runtime.js';
 import { findGuestArtifacts } from '../src/setup/index.js';
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
   t = performance.now();
   const hostMBs = await hostPipe(bytes).then((n) => n / 1e6 / ((performance.now() - t) / 1000));
   const rssBytes = (await box.metrics()).memoryBytes ?? NaN;
+  const passtBytes = rssOfProcessWith(new BoxPaths(homeDir, box.id.asStr()).networkSocket);
   await box.stop();
 
   console.log(row('measure', 'boxlite', 'baseline', 'ratio'));
@@ -93,7 +96,19 @@ async function main(): Promise<void> {
   console.log('   (baseline: portal PING round trip on the same box)');
   console.log(row('stdout throughput', `${oursMBs.toFixed(1)} MB/s`, `${hostMBs.toFixed(1)} MB/s`, `${(oursMBs / hostMBs).toFixed(3)}x`));
   console.log('   (baseline: the same `dd if=/dev/zero bs=64K` on the host, through a pipe into Node)');
-  console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, idle after the runs above); no other process per box`);
+  console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); no other process per box`);
+}
+
+/** The RSS of the process whose command line mentions `marker` (0 when there is none). */
+function rssOfProcessWith(marker: string): number {
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (kb) return Number(kb) * 1024;
+    } catch { /* the process ended */ }
+  }
+  return 0;
 }
 
 function hostPipe(bytes: number): Promise<number> {
