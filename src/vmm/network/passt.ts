@@ -4,13 +4,11 @@
 // resolver, and publishes ports. `--no-map-gw` keeps the gateway from leading to the host's loopback services:
 // a guest reaches the host only where the host listens on a real interface, as a container would. passt drops to
 // an unused uid and sandboxes itself; `--one-off` makes it exit when its VM disconnects.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
+import { startHelper, type HelperProcess } from '../helper-process.js';
 
 /** The passt binary (Debian package `passt`). */
 export const PASST_BINARY = 'passt';
@@ -44,10 +42,7 @@ export interface NetworkOptions {
 }
 
 /** A running passt. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
-export interface NetworkProcess {
-  readonly pid: number;
-  kill(): void;
-}
+export type NetworkProcess = HelperProcess;
 
 /**
  * The socket path for the network of `name` (unique per box), in a directory passt can write after it dropped
@@ -91,41 +86,20 @@ export function passtArgv(opts: NetworkOptions): string[] {
 /** Starts passt and waits until its socket is there; a Network error (with passt's own words) if it cannot start. */
 export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess> {
   await prepareSocketDir(opts.socketPath);
-  await fs.promises.rm(opts.socketPath, { force: true });
   await fs.promises.rm(opts.logPath, { force: true });
-  const argv = passtArgv(opts);
-  const [cmd, args] = opts.detached ? [PASST_BINARY, argv] : ['setpriv', ['--pdeathsig', 'KILL', '--', PASST_BINARY, ...argv]];
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: opts.detached, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4096); });
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => { exit = signal ? `signal ${signal}` : `code ${code}`; });
-  const spawnError = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  if (spawnError) {
-    throw boxliteError('Network', (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
-      ? `the box network needs passt, which is not installed; run \`npx boxlite setup\` (or apt-get install passt)`
-      : `could not start passt for the box network: ${spawnError.message}`, spawnError);
-  }
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
   // Only the socket file is looked for: a probe connection would use up passt's one client (--one-off).
-  while (!fs.existsSync(opts.socketPath)) {
-    if (exit !== undefined || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      const said = `${stderr}\n${await fs.promises.readFile(opts.logPath, 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
-      const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
-      throw boxliteError('Network', `the box network could not start (passt ${exit === undefined ? `did not open ${opts.socketPath} within ${READY_TIMEOUT_MS / 1000} s` : `exited with ${exit}`})${said ? `: ${said}` : ''}${ports ? `; check that the host ports ${ports} are free` : ''}`);
-    }
-    await sleep(5);
-  }
-  detach(child);
-  return { pid: child.pid!, kill: () => { if (exit === undefined) child.kill('SIGKILL'); } };
-}
-
-/** Neither passt nor its pipe keeps this process alive. */
-function detach(child: ChildProcess): void {
-  child.unref();
-  (child.stderr as net.Socket | null)?.unref();
+  return startHelper({
+    command: PASST_BINARY, args: passtArgv(opts), socketPath: opts.socketPath, detached: opts.detached, timeoutMs: READY_TIMEOUT_MS,
+    failure: async (f) => {
+      if (f.kind === 'spawn') {
+        return boxliteError('Network', f.error.code === 'ENOENT'
+          ? 'the box network needs passt, which is not installed; run `npx boxlite setup` (or apt-get install passt)'
+          : `could not start passt for the box network: ${f.error.message}`, f.error);
+      }
+      const said = `${f.stderr}\n${await fs.promises.readFile(opts.logPath, 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
+      const why = f.kind === 'exited' ? `exited with ${f.how}` : `did not open ${opts.socketPath} within ${READY_TIMEOUT_MS / 1000} s`;
+      return boxliteError('Network', `the box network could not start (passt ${why})${said ? `: ${said}` : ''}${ports ? `; check that the host ports ${ports} are free` : ''}`);
+    },
+  });
 }

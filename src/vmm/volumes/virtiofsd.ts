@@ -2,11 +2,9 @@
 //
 // Read-only is enforced on the host: virtiofsd runs in its own mount namespace where the shared directory is a
 // read-only bind mount, so no request from the guest can write to it, whatever the guest mounts or remounts.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
+import { startHelper, type HelperProcess } from '../helper-process.js';
 
 /** Debian's virtiofsd (package qemu-system-common). */
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
@@ -24,10 +22,7 @@ export interface VolumeShare {
 }
 
 /** A running virtiofsd; it ends by itself when its VM disconnects. */
-export interface VolumeProcess {
-  readonly pid: number;
-  kill(): void;
-}
+export type VolumeProcess = HelperProcess;
 
 /**
  * The command that serves `share` (pure): virtiofsd, inside `unshare --mount` with the directory bound read-only
@@ -42,30 +37,14 @@ export function virtiofsdCommand(share: VolumeShare): [string, string[]] {
 
 /** Starts virtiofsd for `share` and waits for its socket; a Config error with its own words if it cannot start. */
 export async function startVolume(share: VolumeShare, detached: boolean): Promise<VolumeProcess> {
-  await fs.promises.rm(share.socketPath, { force: true });
-  const [cmd, args] = virtiofsdCommand(share);
-  const [program, argv] = detached ? [cmd, args] : ['setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args]];
-  const child = spawn(program, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4096); });
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => { exit = signal ? `signal ${signal}` : `code ${code}`; });
-  const spawnError = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  if (spawnError) throw boxliteError('Config', `could not start the file server for volume ${share.hostPath}: ${spawnError.message}`, spawnError);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!fs.existsSync(share.socketPath)) {
-    if (exit !== undefined || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      const said = stderr.trim().split('\n').slice(-3).join('; ');
+  const [command, args] = virtiofsdCommand(share);
+  return startHelper({
+    command, args, socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS,
+    failure: (f) => {
+      if (f.kind === 'spawn') return boxliteError('Config', `could not start the file server for volume ${share.hostPath}: ${f.error.message}`, f.error);
+      const said = f.stderr.trim().split('\n').slice(-3).join('; ');
       const missing = !fs.existsSync(VIRTIOFSD_BINARY) ? `; ${VIRTIOFSD_BINARY} is missing: install qemu-system-common (\`npx boxlite setup\` does)` : '';
-      throw boxliteError('Config', `the file server for volume ${share.hostPath} did not start (${exit === undefined ? `no socket within ${READY_TIMEOUT_MS / 1000} s` : `exited with ${exit}`})${said ? `: ${said}` : ''}${missing}`);
-    }
-    await sleep(5);
-  }
-  child.unref();
-  (child.stderr as net.Socket).unref();
-  return { pid: child.pid!, kill: () => { if (exit === undefined) child.kill('SIGKILL'); } };
+      return boxliteError('Config', `the file server for volume ${share.hostPath} did not start (${f.kind === 'exited' ? `exited with ${f.how}` : `no socket within ${READY_TIMEOUT_MS / 1000} s`})${said ? `: ${said}` : ''}${missing}`);
+    },
+  });
 }
