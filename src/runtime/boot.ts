@@ -123,13 +123,14 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const startMode: StartMode = { restored: false };
   // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.
   if (req.templates && config.volumes) startMode.coldReason = 'no template: a box with volumes cannot start from a snapshot';
-  const template = req.templates && !config.volumes && await req.templates.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
+  const templates = config.volumes ? undefined : req.templates;
+  const template = await templates?.ensure(config, (why) => { startMode.coldReason = `no template: ${why}`; });
   timings.boxConfigMs = t.lap();
 
-  if (template) {
+  if (templates && template) {
     try {
       const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, ports, t, timings, RESTORE_TIMEOUT_MS);
-      req.templates!.restoredFine(template);
+      templates.restoredFine(template);
       return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
       // Only a VM that would not come up from the template blames it; a taken port or a bad disk is the box's own error.
@@ -137,7 +138,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       if (phase !== 'launch' && phase !== 'handshake') throw err;
       // A template this QEMU cannot restore (or whose guest misbehaves) is dropped; the next start makes it again.
       startMode.coldReason = `restoring template ${template.key} failed: ${messageOf(err)}`;
-      await req.templates!.discard(template, startMode.coldReason);
+      await templates.discard(template, startMode.coldReason);
       t.lap();
     }
   }

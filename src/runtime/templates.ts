@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
-import { processAlive } from '../setup/atomic.js';
-import { withFileLock } from '../util/file-lock.js';
+import { findExecutable } from '../setup/os-packages.js';
+import { lockHeld, withFileLock } from '../util/file-lock.js';
 import { orTimeout } from '../util/timeout.js';
 import type { VmConfig } from '../vmm/config.js';
 import type { VmmDriver } from '../vmm/driver.js';
@@ -51,20 +51,21 @@ export interface Template {
 /** Templates under `<home>/templates/<key>/state`. Several processes may use and make them at once. */
 export class TemplateStore {
   readonly root: string;
+  private qemuPath: Promise<string> | undefined;
 
   constructor(homeDir: string, private readonly driver: VmmDriver) {
     this.root = path.join(homeDir, 'templates');
   }
 
   /** The template key of `config`: its argv with file paths left out, and the identity of QEMU, kernel and initramfs. */
-  key(config: VmConfig): string {
+  async key(config: VmConfig): Promise<string> {
     const shape: VmConfig = {
       ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined,
       disks: config.disks.map((d) => ({ ...d, path: `/${d.name}` })),
       portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
       networkSocketPath: config.networkSocketPath && '/net',
     };
-    const files = inputsOf(config);
+    const files = await this.inputsOf(config);
     return createHash('sha256').update(JSON.stringify({ format: TEMPLATE_FORMAT, argv: buildQemuArgv(shape), files })).digest('hex').slice(0, 32);
   }
 
@@ -73,7 +74,7 @@ export class TemplateStore {
    * it). Undefined, with the reason in `onUnusable`, when one cannot be made: the box then boots cold.
    */
   async ensure(config: VmConfig, onUnusable: (reason: string) => void): Promise<Template | undefined> {
-    const key = this.key(config);
+    const key = await this.key(config);
     const dir = path.join(this.root, key);
     const statePath = path.join(dir, 'state');
     if (fs.existsSync(statePath)) return { key, statePath };
@@ -100,14 +101,14 @@ export class TemplateStore {
    * again) and any left from older template formats; returns how many and the bytes freed.
    */
   async pruneStale(current: { kernelPath: string; initrdPath: string }): Promise<{ removed: number; freedBytes: number }> {
-    const want = JSON.stringify(inputsOf(current));
+    const want = JSON.stringify(await this.inputsOf(current));
     let removed = 0;
     let freedBytes = 0;
     for (const entry of await fs.promises.readdir(this.root, { withFileTypes: true }).catch(() => [])) {
       if (!entry.isDirectory()) continue;
       const dir = path.join(this.root, entry.name);
       const inputs = await fs.promises.readFile(path.join(dir, 'inputs.json'), 'utf8').then((t) => JSON.stringify((JSON.parse(t) as TemplateInputs).files), () => undefined);
-      if (inputs === want || await beingMade(`${dir}.lock`)) continue;
+      if (inputs === want || await lockHeld(`${dir}.lock`)) continue; // a live lock: it may be being made right now
       freedBytes += await fs.promises.stat(path.join(dir, 'state')).then((s) => s.size, () => 0);
       await fs.promises.rm(dir, { recursive: true, force: true });
       await fs.promises.rm(`${dir}.lock`, { force: true });
@@ -132,9 +133,16 @@ export class TemplateStore {
     recordFailure(dir, reason, (readFailures(dir)?.count ?? 0) + 1);
   }
 
+  /** The identities of the files a template depends on: kernel, initramfs and the QEMU binary (found once). */
+  private async inputsOf(c: { kernelPath: string; initrdPath: string }): Promise<string[]> {
+    this.qemuPath ??= findExecutable(QEMU_BINARY, (process.env.PATH ?? '/usr/bin').split(':').filter(Boolean)).then((p) => p ?? QEMU_BINARY);
+    return [c.kernelPath, c.initrdPath, await this.qemuPath].map(fileIdentity);
+  }
+
   // Boots a VM of config's shape on placeholder disks, waits for the agent, and saves it to statePath.
   private async make(config: VmConfig, dir: string, statePath: string): Promise<void> {
     const sockets = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'boxlite-template-'));
+    const netSocket = config.networkSocketPath && networkSocketPath(`template-${path.basename(sockets)}`);
     const tmpState = `${statePath}.tmp`;
     try {
       const disks = await Promise.all(config.disks.map(async (d) => {
@@ -147,10 +155,10 @@ export class TemplateStore {
         ...config, disks, restoreFrom: undefined,
         portalSocketPaths: config.portalSocketPaths.map((_, n) => path.join(sockets, `portal-${n}.sock`)),
         consoleSocketPath: path.join(sockets, 'console.sock'), controlSocketPath: path.join(sockets, 'qmp.sock'),
-        ...(config.networkSocketPath ? { networkSocketPath: networkSocketPath(`template-${path.basename(sockets)}`) } : {}),
+        ...(netSocket ? { networkSocketPath: netSocket } : {}),
       };
-      const network = templateConfig.networkSocketPath
-        ? await startNetwork({ socketPath: templateConfig.networkSocketPath, logPath: path.join(dir, 'network.log'), ports: [], detached: false })
+      const network = netSocket
+        ? await startNetwork({ socketPath: netSocket, logPath: path.join(dir, 'network.log'), ports: [], detached: false })
         : undefined;
       const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false })
         .catch((e: unknown) => { network?.kill(); throw e; });
@@ -166,9 +174,9 @@ export class TemplateStore {
         network?.kill();
       }
       await fs.promises.rename(tmpState, statePath);
-      await fs.promises.writeFile(path.join(dir, 'inputs.json'), JSON.stringify({ files: inputsOf(config) } satisfies TemplateInputs));
+      await fs.promises.writeFile(path.join(dir, 'inputs.json'), JSON.stringify({ files: await this.inputsOf(config) } satisfies TemplateInputs));
     } finally {
-      if (config.networkSocketPath) await removeNetworkSocketDir(networkSocketPath(`template-${path.basename(sockets)}`));
+      if (netSocket) await removeNetworkSocketDir(netSocket);
       await fs.promises.rm(tmpState, { force: true });
       for (const d of config.disks) await fs.promises.rm(path.join(dir, `${d.name}.placeholder`), { force: true });
       await fs.promises.rm(sockets, { recursive: true, force: true });
@@ -176,21 +184,11 @@ export class TemplateStore {
   }
 }
 
-/** True while a live process holds the template's lock (it may be making the template right now). */
-async function beingMade(lockPath: string): Promise<boolean> {
-  const pid = Number.parseInt(await fs.promises.readFile(lockPath, 'utf8').catch(() => ''), 10);
-  return Number.isInteger(pid) && processAlive(pid);
-}
-
 /** What a template was made from: `<dir>/inputs.json`. */
 interface TemplateInputs {
   files: string[];
 }
 
-/** The identities of the files a template depends on: kernel, initramfs and the QEMU binary. */
-function inputsOf(c: { kernelPath: string; initrdPath: string }): string[] {
-  return [c.kernelPath, c.initrdPath, onPath(QEMU_BINARY)].map(fileIdentity);
-}
 
 function readFailures(dir: string): Failures | undefined {
   try {
@@ -215,7 +213,7 @@ export async function ensureDefaultTemplate(homeDir: string, driver: VmmDriver):
   const paths = new BoxPaths(homeDir, 'default-shape'); // only its path names are used: template VMs get their own files
   const config = boxVmConfig({ cpus: DEFAULT_CPUS, memoryMib: DEFAULT_MEMORY_MIB }, chooseAccelerator('auto').accelerator, findGuestArtifacts(homeDir), paths, paths.baseDisk);
   const store = new TemplateStore(homeDir, driver);
-  const existed = fs.existsSync(path.join(store.root, store.key(config), 'state'));
+  const existed = fs.existsSync(path.join(store.root, await store.key(config), 'state'));
   let reason = '';
   const template = await store.ensure(config, (why) => { reason = why; });
   return template ? { ok: true, made: !existed } : { ok: false, reason };
@@ -229,13 +227,4 @@ function fileIdentity(p: string): string {
   } catch {
     return `${p}:missing`;
   }
-}
-
-/** Where `program` is found on PATH. */
-function onPath(program: string): string {
-  for (const dir of (process.env.PATH ?? '/usr/bin').split(':')) {
-    const p = path.join(dir || '.', program);
-    if (fs.existsSync(p)) return p;
-  }
-  return program;
 }

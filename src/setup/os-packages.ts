@@ -77,7 +77,8 @@ export async function ensureOsPackages(opts: StepOptions = {}): Promise<void> {
   }
 }
 
-async function findExecutable(name: string, dirs: readonly string[]): Promise<string | undefined> {
+/** The first executable `name` in `dirs`, or undefined. */
+export async function findExecutable(name: string, dirs: readonly string[]): Promise<string | undefined> {
   for (const dir of dirs) {
     const p = path.join(dir, name);
     try {

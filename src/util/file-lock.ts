@@ -61,6 +61,12 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   }
 }
 
+/** True while a live process holds the lock file `lockPath` (see withFileLock). */
+export async function lockHeld(lockPath: string): Promise<boolean> {
+  const owner = Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
+  return Number.isInteger(owner) && processAlive(owner);
+}
+
 async function olderThan(p: string, ms: number): Promise<boolean> {
   const st = await fs.stat(p).catch(() => undefined);
   return st !== undefined && Date.now() - st.mtimeMs > ms;

@@ -61,11 +61,6 @@ export function dockerCredentialConfig(env: NodeJS.ProcessEnv = process.env): Do
   return { auths, credHelpers, ...(credsStore ? { credsStore } : {}) };
 }
 
-/** Inline credentials found in Docker's config.json `auths` (helpers are not run). */
-export function dockerConfigCredentials(env: NodeJS.ProcessEnv = process.env): CredentialMap {
-  return dockerCredentialConfig(env).auths;
-}
-
 /**
  * The credential for `registry`, in Docker's order: the options' entry, then the registry's `credHelpers` helper,
  * then inline `auths`, then the `credsStore` helper. Helpers run only here, so a pull that needs no credentials

@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { boxliteError, messageOf } from '../../errors.js';
 import { processAlive } from '../../setup/atomic.js';
+import { lockHeld } from '../../util/file-lock.js';
 
 /** A committed blob: its digest and size. */
 export interface BlobInfo {
@@ -87,15 +88,20 @@ export class ContentStore {
       await fh.sync();
       await fh.close();
       closed = true;
-      const final = this.blobPath(digest);
-      await fs.mkdir(path.dirname(final), { recursive: true });
-      await fs.rename(tmp, final);
+      await this.commit(tmp, digest);
       return { digest, size };
     } catch (e) {
       if (!closed) await fh.close().catch(() => undefined);
       await fs.rm(tmp, { force: true });
       throw e;
     }
+  }
+
+  /** Moves a verified, synced file into the store as the blob `digest` (atomic: readers never see it partly). */
+  async commit(file: string, digest: string): Promise<void> {
+    const final = this.blobPath(digest);
+    await fs.mkdir(path.dirname(final), { recursive: true });
+    await fs.rename(file, final);
   }
 
   /** Stores a small blob held in memory (a manifest or config), checking it against `expected` when given. */
@@ -133,19 +139,14 @@ export class ContentStore {
     let freed = 0;
     for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
       const partial = /^([a-f0-9]{64})\.(partial|lock)$/.exec(name);
-      const pid = partial ? await lockOwner(path.join(dir, `${partial[1]}.lock`)) : Number.parseInt(name, 10);
-      if (Number.isInteger(pid) && processAlive(pid)) continue;
+      const pid = Number.parseInt(name, 10);
+      if (partial ? await lockHeld(path.join(dir, `${partial[1]}.lock`)) : Number.isInteger(pid) && processAlive(pid)) continue;
       const st = await fs.stat(path.join(dir, name)).catch(() => undefined);
       freed += st?.size ?? 0;
       await fs.rm(path.join(dir, name), { recursive: true, force: true });
     }
     return freed;
   }
-}
-
-/** The pid in a lock file, or NaN when there is none. */
-async function lockOwner(lockPath: string): Promise<number> {
-  return Number.parseInt(await fs.readFile(lockPath, 'utf8').catch(() => ''), 10);
 }
 
 /** The hex part of `sha256:<hex>`. */

@@ -98,9 +98,7 @@ async function continueDownload(content: ContentStore, partial: string, from: nu
     if (start > 0) return undefined;
     throw boxliteError('Image', `blob ${expected.digest} from ${opts.source} ${wrong}; nothing was kept; the registry's copy is damaged: push the image again`);
   }
-  const final = content.blobPath(expected.digest);
-  await fs.mkdir(path.dirname(final), { recursive: true });
-  await fs.rename(partial, final);
+  await content.commit(partial, expected.digest);
   return expected;
 }
 

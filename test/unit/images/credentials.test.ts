@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { BoxliteError } from '../../../src/errors.js';
-import { credentialKeyHost, dockerConfigCredentials, resolveCredential } from '../../../src/images/registry/credentials.js';
+import { credentialKeyHost, dockerCredentialConfig, resolveCredential } from '../../../src/images/registry/credentials.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
@@ -47,7 +47,7 @@ test('reads auths from $DOCKER_CONFIG/config.json; options win', async () => {
       'empty.io': {},
     },
   });
-  assert.deepEqual(dockerConfigCredentials(env), {
+  assert.deepEqual(dockerCredentialConfig(env).auths, {
     '127.0.0.1:5000': { username: 'alice', password: 'pa:ss' },
     'docker.io': { username: 'bob', password: 'hub' },
     'ghcr.io': { username: 'carol', password: 'tok' },
@@ -56,7 +56,7 @@ test('reads auths from $DOCKER_CONFIG/config.json; options win', async () => {
   assert.deepEqual(await resolveCredential('127.0.0.1:5000', { '127.0.0.1:5000': { username: 'o', password: 'p' } }, env), { username: 'o', password: 'p' });
   assert.deepEqual(await resolveCredential('docker.io', undefined, env), { username: 'bob', password: 'hub' });
   assert.equal(await resolveCredential('example.com', undefined, env), undefined);
-  assert.deepEqual(dockerConfigCredentials({ DOCKER_CONFIG: path.join(env.DOCKER_CONFIG!, 'missing') }), {});
+  assert.deepEqual(dockerCredentialConfig({ DOCKER_CONFIG: path.join(env.DOCKER_CONFIG!, 'missing') }).auths, {});
 });
 
 test('credHelpers: the host\'s helper gets the server URL on stdin (never as an argument) and its answer is used', async () => {

@@ -18,15 +18,15 @@ const box = (id: string): VmConfig => ({
   disks: [{ name: 'base', path: `/h/images/${id}.ext4`, readOnly: true }, { name: 'upper', path: `/h/boxes/${id}/upper.ext4`, readOnly: false }],
 });
 
-test('boxes of one shape share a template key; another shape, kernel or device list gets another', () => {
+test('boxes of one shape share a template key; another shape, kernel or device list gets another', async () => {
   const store = new TemplateStore(dir, new QemuDriver());
-  const key = store.key(box('a'));
+  const key = await store.key(box('a'));
   assert.match(key, /^[0-9a-f]{32}$/);
-  assert.equal(store.key(box('b')), key, 'file paths do not matter');
-  assert.equal(store.key({ ...box('b'), tscKhz: 2_599_998 }), key, 'nor the TSC reading');
-  assert.notEqual(store.key({ ...box('a'), memoryMib: 512 }), key);
-  assert.notEqual(store.key({ ...box('a'), cpus: 2 }), key);
-  assert.notEqual(store.key({ ...box('a'), disks: box('a').disks.slice(0, 1) }), key);
+  assert.equal(await store.key(box('b')), key, 'file paths do not matter');
+  assert.equal(await store.key({ ...box('b'), tscKhz: 2_599_998 }), key, 'nor the TSC reading');
+  assert.notEqual(await store.key({ ...box('a'), memoryMib: 512 }), key);
+  assert.notEqual(await store.key({ ...box('a'), cpus: 2 }), key);
+  assert.notEqual(await store.key({ ...box('a'), disks: box('a').disks.slice(0, 1) }), key);
   fs.appendFileSync(path.join(dir, 'initrd'), ' rebuilt');
-  assert.notEqual(store.key(box('a')), key, 'a new initramfs (agent) makes a new template');
+  assert.notEqual(await store.key(box('a')), key, 'a new initramfs (agent) makes a new template');
 });
