@@ -66,6 +66,9 @@ test('hostile review #2: root in a box makes no setuid/setgid file, device node,
   fs.chownSync(owned, owner.uid, owner.gid);
   const rootOwned = hostDir(); // root's directory: the box's files become nobody's, never root's
   for (const d of [owned, rootOwned]) fs.chmodSync(d, 0o755);
+  const hostSetuid = path.join(rootOwned, 'host-setuid'); // the host's own setuid file: a write from the box clears the bit
+  fs.copyFileSync(volumeProbe(), hostSetuid);
+  fs.chmodSync(hostSetuid, 0o6755);
   const box = await busyboxBox({
     volumes: [
       { hostPath: probeDir, guestPath: '/probe', readOnly: true },
@@ -73,6 +76,10 @@ test('hostile review #2: root in a box makes no setuid/setgid file, device node,
       { hostPath: rootOwned, guestPath: '/rootdir' },
     ],
   });
+  const append = await sh(box, 'echo >> /rootdir/host-setuid');
+  assert.equal(append.exitCode, 0, append.stderr);
+  assert.equal(fs.statSync(hostSetuid).mode & 0o7777, 0o755, 'writing to a setuid file from the box clears setuid and setgid');
+  fs.rmSync(hostSetuid);
   const cases: Array<[string, string, { uid: number; gid: number }]> = [['/owned', owned, owner], ['/rootdir', rootOwned, { uid: 65534, gid: 65534 }]];
   for (const [guestPath, hostPath, expected] of cases) {
     const r = await sh(box, `/probe/volume-probe attack ${guestPath} && stat -c %u:%g ${guestPath}/file`);
