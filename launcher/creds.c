@@ -20,6 +20,7 @@ static const char *const names[] = {
 	"checkpoint_restore",
 };
 #define NAMED ((int)(sizeof names / sizeof names[0]))
+_Static_assert(NAMED == CAP_LAST_CAP + 1, "name every capability the headers know");
 
 int cap_number(const char *name)
 {

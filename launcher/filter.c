@@ -61,7 +61,13 @@ int install_filter(void)
 {
 	struct sock_filter prog[MAX_PROG];
 	int n = 0;
-#define PUT(s) (prog[n++] = (struct sock_filter)s)
+#define PUT(s) do { \
+		if (n >= MAX_PROG) { \
+			errno = E2BIG; \
+			return fail("building the seccomp filter"); \
+		} \
+		prog[n++] = (struct sock_filter)s; \
+	} while (0)
 	PUT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
 	PUT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0));
 	PUT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));

@@ -89,8 +89,14 @@ int main(int argc, char **argv)
 	if (become(uid, gid, caps) != 0)
 		return 1;
 	/* Changing credentials cleared any parent-death signal: set it again, then make sure the parent is still there. */
-	if (die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent))
-		return fail("staying tied to the parent process"), 1;
+	if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+		fail("prctl(PR_SET_PDEATHSIG)");
+		return 1;
+	}
+	if (die_with_parent && getppid() != parent) {
+		fprintf(stderr, "boxlite-launcher: the parent process exited while starting\n");
+		return 1;
+	}
 	if (install_filter() != 0)
 		return 1;
 	execve(argv[i + 1], &argv[i + 1], environ);
