@@ -1,4 +1,4 @@
-// `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs) and reports it.
+// `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs, volume launcher) and reports it.
 import type { Command } from 'commander';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, resolveHomeDir, snapshotsEnabled } from '../runtime/options.js';
 import { ensureDefaultTemplate, TemplateStore } from '../runtime/templates.js';
@@ -31,6 +31,7 @@ export function registerSetup(program: Command): void {
         `qemu:         ${await qemuVersion()}`,
         `kernel:       ${guest.kernelVersion} (${guest.kernelPath})`,
         `initramfs:    ${guest.initrdPath}`,
+        `launcher:     ${guest.launcherPath} (starts each volume's virtiofsd as the directory's owner)`,
         `accelerator:  ${accel.accelerator} — ${accel.reason}`,
         `snapshot:     ${snapshotLine}`,
         '',

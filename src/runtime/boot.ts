@@ -129,7 +129,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
   if (templates && template) {
     try {
-      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, ports, t, timings, RESTORE_TIMEOUT_MS);
+      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, guest.launcherPath, ports, t, timings, RESTORE_TIMEOUT_MS);
       templates.restoredFine(template);
       return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
@@ -142,7 +142,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       t.lap();
     }
   }
-  const started = await launchAndMount(req, config, ports, t, timings, BOOT_TIMEOUT_MS);
+  const started = await launchAndMount(req, config, guest.launcherPath, ports, t, timings, BOOT_TIMEOUT_MS);
   return { ...started, image, accelerator, ports, startMode, timings: timings as StageTimings };
 }
 
@@ -150,7 +150,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
  * Starts the box's network, launches the VM, waits for the agent's handshake and mounts the box root; on failure
  * nothing keeps running.
  */
-async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string }> {
+async function launchAndMount(req: BootRequest, config: VmConfig, launcherPath: string, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string }> {
   const { paths } = req;
   for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
@@ -160,7 +160,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
   try {
     helpers.push(await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach }));
     for (const v of req.options.volumes ?? []) {
-      helpers.push(await startVolume({ ...v, socketPath: paths.volumeSocket(v.tag) }, req.options.detach));
+      helpers.push(await startVolume({ ...v, socketPath: paths.volumeSocket(v.tag) }, launcherPath, req.options.detach));
     }
   } catch (err) {
     stopHelpers();

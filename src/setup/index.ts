@@ -3,6 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureAgent, hashGuestSources } from './agent-build.js';
+import { hashSources } from './c-build.js';
+import { ensureLauncher } from './launcher-build.js';
 import { ensureInitramfs, initramfsHash } from './initramfs.js';
 import { ensureKernel } from './kernel.js';
 import { withFileLock } from '../util/file-lock.js';
@@ -14,6 +16,7 @@ export { findGuestArtifacts, type GuestArtifacts } from './manifest.js';
 export { ensureOsPackages, missingOsTools, OS_PACKAGES, INSTALL_COMMAND } from './os-packages.js';
 export { ensureKernel, type KernelInfo } from './kernel.js';
 export { ensureAgent, hashGuestSources, type AgentInfo } from './agent-build.js';
+export { ensureLauncher, LAUNCHER_BINARY } from './launcher-build.js';
 export { ensureInitramfs, type InitramfsInfo } from './initramfs.js';
 export { GUEST_MODULES } from './module-order.js';
 export { qemuVersion, type QemuVersion } from './qemu-info.js';
@@ -21,12 +24,16 @@ export type { Log, StepOptions } from './types.js';
 
 /** The `guest/` folder shipped with this package (dist/src/setup/index.js → ../../../guest). */
 export const DEFAULT_GUEST_SRC_DIR = fileURLToPath(new URL('../../../guest', import.meta.url));
+/** The `launcher/` folder shipped with this package. */
+export const DEFAULT_LAUNCHER_SRC_DIR = fileURLToPath(new URL('../../../launcher', import.meta.url));
 
 /** Options of ensureGuestArtifacts. */
 export interface EnsureGuestArtifactsOptions extends StepOptions {
   homeDir: string;
   /** The agent's sources (default DEFAULT_GUEST_SRC_DIR). */
   guestSrcDir?: string;
+  /** The volume launcher's sources (default DEFAULT_LAUNCHER_SRC_DIR). */
+  launcherSrcDir?: string;
   /** Check for (and as root install) the host packages first (default true). */
   osPackages?: boolean;
   /** Ask apt for the newest cloud kernel even when one is unpacked already (default false: no apt calls when cached). */
@@ -41,17 +48,19 @@ export interface EnsureGuestArtifactsOptions extends StepOptions {
 export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): Promise<GuestArtifacts> {
   const { homeDir } = opts;
   const guestSrcDir = path.resolve(opts.guestSrcDir ?? DEFAULT_GUEST_SRC_DIR);
+  const launcherSrcDir = path.resolve(opts.launcherSrcDir ?? DEFAULT_LAUNCHER_SRC_DIR);
   if (opts.osPackages !== false) await ensureOsPackages(opts);
-  const warm = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir);
+  const warm = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir, launcherSrcDir);
   if (warm) return warm;
 
   await fs.mkdir(guestDir(homeDir), { recursive: true });
   const lock = path.join(guestDir(homeDir), 'setup.lock');
   return withFileLock(lock, async () => {
-    const again = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir); // another process may have finished while we waited
+    const again = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir, launcherSrcDir); // another process may have finished while we waited
     if (again) return again;
     const previous = readManifest(homeDir);
     const agent = await ensureAgent(homeDir, guestSrcDir, opts); // first: a broken agent fails before any download
+    const launcher = await ensureLauncher(homeDir, launcherSrcDir, opts);
     const kernel = await ensureKernel(homeDir, { ...opts, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
     const initramfs = await ensureInitramfs(homeDir, agent, kernel, opts);
     const dir = guestDir(homeDir);
@@ -65,21 +74,25 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
       initramfsHash: initramfs.hash,
       agentHash: agent.hash,
       agentPath: path.relative(dir, agent.path),
+      launcherHash: launcher.hash,
+      launcherPath: path.relative(dir, launcher.path),
       modules: initramfs.modules.load.map((m) => m.name),
       builtinModules: initramfs.modules.builtin,
       createdAt: new Date().toISOString(),
     };
     await writeManifest(homeDir, manifest);
-    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash };
+    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, launcherPath: launcher.path };
   }, { signal: opts.signal, errorCode: 'Config', onWait: (pid) => opts.log?.(`waiting for setup in process ${pid} to finish`) });
 }
 
-/** The recorded artifacts when they match the current agent sources and initramfs layout, else undefined. */
-async function upToDate(homeDir: string, guestSrcDir: string): Promise<GuestArtifacts | undefined> {
+/** The recorded artifacts when they match the current agent and launcher sources and initramfs layout, else undefined. */
+async function upToDate(homeDir: string, guestSrcDir: string, launcherSrcDir: string): Promise<GuestArtifacts | undefined> {
   const m = readManifest(homeDir);
   if (!m) return undefined;
   const agentHash = await hashGuestSources(guestSrcDir).catch(() => undefined);
   if (agentHash !== m.agentHash) return undefined;
+  const launcherHash = await hashSources(launcherSrcDir).catch(() => undefined);
+  if (launcherHash === undefined || launcherHash !== m.launcherHash) return undefined;
   const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion });
   if (expected !== m.initramfsHash) return undefined;
   return artifactsOf(homeDir, m);

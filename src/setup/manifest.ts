@@ -11,6 +11,8 @@ export interface GuestArtifacts {
   /** The guest kernel release, e.g. `6.1.0-56-cloud-amd64`. */
   kernelVersion: string;
   agentHash: string;
+  /** The host launcher that starts each volume's virtiofsd unprivileged. */
+  launcherPath: string;
 }
 
 /** The manifest file's content; paths are relative to `<home>/guest` so the home dir can move. */
@@ -24,6 +26,9 @@ export interface GuestManifest {
   initramfsHash: string;
   agentHash: string;
   agentPath: string;
+  /** The host launcher's source hash and path (absent in manifests written before it existed: setup runs again). */
+  launcherHash?: string;
+  launcherPath?: string;
   /** Modules in the initramfs, in load order. */
   modules: string[];
   /** Wanted modules the kernel has built in. */
@@ -56,8 +61,10 @@ export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts |
   const dir = guestDir(homeDir);
   const kernelPath = path.resolve(dir, m.kernelPath);
   const initrdPath = path.resolve(dir, m.initrdPath);
-  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath)) return undefined;
-  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash };
+  if (m.launcherPath === undefined) return undefined;
+  const launcherPath = path.resolve(dir, m.launcherPath);
+  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath) || !fs.existsSync(launcherPath)) return undefined;
+  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash, launcherPath };
 }
 
 /**
@@ -68,7 +75,7 @@ export function findGuestArtifacts(homeDir: string): GuestArtifacts {
   const m = readManifest(homeDir);
   const found = m && artifactsOf(homeDir, m);
   if (!found) {
-    throw boxliteError('Config', `guest kernel/initramfs not found in ${guestDir(homeDir)}: run \`npx boxlite setup\` (or \`bash scripts/setup.sh\`)`);
+    throw boxliteError('Config', `guest kernel/initramfs or volume launcher not found in ${guestDir(homeDir)}: run \`npx boxlite setup\` (or \`bash scripts/setup.sh\`)`);
   }
   return found;
 }

@@ -8,7 +8,7 @@ import { runTool } from './run-tool.js';
 import type { StepOptions } from './types.js';
 
 /** The Debian packages setup installs. */
-export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make'] as const;
+export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make'] as const;
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
@@ -29,6 +29,12 @@ export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'apt-get', pkg: 'apt' },
 ];
 
+/** Files the volume launcher's build needs (glibc's static libc and headers, the kernel's seccomp/capability headers). */
+export const OS_BUILD_FILES: readonly { file: string; pkg: string }[] = [
+  { file: '/usr/include/stdio.h', pkg: 'libc6-dev' },
+  { file: '/usr/include/linux/seccomp.h', pkg: 'linux-libc-dev' },
+];
+
 /** The static busybox that test images and guest tooling copy (from busybox-static). */
 export const STATIC_BUSYBOX = '/bin/busybox';
 
@@ -41,12 +47,15 @@ export interface MissingTool {
   pkg: string;
 }
 
-/** The tools not found (on PATH, in /usr/sbin and /sbin, or a non-static /bin/busybox); costs a few stat calls. */
+/** The tools not found (on PATH, in /usr/sbin and /sbin), build files missing, or a non-static /bin/busybox; a few stat calls. */
 export async function missingOsTools(): Promise<MissingTool[]> {
   const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
   const missing: MissingTool[] = [];
   for (const t of OS_TOOLS) {
     if (!(await findExecutable(t.tool, dirs))) missing.push(t);
+  }
+  for (const f of OS_BUILD_FILES) {
+    if (!(await fs.access(f.file).then(() => true, () => false))) missing.push({ tool: f.file, pkg: f.pkg });
   }
   if (!(await isStaticBusybox(STATIC_BUSYBOX))) missing.push({ tool: `${STATIC_BUSYBOX} (static)`, pkg: 'busybox-static' });
   return missing;

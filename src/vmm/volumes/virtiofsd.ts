@@ -1,15 +1,29 @@
 // Volumes' host side: one virtiofsd per volume, serving a host directory to the VM over vhost-user.
 //
-// Read-only is enforced on the host: virtiofsd runs in its own mount namespace where the shared directory is a
-// read-only bind mount, so no request from the guest can write to it, whatever the guest mounts or remounts.
+// Each virtiofsd is started by the launcher (launcher/, built by setup), which gives it up to the directory's
+// owner (never root: see owner.ts) with only the capabilities it needs, and a seccomp filter under which it can
+// neither change uid nor make a setuid or setgid file. So whatever root in the box does, every file it creates on
+// the host belongs to that owner, has no setuid/setgid bit and is no device. Read-only is enforced on the host too:
+// the launcher binds the directory read-only onto itself in a private mount namespace before virtiofsd's own
+// `sandbox=namespace` pivots into it, so no request from the guest can write to it, whatever the guest remounts.
 import fs from 'node:fs';
 import { boxliteError } from '../../errors.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
+import { volumeOwner, type VolumeOwner } from './owner.js';
 
 /** Debian's virtiofsd (package qemu-system-common). */
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
 /** How long virtiofsd may take to create its socket. */
 const READY_TIMEOUT_MS = 10_000;
+
+/**
+ * What virtiofsd keeps: DAC_OVERRIDE and FOWNER so root in the box can still read, write and chmod any file of
+ * the volume. It loses CHOWN (no file changes owner), FSETID (writes clear setuid/setgid bits), MKNOD (no device
+ * nodes), SETFCAP (no file capabilities) and SETUID/SETGID (it cannot become anyone else, seccomp or not).
+ */
+export const VIRTIOFSD_MODCAPS = '-chown:-fsetid:-mknod:-setfcap:-setuid:-setgid';
+/** What the launcher hands virtiofsd: the above, plus what it needs to set up its sandbox (namespaces, pivot_root, bounding set). */
+export const LAUNCHER_CAPS = ['sys_admin', 'setpcap', 'dac_override', 'fowner'] as const;
 
 /** One shared directory. */
 export interface VolumeShare {
@@ -21,27 +35,44 @@ export interface VolumeShare {
   socketPath: string;
 }
 
+/** How virtiofsd is started for one share. */
+export interface VolumeLaunch {
+  /** The launcher binary setup built (GuestArtifacts.launcherPath). */
+  launcherPath: string;
+  /** Who the file server runs as, and so who owns what the box creates. */
+  owner: VolumeOwner;
+  /** Whether the box outlives this process; otherwise virtiofsd dies with it. */
+  detached: boolean;
+}
+
 /** A running virtiofsd; it ends by itself when its VM disconnects. */
 export type VolumeProcess = HelperProcess;
 
-/**
- * The command that serves `share` (pure): virtiofsd, inside `unshare --mount` with the directory bound read-only
- * first when the share is read-only. Paths go in as arguments of `sh`, never into the script text.
- */
-export function virtiofsdCommand(share: VolumeShare): [string, string[]] {
-  const daemon = [VIRTIOFSD_BINARY, `--socket-path=${share.socketPath}`, '-o', `source=${share.hostPath}`, '-o', 'cache=auto', '-o', 'sandbox=namespace', '-o', 'log_level=warn'];
-  if (!share.readOnly) return [daemon[0]!, daemon.slice(1)];
-  const script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"';
-  return ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', share.hostPath, ...daemon]];
+/** The command that serves `share` (pure): the launcher, then virtiofsd. Paths are arguments, never script text. */
+export function virtiofsdCommand(share: VolumeShare, launch: VolumeLaunch): [string, string[]] {
+  const daemon = [
+    VIRTIOFSD_BINARY, `--socket-path=${share.socketPath}`, '-o', `source=${share.hostPath}`, '-o', 'cache=auto',
+    '-o', 'sandbox=namespace', '-o', `modcaps=${VIRTIOFSD_MODCAPS}`, '-o', 'no_xattr', '-o', 'log_level=warn',
+  ];
+  const args = ['--uid', String(launch.owner.uid), '--gid', String(launch.owner.gid), '--caps', LAUNCHER_CAPS.join(',')];
+  if (share.readOnly) args.push('--read-only', share.hostPath);
+  if (!launch.detached) args.push('--die-with-parent');
+  return [launch.launcherPath, [...args, '--', ...daemon]];
 }
 
 /** Starts virtiofsd for `share` and waits for its socket; a Config error with its own words if it cannot start. */
-export async function startVolume(share: VolumeShare, detached: boolean): Promise<VolumeProcess> {
-  const [command, args] = virtiofsdCommand(share);
+export async function startVolume(share: VolumeShare, launcherPath: string, detached: boolean): Promise<VolumeProcess> {
+  let owner: VolumeOwner;
+  try {
+    owner = volumeOwner(share.hostPath);
+  } catch (e) {
+    throw boxliteError('Config', `volume ${share.hostPath} cannot be shared: ${(e as Error).message}; it must be an existing directory`, e);
+  }
+  const [command, args] = virtiofsdCommand(share, { launcherPath, owner, detached });
   return startHelper({
     command, args, socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS,
     failure: (f) => {
-      if (f.kind === 'spawn') return boxliteError('Config', `could not start the file server for volume ${share.hostPath}: ${f.error.message}`, f.error);
+      if (f.kind === 'spawn') return boxliteError('Config', `could not start the file server for volume ${share.hostPath} (${command}): ${f.error.message}; run \`npx boxlite setup\``, f.error);
       const said = f.stderr.trim().split('\n').slice(-3).join('; ');
       const missing = !fs.existsSync(VIRTIOFSD_BINARY) ? `; ${VIRTIOFSD_BINARY} is missing: install qemu-system-common (\`npx boxlite setup\` does)` : '';
       return boxliteError('Config', `the file server for volume ${share.hostPath} did not start (${f.kind === 'exited' ? `exited with ${f.how}` : `no socket within ${READY_TIMEOUT_MS / 1000} s`})${said ? `: ${said}` : ''}${missing}`);

@@ -13,25 +13,31 @@ after(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('findGuestArtifacts', () => {
   it('tells the user to run setup when there is no manifest', () => {
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /guest kernel\/initramfs not found in .*: run `npx boxlite setup`/ });
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /guest kernel\/initramfs or volume launcher not found in .*: run `npx boxlite setup`/ });
   });
 
   it('returns absolute paths once the manifest and its files exist, and fails again when a file goes', async () => {
+    const launcherPath = '../host/launcher/cafe/boxlite-launcher';
     const m: GuestManifest = {
       formatVersion: 1, kernelVersion: '6.1.0-test', kernelPackage: 'linux-image-6.1.0-test', kernelPackageVersion: '1',
       kernelPath: 'kernel/6.1.0-test/vmlinux', initrdPath: 'initramfs/abc.cpio.gz', initramfsHash: 'abc',
-      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', modules: [], builtinModules: [], createdAt: '',
+      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', launcherHash: 'cafe', launcherPath,
+      modules: [], builtinModules: [], createdAt: '',
     };
     await writeManifest(home, m);
     assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
-    for (const rel of [m.kernelPath, m.initrdPath]) {
+    for (const rel of [m.kernelPath, m.initrdPath, launcherPath]) {
       fs.mkdirSync(path.dirname(path.join(home, 'guest', rel)), { recursive: true });
       fs.writeFileSync(path.join(home, 'guest', rel), 'x');
     }
     assert.deepEqual(findGuestArtifacts(home), {
       kernelPath: path.join(home, 'guest', m.kernelPath), initrdPath: path.join(home, 'guest', m.initrdPath),
-      kernelVersion: '6.1.0-test', agentHash: 'deadbeef',
+      kernelVersion: '6.1.0-test', agentHash: 'deadbeef', launcherPath: path.join(home, 'host/launcher/cafe/boxlite-launcher'),
     });
+    const { launcherHash: _h, launcherPath: _p, ...beforeTheLauncher } = m;
+    await writeManifest(home, beforeTheLauncher);
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /volume launcher not found .*run `npx boxlite setup`/ }, 'a home set up before the launcher existed needs setup again');
+    await writeManifest(home, m);
     fs.rmSync(path.join(home, 'guest', m.initrdPath));
     assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
   });
