@@ -78,3 +78,36 @@ test('a host port that is taken: Network error naming it; the box keeps the reas
   assert.deepEqual(box.info().ports.map((p) => p.hostPort), [taken]);
   await box.stop();
 });
+
+// The box's sockets outside its home dir live in <TMPDIR>/boxlite-<uid>: a TMPDIR of the test's own shows what
+// happens when someone else got there first.
+async function startWithTmpdir(prepare: (runDir: string) => void): Promise<{ err: unknown; runDir: string }> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-hijack-'));
+  const runDir = path.join(tmp, `boxlite-${process.getuid?.() ?? 0}`);
+  prepare(runDir);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const box = await busyboxBox({ autoRemove: false });
+    return { err: await box.start().then(() => undefined, (e: unknown) => e), runDir };
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+  }
+}
+
+test('hostile review #3: a socket directory another user made first refuses the start with a Config error naming it', { skip: process.getuid?.() !== 0 && 'needs root to make a directory owned by another user' }, async () => {
+  const { err, runDir } = await startWithTmpdir((dir) => { fs.mkdirSync(dir, { mode: 0o777 }); fs.chownSync(dir, 4242, 4242); });
+  assert.ok(BoxliteError.is(err) && err.code === 'Config', String(err));
+  assert.ok(err.message.includes(runDir) && /owned by uid 4242/.test(err.message), err.message);
+  assert.deepEqual(fs.readdirSync(runDir), [], 'nothing of the box was put in it');
+});
+
+test('hostile review #3: a symlink planted at the socket directory refuses the start and its target is left as it was', async () => {
+  const target = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-target-'));
+  fs.chmodSync(target, 0o755);
+  const { err, runDir } = await startWithTmpdir((dir) => fs.symlinkSync(target, dir));
+  assert.ok(BoxliteError.is(err) && err.code === 'Config', String(err));
+  assert.ok(err.message.includes(runDir) && /symlink/.test(err.message), err.message);
+  assert.equal(fs.statSync(target).mode & 0o7777, 0o755, 'the target was not chmodded');
+  assert.deepEqual(fs.readdirSync(target), [], 'nothing was created in the target');
+});

@@ -4,6 +4,7 @@
 // read-only bind mount, so no request from the guest can write to it, whatever the guest mounts or remounts.
 import fs from 'node:fs';
 import { boxliteError } from '../../errors.js';
+import type { ProcessIdentity } from '../../state/process-identity.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 
 /** Debian's virtiofsd (package qemu-system-common). */
@@ -36,10 +37,10 @@ export function virtiofsdCommand(share: VolumeShare): [string, string[]] {
 }
 
 /** Starts virtiofsd for `share` and waits for its socket; a Config error with its own words if it cannot start. */
-export async function startVolume(share: VolumeShare, detached: boolean): Promise<VolumeProcess> {
+export async function startVolume(share: VolumeShare, detached: boolean, onSpawn?: (p: ProcessIdentity) => void): Promise<VolumeProcess> {
   const [command, args] = virtiofsdCommand(share);
   return startHelper({
-    command, args, socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS,
+    command, args, socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS, onSpawn,
     failure: (f) => {
       if (f.kind === 'spawn') return boxliteError('Config', `could not start the file server for volume ${share.hostPath}: ${f.error.message}`, f.error);
       const said = f.stderr.trim().split('\n').slice(-3).join('; ');
