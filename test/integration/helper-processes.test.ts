@@ -12,7 +12,7 @@ import { BoxliteError } from '../../src/errors.js';
 import { BoxCommand } from '../../src/runtime/command.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { BoxStatus } from '../../src/runtime/status.js';
-import type { BoxProcess } from '../../src/state/box-processes.js';
+import { isRecordedProcess, type BoxProcess } from '../../src/state/box-processes.js';
 import { BoxStore } from '../../src/state/box-store.js';
 import { openStateDb } from '../../src/state/db.js';
 import { orTimeout } from '../../src/util/timeout.js';
@@ -79,6 +79,8 @@ test('hostile review #8: passt killed under a box another process started: the b
     const passt = recorded(home, boxId).find((p) => p.kind === 'network')!;
     assert.ok(passt, 'passt is recorded');
     await new Promise((r) => setTimeout(r, 500)); // the command is running in the guest
+    assert.ok(isRecordedProcess(passt), 'the recorded passt is found by pid, start time and command line');
+    assert.equal((await rt.getInfo(boxId))?.status, BoxStatus.Running, 'the box runs until passt dies');
     process.kill(passt.pid, 'SIGKILL');
     const outcome = await orTimeout(pending.then(() => 'resolved', (e: unknown) => e), HANG_MS, 'hung');
     assert.ok(BoxliteError.is(outcome), `the call rejected: ${String(outcome)}`);
@@ -100,7 +102,7 @@ test('hostile review #8: virtiofsd killed under a running box: the box is failed
     const db = openStateDb(TEST_HOME);
     const virtiofsd = new BoxStore(db).processes.of(box.id.asStr()).find((p) => p.kind.startsWith('volume:'));
     db.close();
-    assert.ok(virtiofsd, 'virtiofsd is recorded');
+    assert.ok(virtiofsd && isRecordedProcess(virtiofsd), 'virtiofsd is recorded and found by pid, start time and command line');
     process.kill(virtiofsd.pid, 'SIGKILL');
     const io = box.run(new BoxCommand('sh').args(['-c', 'sleep 1; ls /vol; echo x > /vol/f'])).then((r) => r.wait());
     const outcome = await orTimeout(io.then(() => 'resolved', (e: unknown) => e), HANG_MS, 'hung');
