@@ -255,6 +255,7 @@ export class BoxLifecycle {
       this.store.update(session.boxId, { lastError: err.message });
       session.stopRequested = true;
       void session.vm.kill().then(() => {
+        this.store.processes.endAll(session.boxId);
         this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined }, ['running', 'stopping']);
         this.store.clearPortClaims(session.boxId);
       });
