@@ -37,6 +37,10 @@ export function registerRun(program: Command): void {
       if (Boolean(flags.image) === Boolean(flags.rootfs)) {
         throw boxliteError('InvalidArgument', 'give exactly one of --image <ref> or --rootfs <dir>');
       }
+      // The command is checked before the box is made, so a bad --timeout or -w leaves no box behind.
+      const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
+      if (flags.workdir !== undefined) cmd.workingDir(flags.workdir);
+      if (flags.timeout !== undefined) cmd.timeout(Number(flags.timeout));
       const runtime = openRuntime(program);
       try {
         const box = await runtime.create({
@@ -51,9 +55,6 @@ export function registerRun(program: Command): void {
           ports: flags.publish.map(parsePublishFlag),
           volumes: flags.volume.map(parseVolumeFlag),
         }, flags.name);
-        const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
-        if (flags.workdir) cmd.workingDir(flags.workdir);
-        if (flags.timeout) cmd.timeout(Number(flags.timeout));
         const execution = await box.run(cmd);
         for (const p of box.info().ports) process.stderr.write(`published ${p.hostIp}:${p.hostPort} -> ${p.guestPort}/${p.protocol}\n`);
         if (flags.detach) {

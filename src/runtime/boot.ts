@@ -7,6 +7,8 @@ import { findGuestArtifacts } from '../setup/index.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
 import type { Accelerator, VmConfig } from '../vmm/config.js';
 import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
+import type { HelperProcess } from '../vmm/helper-process.js';
+import type { BoxProcess } from '../state/box-processes.js';
 import type { BoxPaths } from './box-paths.js';
 import { buildBaseDisk, buildUpperDisk } from './disks.js';
 import type { TemplateStore } from './templates.js';
@@ -64,9 +66,17 @@ export interface BootedBox {
   /** For image boxes, the image it booted from. */
   image: ImageRootfs | undefined;
   portal: PortalClient;
+  /** The VM's helper processes (network, volumes), to watch while it runs. */
+  helpers: BoxHelper[];
   accelerator: AcceleratorChoice;
   timings: StageTimings;
   agentVersion: string;
+}
+
+/** One running helper of a box: its kind (as recorded, see BoxProcess) and process. */
+export interface BoxHelper {
+  kind: string;
+  process: HelperProcess;
 }
 
 /** What the pipeline needs to know about the box. */
@@ -82,6 +92,8 @@ export interface BootRequest {
   prepareImage(ref: string): Promise<ImageRootfs>;
   /** Templates to restore from; undefined boots every box cold. */
   templates: TemplateStore | undefined;
+  /** Called as soon as each of the box's processes (VM, helpers) exists, to record it. */
+  onProcess(p: BoxProcess): void;
 }
 
 /** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
@@ -150,24 +162,27 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
  * Starts the box's network, launches the VM, waits for the agent's handshake and mounts the box root; on failure
  * nothing keeps running.
  */
-async function launchAndMount(req: BootRequest, config: VmConfig, launcherPath: string, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string }> {
+async function launchAndMount(req: BootRequest, config: VmConfig, launcherPath: string, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string; helpers: BoxHelper[] }> {
   const { paths } = req;
   for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
-  const helpers: Array<{ kill(): void }> = [];
-  const stopHelpers = (): void => { for (const h of helpers) h.kill(); };
+  const helpers: BoxHelper[] = [];
+  const stopHelpers = (): void => { for (const h of helpers) h.process.kill(); };
+  const recorder = (kind: string, marker: string) => (p: { pid: number; start: number }): void => req.onProcess({ kind, marker, ...p });
   let vm: RunningVm;
   try {
-    helpers.push(await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach }));
+    const network = await startNetwork({ socketPath: paths.networkSocket, ports, detached: req.options.detach, onSpawn: recorder('network', paths.networkSocket) });
+    helpers.push({ kind: 'network', process: network });
     for (const v of req.options.volumes ?? []) {
-      helpers.push(await startVolume({ ...v, socketPath: paths.volumeSocket(v.tag) }, launcherPath, req.options.detach));
+      const socketPath = paths.volumeSocket(v.tag);
+      helpers.push({ kind: `volume:${v.tag}`, process: await startVolume({ ...v, socketPath }, launcherPath, req.options.detach, recorder(`volume:${v.tag}`, socketPath)) });
     }
   } catch (err) {
     stopHelpers();
     throw err;
   }
   try {
-    vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach });
+    vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach, onSpawn: recorder('vmm', paths.dir) });
   } catch (err) {
     stopHelpers();
     markPhase(err, 'launch');
@@ -194,7 +209,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, launcherPath: 
     const agentVersion = await raceBoot(booted, vm, req.boxId, deadline);
     timings.containerInitMs = t.lap();
     timings.totalMs = t.total();
-    return { vm, portal: portal!, agentVersion };
+    return { vm, portal: portal!, agentVersion, helpers };
   } catch (err) {
     portal?.close();
     await vm.kill();

@@ -1,8 +1,8 @@
 // Where a box's files live: <home>/boxes/<id>/ (disks, console log, sockets).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { ensurePrivateDir, freshPrivateSubdir, isPrivateDir, runDir } from '../util/private-dir.js';
 import { networkSocketPath } from '../vmm/network/passt.js';
 
 /** How many host processes can be attached to one box at once (one virtio-serial portal port each). */
@@ -12,13 +12,15 @@ export const PORTAL_PORTS = 4;
 export class BoxPaths {
   readonly dir: string;
   private readonly socketDir: string;
+  private readonly homeHash: string;
 
   constructor(homeDir: string, readonly boxId: string) {
     this.dir = path.join(homeDir, 'boxes', boxId);
-    // Unix socket paths are limited to 107 bytes; a long home dir gets its sockets under the temp dir.
+    this.homeHash = crypto.createHash('sha256').update(path.resolve(homeDir)).digest('hex').slice(0, 12);
+    // Unix socket paths are limited to 107 bytes; a long home dir gets its sockets in this user's private
+    // directory under the temp dir (util/private-dir.ts), never in one another user could have made.
     const longest = path.join(this.dir, 'portal-15.sock');
-    this.socketDir = Buffer.byteLength(longest) <= 100 ? this.dir
-      : path.join(os.tmpdir(), `boxlite-${crypto.createHash('sha256').update(homeDir).digest('hex').slice(0, 12)}`, boxId.slice(0, 16));
+    this.socketDir = Buffer.byteLength(longest) <= 100 ? this.dir : path.join(runDir(), `${this.homeHash}-${boxId}`);
   }
 
   get baseDisk(): string { return path.join(this.dir, 'base.ext4'); }
@@ -26,31 +28,46 @@ export class BoxPaths {
   get consoleLog(): string { return path.join(this.dir, 'console.log'); }
   get consoleSocket(): string { return path.join(this.socketDir, 'console.sock'); }
   /** Outside the box dir: passt creates it after dropping privileges (see src/vmm/network/passt.ts). */
-  get networkSocket(): string {
-    return networkSocketPath(`${crypto.createHash('sha256').update(path.dirname(path.dirname(this.dir))).digest('hex').slice(0, 12)}-${this.boxId}`);
-  }
-  get networkLog(): string { return path.join(this.dir, 'network.log'); }
+  get networkSocket(): string { return networkSocketPath(`${this.homeHash}-${this.boxId}`); }
   volumeSocket(tag: string): string { return path.join(this.socketDir, `${tag}.sock`); }
   portalSocket(port: number): string { return path.join(this.socketDir, `portal-${port}.sock`); }
   get portalSockets(): string[] { return Array.from({ length: PORTAL_PORTS }, (_, n) => this.portalSocket(n)); }
 
-  /** Creates the box dir (and the socket dir when it lives elsewhere). */
+  /** Creates the box dir, and afresh the socket dir when it lives elsewhere (Config error if that place is unsafe). */
   async create(): Promise<void> {
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (this.socketDir !== this.dir) await fs.promises.mkdir(this.socketDir, { recursive: true, mode: 0o700 });
+    if (this.socketDir !== this.dir) {
+      ensurePrivateDir(path.dirname(this.socketDir), 0o711);
+      freshPrivateSubdir(this.socketDir, 0o700);
+    }
   }
 
-  /** Deletes everything of the box, synchronously (recovery). */
+  /** Deletes everything of the box, synchronously (recovery); nothing below a directory that is not ours. */
   removeSync(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
-    fs.rmSync(path.dirname(this.networkSocket), { recursive: true, force: true });
-    if (this.socketDir !== this.dir) fs.rmSync(this.socketDir, { recursive: true, force: true });
+    for (const d of this.outsideDirs()) fs.rmSync(d, { recursive: true, force: true });
   }
 
   /** Deletes everything of the box. */
   async remove(): Promise<void> {
     await fs.promises.rm(this.dir, { recursive: true, force: true });
-    await fs.promises.rm(path.dirname(this.networkSocket), { recursive: true, force: true });
-    if (this.socketDir !== this.dir) await fs.promises.rm(this.socketDir, { recursive: true, force: true });
+    for (const d of this.outsideDirs()) await fs.promises.rm(d, { recursive: true, force: true });
+  }
+
+  /** Socket directories of this home's boxes under the temp dir whose box is gone (for recovery to delete). */
+  static leftoverSocketDirs(homeDir: string, exists: (boxId: string) => boolean): string[] {
+    const base = runDir();
+    if (!isPrivateDir(base)) return [];
+    const hash = new BoxPaths(homeDir, '').homeHash;
+    return fs.readdirSync(base).filter((name) => {
+      const m = /^([0-9a-f]{12})-([0-9A-Z]+)(\.net)?$/.exec(name);
+      return m !== null && m[1] === hash && !exists(m[2]!);
+    }).map((name) => path.join(base, name));
+  }
+
+  // The box's directories under the temp dir, when the directory holding them is ours.
+  private outsideDirs(): string[] {
+    const dirs = [path.dirname(this.networkSocket), ...(this.socketDir !== this.dir ? [this.socketDir] : [])];
+    return dirs.filter((d) => isPrivateDir(path.dirname(d)));
   }
 }

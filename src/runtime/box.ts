@@ -85,7 +85,9 @@ export class LiteBox implements AsyncDisposable {
         if (err.code === 'Run') return err;
         const exit = await orTimeout(vm.exited, 2000, undefined);
         if (!exit) return boxliteError(err.code, `box ${boxId}: ${err.message} while ${what}`, err);
-        return boxliteError('Portal', `box ${boxId} stopped while ${what}: the VM exited (${describeExit(exit)}); `
+        // A VM ended on purpose for a failure (a helper died, the guest broke the protocol) says which.
+        const failure = session.stopRequested ? this.svc.store.get(boxId)?.lastError : undefined;
+        return boxliteError('Portal', `box ${boxId} stopped while ${what}: ${failure ?? `the VM exited (${describeExit(exit)})`}; `
           + `last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail(15)}`, err);
       },
       onExecutionEnded: ({ failed, bytesSent, bytesReceived }) => {

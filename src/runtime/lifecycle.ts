@@ -9,6 +9,8 @@ import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
 import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings, type StartMode } from './boot.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
+import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
+import { isRecordedProcess } from '../state/box-processes.js';
 import type { ResolvedBoxOptions } from './options.js';
 import type { TemplateStore } from './templates.js';
 
@@ -25,6 +27,10 @@ export interface BoxSession {
   readonly vm: RunningVm;
   /** True when this process launched the VM (and it dies with this process unless detached). */
   readonly launched: boolean;
+  /** The VM's helpers (network, volumes): one exiting while the VM runs fails the box. */
+  readonly helpers: readonly WatchedHelper[];
+  /** Aborted when this session ends (stops the polling of helpers another process spawned). */
+  readonly ended: AbortController;
   stopRequested: boolean;
 }
 
@@ -62,10 +68,12 @@ export class BoxLifecycle {
    * a QEMU of this box). A box whose VM vanished becomes Stopped, or is removed when it auto-removes.
    */
   reconcile(rec: BoxRecord | undefined): BoxRecord | undefined {
-    if (!rec || (rec.status !== 'running' && rec.status !== 'stopping')) return rec;
-    if (this.vmAlive(rec)) return rec;
+    if (!rec) return rec;
+    if (rec.status !== 'running' && rec.status !== 'stopping') return this.reconcileIdle(rec);
+    if (this.vmAlive(rec)) return rec.status === 'running' && !this.sessions.has(rec.id) ? this.checkHelpers(rec) : rec;
     if (rec.status === 'stopping' && rec.lockOwner && rec.lockOwner.pid !== this.me.pid && isAlive(rec.lockOwner)) return rec;
     const reason = rec.bootId !== currentBootId() ? 'the host rebooted while the box was running' : 'its VM was no longer running';
+    this.store.processes.endAll(rec.id); // the helpers of a VM that is gone
     this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined, lastError: rec.lastError ?? reason }, [rec.status]);
     this.store.clearPortClaims(rec.id);
     if (rec.autoRemove) {
@@ -73,6 +81,29 @@ export class BoxLifecycle {
       this.store.delete(rec.id);
       return undefined;
     }
+    return this.store.get(rec.id);
+  }
+
+  // A box that is not active. A start or stop whose process died (the lock's holder is dead) may have left
+  // processes (a detached box's helpers outlive it): they are ended, and an auto-remove box is removed.
+  private reconcileIdle(rec: BoxRecord): BoxRecord | undefined {
+    if (rec.lockOwner && isAlive(rec.lockOwner)) return rec; // a start or stop in progress
+    if (this.store.processes.of(rec.id).length > 0) this.store.processes.endAll(rec.id);
+    if (!rec.autoRemove || !rec.lockOwner) return rec;
+    this.paths(rec.id).removeSync();
+    this.store.delete(rec.id);
+    return undefined;
+  }
+
+  // A running box nobody here watches: a helper that died (its VM still up) fails it, as a watching session would.
+  private checkHelpers(rec: BoxRecord): BoxRecord | undefined {
+    const dead = this.store.processes.of(rec.id).find((p) => p.kind !== 'vmm' && !isRecordedProcess(p));
+    if (!dead) return rec;
+    const why = `the ${describeHelper(dead.kind, JSON.parse(rec.optionsJson) as ResolvedBoxOptions)} exited unexpectedly (pid ${dead.pid} ended)`;
+    if (!this.store.update(rec.id, { lastError: why }, ['running'])) return this.store.get(rec.id);
+    this.store.processes.endAll(rec.id); // the VM too: a box without its network or volumes is broken
+    this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined }, ['running']);
+    this.store.clearPortClaims(rec.id);
     return this.store.get(rec.id);
   }
 
@@ -150,9 +181,11 @@ export class BoxLifecycle {
     const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
     this.store.clearPortClaims(rec.id);
     const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
+    this.store.processes.endAll(rec.id); // none should be left; those of an earlier start must not be watched
     try {
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
+        onProcess: (p) => this.store.processes.record(rec.id, p),
       });
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
@@ -161,9 +194,11 @@ export class BoxLifecycle {
         imageDigest: booted.image?.digest, imageConfigJson: booted.image && JSON.stringify(booted.image.config),
         portsJson: JSON.stringify(booted.ports),
       });
-      return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, stopRequested: false });
+      const helpers = booted.helpers.map((h) => ({ kind: h.kind, exited: h.process.exited }));
+      return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, helpers, ended: new AbortController(), stopRequested: false });
     } catch (err) {
       try {
+        this.store.processes.endAll(rec.id);
         this.store.releasePort(rec.id, port, this.me);
         this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
         this.store.bump('boxes_failed');
@@ -190,7 +225,9 @@ export class BoxLifecycle {
         portal.close();
         throw boxliteError('Portal', `box ${rec.id}: the guest agent did not answer on portal port ${port} within 10 s`);
       }
-      return this.track({ boxId: rec.id, portal, port, vm, launched: false, stopRequested: false });
+      const ended = new AbortController();
+      const helpers = this.store.processes.of(rec.id).filter((p) => p.kind !== 'vmm').map((p) => ({ kind: p.kind, exited: pollExit(p, ended.signal) }));
+      return this.track({ boxId: rec.id, portal, port, vm, launched: false, helpers, ended, stopRequested: false });
     } catch (err) {
       this.store.releasePort(rec.id, port, this.me);
       if (vm.hasExited) return undefined;
@@ -201,20 +238,24 @@ export class BoxLifecycle {
   private track(session: BoxSession): BoxSession {
     this.sessions.set(session.boxId, session);
     void session.vm.exited.then((exit) => {
+      session.ended.abort();
       if (this.sessions.get(session.boxId) !== session) return;
       this.sessions.delete(session.boxId);
       if (session.stopRequested) return;
       const how = describeExit(exit);
       session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped unexpectedly: the VM exited (${how})`));
+      this.store.processes.endAll(session.boxId);
       this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined, lastError: `the VM exited unexpectedly (${how})` }, ['running']);
       this.store.clearPortClaims(session.boxId);
     });
+    for (const h of session.helpers) void h.exited.then((how) => this.helperExited(session, h.kind, how));
     void session.portal.closed.then((err) => {
       // A guest that breaks the protocol is hostile or broken: it is stopped and the box marked failed.
       if (!err || !(err.cause instanceof ProtocolViolation) || session.vm.hasExited) return;
       this.store.update(session.boxId, { lastError: err.message });
       session.stopRequested = true;
       void session.vm.kill().then(() => {
+        this.store.processes.endAll(session.boxId);
         this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined }, ['running', 'stopping']);
         this.store.clearPortClaims(session.boxId);
       });
@@ -222,7 +263,24 @@ export class BoxLifecycle {
     return session;
   }
 
+  // A helper of a watched box exited: unless its VM went first (a stop or a crash), the box is failed and stopped.
+  private async helperExited(session: BoxSession, kind: string, how: string): Promise<void> {
+    await orTimeout(session.vm.exited, 1000, undefined); // a VM's exit ends its helpers: that is the VM's exit
+    if (session.vm.hasExited || session.stopRequested || this.sessions.get(session.boxId) !== session) return;
+    const rec = this.store.get(session.boxId);
+    const why = `the ${describeHelper(kind, rec ? JSON.parse(rec.optionsJson) as ResolvedBoxOptions : {})} exited unexpectedly (${how})`;
+    if (!this.store.update(session.boxId, { lastError: why }, ['running'])) return;
+    session.stopRequested = true;
+    session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped: ${why}`));
+    await session.vm.kill();
+    this.store.processes.endAll(session.boxId);
+    this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined }, ['running', 'stopping']);
+    this.store.clearPortClaims(session.boxId);
+    if (this.sessions.get(session.boxId) === session) this.sessions.delete(session.boxId);
+  }
+
   private detach(session: BoxSession): void {
+    session.ended.abort();
     this.sessions.delete(session.boxId);
     session.portal.close();
     this.store.releasePort(session.boxId, session.port, this.me);
@@ -238,6 +296,7 @@ export class BoxLifecycle {
     if (session) session.stopRequested = true;
     if (session?.portal.isOpen) await orTimeout(session.portal.shutdown().catch(() => undefined), STOP_GRACE_MS, undefined);
     if (vm && !(await orTimeout(vm.exited.then(() => true), STOP_GRACE_MS, false))) await vm.kill();
+    this.store.processes.endAll(rec.id); // helpers end with their VM; any left (none connected yet) end here
     if (session) {
       session.portal.close();
       this.sessions.delete(rec.id);

@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BoxStore } from '../state/box-store.js';
 import { isAlive } from '../state/process-identity.js';
+import { BoxPaths } from './box-paths.js';
 import type { BoxLifecycle } from './lifecycle.js';
 
 /** What recovery did, for diagnostics. */
 export interface RecoveryReport {
-  /** Boxes recorded as active whose VM was gone (now Stopped, or removed when auto-removing). */
+  /**
+   * Boxes whose state changed: recorded as active with their VM gone (or a helper dead), or left behind by a
+   * start or stop whose process died; now Stopped, or removed when auto-removing. Their leftover processes ended.
+   */
   reconciled: string[];
   /** Box directories without a box, and stale temp files, that were deleted. */
   cleaned: string[];
@@ -17,7 +21,6 @@ export interface RecoveryReport {
 export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycle): RecoveryReport {
   const report: RecoveryReport = { reconciled: [], cleaned: [] };
   for (const rec of store.list()) {
-    if (rec.status !== 'running' && rec.status !== 'stopping') continue;
     const after = lifecycle.reconcile(rec);
     if (!after || after.status !== rec.status) report.reconciled.push(rec.id);
   }
@@ -37,6 +40,10 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
         report.cleaned.push(path.join(dir, f));
       }
     }
+  }
+  for (const dir of BoxPaths.leftoverSocketDirs(homeDir, (id) => store.get(id) !== undefined)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    report.cleaned.push(dir);
   }
   const tmpDir = path.join(homeDir, 'tmp');
   for (const f of safeReaddir(tmpDir)) {

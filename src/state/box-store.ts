@@ -1,5 +1,6 @@
 // Box rows of the state database: insert, look up, compare-and-set updates, per-box locks, portal claims, counters.
 import { boxliteError } from '../errors.js';
+import { BoxProcesses } from './box-processes.js';
 import type { StateDb } from './db.js';
 import { formatIdentity, isAlive, parseIdentity, type ProcessIdentity } from './process-identity.js';
 
@@ -53,7 +54,12 @@ const identityOrNull = (id: ProcessIdentity | undefined): [number | null, number
 
 /** Box rows. Every method is one statement or one transaction, safe against other processes on the same file. */
 export class BoxStore {
-  constructor(private readonly db: StateDb) {}
+  /** The recorded processes (VM, helpers) of each box. */
+  readonly processes: BoxProcesses;
+
+  constructor(private readonly db: StateDb) {
+    this.processes = new BoxProcesses(db);
+  }
 
   /** Inserts a new box; AlreadyExists when the name is taken. */
   insert(r: BoxRecord): void {

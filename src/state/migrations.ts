@@ -72,6 +72,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE boxes ADD COLUMN ports_json TEXT;
     `,
   },
+  {
+    version: 5,
+    description: 'the processes of a box (VM and helpers), recorded as they start so that recovery can end them',
+    sql: `
+      CREATE TABLE box_processes (
+        box_id    TEXT NOT NULL REFERENCES boxes(id) ON DELETE CASCADE,
+        kind      TEXT NOT NULL,
+        pid       INTEGER NOT NULL,
+        pid_start INTEGER NOT NULL,
+        marker    TEXT NOT NULL,
+        PRIMARY KEY (box_id, kind)
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

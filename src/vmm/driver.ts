@@ -1,4 +1,5 @@
 // The VMM driver interface: what the runtime may ask of a hypervisor backend, with no backend flags in it.
+import type { ProcessIdentity } from '../state/process-identity.js';
 import type { VmConfig } from './config.js';
 
 /**
@@ -17,6 +18,8 @@ export interface LaunchOptions {
   readonly consoleLogPath: string;
   /** When false (the default) the VM dies with this process, even on SIGKILL; when true it outlives it. */
   readonly detached: boolean;
+  /** Called as soon as the VM's process exists (before it is ready), so that it can be recorded and found again. */
+  readonly onSpawn?: (process: ProcessIdentity) => void;
 }
 
 /**

@@ -3,10 +3,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processStartTime, type ProcessIdentity } from '../state/process-identity.js';
+import { launchArgv, NOT_FOUND_EXIT } from './launch-argv.js';
 
 /** A running helper. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
 export interface HelperProcess {
   readonly pid: number;
+  /** The process start time (clock ticks since boot): with pid, an identity that survives pid reuse. */
+  readonly pidStart: number;
+  /** Resolves when the helper has exited, with how ("code 1", "signal SIGKILL"). */
+  readonly exited: Promise<string>;
   kill(): void;
 }
 
@@ -22,9 +28,13 @@ export interface HelperSpec {
   args: readonly string[];
   /** The socket the helper creates when it is ready (only its existence is checked: never connected to). */
   socketPath: string;
-  /** Outlive this process (a detached box); otherwise die with it, even on SIGKILL (`setpriv --pdeathsig`). */
+  /** Outlive this process (a detached box); otherwise die with it, even on SIGKILL (see launch-argv.ts). */
   detached: boolean;
+  /** The uid (and gid) the helper runs as, set before it starts; undefined keeps this process's. */
+  runAs?: number;
   timeoutMs: number;
+  /** Called as soon as the process exists (before it is ready), so that it can be recorded and found again. */
+  onSpawn?(process: ProcessIdentity): void;
   /** The error to throw for a failure. */
   failure(f: HelperFailure): Promise<Error> | Error;
 }
@@ -32,12 +42,21 @@ export interface HelperSpec {
 /** Spawns the helper and waits until its socket exists; neither it nor its pipe keeps this process alive. */
 export async function startHelper(spec: HelperSpec): Promise<HelperProcess> {
   await fs.promises.rm(spec.socketPath, { force: true });
-  const [program, argv] = spec.detached ? [spec.command, [...spec.args]] : ['setpriv', ['--pdeathsig', 'KILL', '--', spec.command, ...spec.args]];
+  const [program, argv] = launchArgv({ command: spec.command, args: spec.args, dieWithParent: !spec.detached, runAs: spec.runAs });
   const child = spawn(program, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: spec.detached, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  const pidStart = child.pid === undefined ? 0 : processStartTime(child.pid) ?? 0;
+  if (child.pid !== undefined) spec.onSpawn?.({ pid: child.pid, start: pidStart });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4096); });
   let exit: string | undefined;
-  child.once('exit', (code, signal) => { exit = signal ? `signal ${signal}` : `code ${code}`; });
+  let exitCode: number | null = null;
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitCode = code;
+      exit = signal ? `signal ${signal}` : `code ${code}`;
+      resolve(exit);
+    });
+  });
   const spawnError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));
     child.once('error', resolve);
@@ -47,11 +66,14 @@ export async function startHelper(spec: HelperSpec): Promise<HelperProcess> {
   while (!fs.existsSync(spec.socketPath)) {
     if (exit !== undefined || Date.now() > deadline) {
       child.kill('SIGKILL');
+      if (exitCode === NOT_FOUND_EXIT) {
+        throw await spec.failure({ kind: 'spawn', error: Object.assign(new Error(`${spec.command}: not found (${stderr.trim()})`), { code: 'ENOENT' }) });
+      }
       throw await spec.failure(exit !== undefined ? { kind: 'exited', how: exit, stderr } : { kind: 'timeout', stderr });
     }
     await sleep(5);
   }
   child.unref();
   (child.stderr as net.Socket).unref();
-  return { pid: child.pid!, kill: () => { if (exit === undefined) child.kill('SIGKILL'); } };
+  return { pid: child.pid!, pidStart, exited, kill: () => { if (exit === undefined) child.kill('SIGKILL'); } };
 }

@@ -8,10 +8,18 @@ import net from 'node:net';
 import os from 'node:os';
 import { after, test } from 'node:test';
 import { BoxliteError } from '../../src/errors.js';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { busyboxBox, sh, TEST_HOME } from '../helpers/boxes.js';
 
 const servers: net.Server[] = [];
-after(() => { for (const s of servers) s.close(); });
+const tmpDirs: string[] = [];
+after(() => {
+  for (const s of servers) s.close();
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+/** A temp dir removed when the file's tests end. */
+const tempDir = (prefix: string): string => { const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix)); tmpDirs.push(d); return d; };
 
 /** An HTTP server on the host answering `body`, listening on `ip`. */
 async function hostServer(ip: string, body: string): Promise<number> {
@@ -77,4 +85,60 @@ test('a host port that is taken: Network error naming it; the box keeps the reas
   await box.start();
   assert.deepEqual(box.info().ports.map((p) => p.hostPort), [taken]);
   await box.stop();
+});
+
+// The box's sockets outside its home dir live in <TMPDIR>/boxlite-<uid>: a TMPDIR of the test's own shows what
+// happens when someone else got there first.
+async function startWithTmpdir(prepare: (runDir: string) => void): Promise<{ err: unknown; runDir: string }> {
+  const tmp = tempDir('boxlite-hijack-');
+  const runDir = path.join(tmp, `boxlite-${process.getuid?.() ?? 0}`);
+  prepare(runDir);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const box = await busyboxBox({ autoRemove: false });
+    return { err: await box.start().then(() => undefined, (e: unknown) => e), runDir };
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+  }
+}
+
+test('hostile review #3: a socket directory another user made first refuses the start with a Config error naming it', { skip: process.getuid?.() !== 0 && 'needs root to make a directory owned by another user' }, async () => {
+  const { err, runDir } = await startWithTmpdir((dir) => { fs.mkdirSync(dir, { mode: 0o777 }); fs.chownSync(dir, 4242, 4242); });
+  assert.ok(BoxliteError.is(err) && err.code === 'Config', String(err));
+  assert.ok(err.message.includes(runDir) && /owned by uid 4242/.test(err.message), err.message);
+  assert.deepEqual(fs.readdirSync(runDir), [], 'nothing of the box was put in it');
+});
+
+test('hostile review #3: a symlink planted at the socket directory refuses the start and its target is left as it was', async () => {
+  const target = tempDir('boxlite-target-');
+  fs.chmodSync(target, 0o755);
+  const { err, runDir } = await startWithTmpdir((dir) => fs.symlinkSync(target, dir));
+  assert.ok(BoxliteError.is(err) && err.code === 'Config', String(err));
+  assert.ok(err.message.includes(runDir) && /symlink/.test(err.message), err.message);
+  assert.equal(fs.statSync(target).mode & 0o7777, 0o755, 'the target was not chmodded');
+  assert.deepEqual(fs.readdirSync(target), [], 'nothing was created in the target');
+});
+
+test('hostile review #3: a long home dir, whose sockets all go under the temp dir, is refused the same way', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `boxlite-long-home-${'x'.repeat(60)}-`));
+  fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
+  const target = tempDir('boxlite-target-');
+  fs.chmodSync(target, 0o755);
+  const tmp = tempDir('boxlite-hijack-');
+  const runDir = path.join(tmp, `boxlite-${process.getuid?.() ?? 0}`);
+  fs.symlinkSync(target, runDir);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  const rt = new BoxliteRuntime({ homeDir: home });
+  try {
+    const box = await rt.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256 });
+    await assert.rejects(box.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Config' && e.message.includes(runDir) && /symlink/.test(e.message));
+    assert.equal(fs.statSync(target).mode & 0o7777, 0o755);
+    assert.deepEqual(fs.readdirSync(target), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+    await rt.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,7 @@ import { BoxCommand } from '../../src/runtime/command.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { BoxStatus } from '../../src/runtime/status.js';
 import { BoxStore } from '../../src/state/box-store.js';
+import type { BoxProcess } from '../../src/state/box-processes.js';
 import { openStateDb } from '../../src/state/db.js';
 import { isAlive, processStartTime } from '../../src/state/process-identity.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
@@ -41,6 +42,22 @@ function child(home: string, ...args: string[]): { proc: ChildProcess; next: () 
       return JSON.parse(l.value) as Record<string, unknown>;
     },
   };
+}
+
+// The processes recorded for a box in a home's database (read with a connection of the test's own).
+function recorded(home: string, boxId: string): BoxProcess[] {
+  const db = openStateDb(home);
+  try { return new BoxStore(db).processes.of(boxId); } finally { db.close(); }
+}
+
+// Every process whose command line names the box (its VM, passt, virtiofsd, or their launch wrapper).
+function processesOf(boxId: string): string[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      return cmd.includes(boxId) && Number(d) !== process.pid ? [`${d}: ${cmd.replaceAll('\0', ' ').slice(0, 120)}`] : [];
+    } catch { return []; }
+  });
 }
 
 const exited = (p: ChildProcess): Promise<number | null> => (p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (c) => r(c))));
@@ -246,5 +263,42 @@ describe('persistence and several processes', () => {
     assert.throws(() => BoxliteRuntime.initDefaultRuntime({ homeDir: home }), (e: unknown) => BoxliteError.is(e) && e.code === 'InvalidState');
     await rt.close();
     assert.equal(BoxliteRuntime.tryDefaultRuntime(), undefined);
+  });
+
+  it('hostile review #6: SIGKILL of a process at any point of start() leaves no VM, passt, virtiofsd, row or directory once a runtime opens', async () => {
+    const home = freshHome();
+    const volume = fs.mkdtempSync(path.join(home, 'vol-'));
+    // Killed as soon as its passt, its virtiofsd, or its VM existed; with the box detached (its processes outlive
+    // their creator, so recovery must end them) and not.
+    const points: Array<[string, boolean]> = [['network', false], ['network', true], ['volume:', true], ['vmm', false], ['vmm', true]];
+    for (const [point, detached] of points) {
+      const c = child(home, 'start', `killed-${point.replace(':', '')}-${detached}`, detached ? 'detached' : 'owned', volume);
+      const { boxId } = await c.next() as { boxId: string };
+      assert.ok(await waitFor(() => recorded(home, boxId).some((p) => p.kind.startsWith(point)), 60_000), `${point} was started`);
+      c.proc.kill('SIGKILL');
+      await exited(c.proc);
+      const rt = new BoxliteRuntime({ homeDir: home });
+      assert.equal(await rt.exists(boxId), false, `the auto-remove box killed at ${point} (detached: ${detached}) is gone`);
+      await rt.close();
+      assert.ok(await waitFor(() => processesOf(boxId).length === 0, 5000), `nothing of ${point}/${detached} runs: ${processesOf(boxId).join('; ')}`);
+      assert.equal(fs.existsSync(path.join(home, 'boxes', boxId)), false, 'its box dir is gone');
+      const runDir = path.join(os.tmpdir(), `boxlite-${process.getuid?.() ?? 0}`);
+      assert.deepEqual(fs.readdirSync(runDir).filter((d) => d.includes(boxId)), [], 'its socket dirs are gone');
+    }
+  });
+
+  it('hostile review #6: `boxlite run` with a bad --timeout or -w fails before making a box', async () => {
+    const home = freshHome();
+    const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+    for (const bad of [['--timeout', '-1'], ['-w', 'relative']]) {
+      const cli = spawn(process.execPath, [main, 'run', '--rootfs', busyboxRootfs(), ...bad, '--', 'true'], { env: { ...process.env, BOXLITE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      cli.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+      assert.notEqual(await exited(cli), 0, `${bad.join(' ')} fails`);
+      assert.match(stderr, bad[0] === '-w' ? /workingDir must be an absolute path/ : /timeout must be a whole number/);
+    }
+    const rt = new BoxliteRuntime({ homeDir: home });
+    assert.deepEqual(await rt.listInfo(), [], 'no box was left behind');
+    await rt.close();
   });
 });

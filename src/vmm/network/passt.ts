@@ -2,12 +2,14 @@
 //
 // passt gives the guest 10.0.2.15/24 behind gateway 10.0.2.2, forwards DNS sent to 10.0.2.3 to the host's
 // resolver, and publishes ports. `--no-map-gw` keeps the gateway from leading to the host's loopback services:
-// a guest reaches the host only where the host listens on a real interface, as a container would. passt drops to
-// an unused uid and sandboxes itself; `--one-off` makes it exit when its VM disconnects.
+// a guest reaches the host only where the host listens on a real interface, as a container would. passt starts as
+// an unused uid (set before it runs, so its death signal holds) and sandboxes itself; `--one-off` makes it exit
+// when its VM disconnects.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { boxliteError } from '../../errors.js';
+import type { ProcessIdentity } from '../../state/process-identity.js';
+import { ensurePrivateDir, freshPrivateSubdir, isPrivateDir, runDir } from '../../util/private-dir.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 
 /** The passt binary (Debian package `passt`). */
@@ -34,11 +36,11 @@ export interface PortForward {
 export interface NetworkOptions {
   /** The unix socket QEMU connects to. */
   socketPath: string;
-  /** passt's own log (bounded by passt). */
-  logPath: string;
   ports: readonly PortForward[];
   /** Outlive this process (a detached box); otherwise it dies with it, even on SIGKILL. */
   detached: boolean;
+  /** Called as soon as passt's process exists (see HelperSpec.onSpawn). */
+  onSpawn?(process: ProcessIdentity): void;
 }
 
 /** A running passt. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
@@ -46,25 +48,31 @@ export type NetworkProcess = HelperProcess;
 
 /**
  * The socket path for the network of `name` (unique per box), in a directory passt can write after it dropped
- * privileges: `<tmp>/boxlite-net-<uid>/<name>/net.sock`, the parent traversable but not listable.
+ * privileges: `<tmp>/boxlite-<uid>/<name>.net/net.sock`, the parent private (see util/private-dir.ts) and
+ * traversable but not listable.
  */
 export function networkSocketPath(name: string): string {
-  return path.join(os.tmpdir(), `boxlite-net-${process.getuid?.() ?? 0}`, name, 'net.sock');
+  return path.join(runDir(), `${name}.net`, 'net.sock');
 }
 
-/** Creates the directory of `socketPath` (see networkSocketPath) for passt. */
-async function prepareSocketDir(socketPath: string): Promise<void> {
+/** The uid passt runs as: PASST_UID when this process is root, else this process's own. */
+const passtUid = (): number | undefined => (process.getuid?.() === 0 ? PASST_UID : undefined);
+
+/** Creates the directory of `socketPath` (see networkSocketPath) afresh for passt; Config error if unsafe. */
+function prepareSocketDir(socketPath: string): void {
   const dir = path.dirname(socketPath);
-  const base = path.dirname(dir);
-  await fs.promises.mkdir(base, { recursive: true, mode: 0o711 });
-  await fs.promises.chmod(base, 0o711);
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() === 0) await fs.promises.chown(dir, PASST_UID, PASST_UID);
+  ensurePrivateDir(path.dirname(dir), 0o711);
+  freshPrivateSubdir(dir, 0o700, passtUid());
 }
 
-/** Removes the socket directory of a network (when its box is removed). */
+/** Removes the socket directory of a network (when its box is removed); never below a directory that is not ours. */
 export async function removeNetworkSocketDir(socketPath: string): Promise<void> {
-  await fs.promises.rm(path.dirname(socketPath), { recursive: true, force: true });
+  if (isPrivateDir(path.dirname(path.dirname(socketPath)))) await fs.promises.rm(path.dirname(socketPath), { recursive: true, force: true });
+}
+
+/** passt's own log (bounded by passt): beside its socket, where passt's uid can write it. */
+export function networkLogPath(socketPath: string): string {
+  return path.join(path.dirname(socketPath), 'network.log');
 }
 
 /** The passt argv for `opts` (pure). */
@@ -74,8 +82,7 @@ export function passtArgv(opts: NetworkOptions): string[] {
   const udp = opts.ports.filter((p) => p.protocol === 'udp').map(spec);
   return [
     '--foreground', '--one-off', '--quiet', '--ipv4-only',
-    ...(process.getuid?.() === 0 ? ['--runas', `${PASST_UID}:${PASST_UID}`] : []),
-    '--socket', opts.socketPath, '--log-file', opts.logPath,
+    '--socket', opts.socketPath, '--log-file', networkLogPath(opts.socketPath),
     '--address', GUEST_NETWORK.address, '--netmask', String(GUEST_NETWORK.prefixLength), '--gateway', GUEST_NETWORK.gateway,
     '--no-map-gw', '--dns-forward', GUEST_NETWORK.dns, '--no-dhcp',
     ...(tcp.length ? tcp.flatMap((s) => ['--tcp-ports', s]) : ['--tcp-ports', 'none']),
@@ -85,19 +92,18 @@ export function passtArgv(opts: NetworkOptions): string[] {
 
 /** Starts passt and waits until its socket is there; a Network error (with passt's own words) if it cannot start. */
 export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess> {
-  await prepareSocketDir(opts.socketPath);
-  await fs.promises.rm(opts.logPath, { force: true });
+  prepareSocketDir(opts.socketPath);
   const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
   // Only the socket file is looked for: a probe connection would use up passt's one client (--one-off).
   return startHelper({
-    command: PASST_BINARY, args: passtArgv(opts), socketPath: opts.socketPath, detached: opts.detached, timeoutMs: READY_TIMEOUT_MS,
+    command: PASST_BINARY, args: passtArgv(opts), socketPath: opts.socketPath, detached: opts.detached, runAs: passtUid(), timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
     failure: async (f) => {
       if (f.kind === 'spawn') {
         return boxliteError('Network', f.error.code === 'ENOENT'
           ? 'the box network needs passt, which is not installed; run `npx boxlite setup` (or apt-get install passt)'
           : `could not start passt for the box network: ${f.error.message}`, f.error);
       }
-      const said = `${f.stderr}\n${await fs.promises.readFile(opts.logPath, 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
+      const said = `${f.stderr}\n${await fs.promises.readFile(networkLogPath(opts.socketPath), 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
       const why = f.kind === 'exited' ? `exited with ${f.how}` : `did not open ${opts.socketPath} within ${READY_TIMEOUT_MS / 1000} s`;
       return boxliteError('Network', `the box network could not start (passt ${why})${said ? `: ${said}` : ''}${ports ? `; check that the host ports ${ports} are free` : ''}`);
     },

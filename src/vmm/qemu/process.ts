@@ -4,10 +4,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
+import { findExecutable } from '../../setup/os-packages.js';
 import { isAlive, processStartTime } from '../../state/process-identity.js';
 import { ConsoleLog, consoleTail } from '../console-log.js';
 import { shellWord, validateVmConfig, type VmConfig } from '../config.js';
 import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
+import { launchArgv } from '../launch-argv.js';
 import { buildQemuArgv } from './argv.js';
 import { QmpClient } from './qmp.js';
 
@@ -23,17 +25,16 @@ export class QemuDriver implements VmmDriver {
 
   async launch(config: VmConfig, options: LaunchOptions): Promise<RunningVm> {
     const argv = buildQemuArgv(validateVmConfig(config));
-    // Non-detached: setpriv --pdeathsig makes the VM die with this process, even on SIGKILL.
-    const [cmd, args] = options.detached ? [QEMU_BINARY, argv] : ['setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...argv]];
-    const child = spawn(cmd, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: options.detached,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-    });
+    const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+    const notFound = (why: string, err?: unknown): Error => boxliteError('Engine', `could not start ${QEMU_BINARY}: ${why}; install it with \`npx boxlite setup\``, err);
+    if (!(await findExecutable(QEMU_BINARY, PATH.split(':').filter(Boolean)))) throw notFound(`it is not in PATH (${PATH})`);
+    // Non-detached: the VM dies with this process, even on SIGKILL; it inherits no descriptor (launch-argv.ts).
+    const [cmd, args] = launchArgv({ command: QEMU_BINARY, args: argv, dieWithParent: !options.detached });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.detached, env: { PATH } });
+    if (child.pid !== undefined) options.onSpawn?.({ pid: child.pid, start: processStartTime(child.pid) ?? 0 });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (err) => reject(boxliteError('Engine',
-        `could not start ${QEMU_BINARY}: ${err.message}; install it with \`npx boxlite setup\``, err)));
+      child.once('error', (err) => reject(notFound(err.message, err)));
     });
     const vm = new ChildVm(child, options.consoleLogPath);
     void captureConsole(config.consoleSocketPath, new ConsoleLog(options.consoleLogPath), vm);

@@ -8,6 +8,7 @@
 // `sandbox=namespace` pivots into it, so no request from the guest can write to it, whatever the guest remounts.
 import fs from 'node:fs';
 import { boxliteError } from '../../errors.js';
+import type { ProcessIdentity } from '../../state/process-identity.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 import { volumeOwner, type VolumeOwner } from './owner.js';
 
@@ -61,7 +62,7 @@ export function virtiofsdCommand(share: VolumeShare, launch: VolumeLaunch): [str
 }
 
 /** Starts virtiofsd for `share` and waits for its socket; a Config error with its own words if it cannot start. */
-export async function startVolume(share: VolumeShare, launcherPath: string, detached: boolean): Promise<VolumeProcess> {
+export async function startVolume(share: VolumeShare, launcherPath: string, detached: boolean, onSpawn?: (p: ProcessIdentity) => void): Promise<VolumeProcess> {
   let owner: VolumeOwner;
   try {
     owner = volumeOwner(share.hostPath);
@@ -70,7 +71,7 @@ export async function startVolume(share: VolumeShare, launcherPath: string, deta
   }
   const [command, args] = virtiofsdCommand(share, { launcherPath, owner, detached });
   return startHelper({
-    command, args, socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS,
+    command, args, socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS, onSpawn,
     failure: (f) => {
       if (f.kind === 'spawn') return boxliteError('Config', `could not start the file server for volume ${share.hostPath} (${command}): ${f.error.message}; run \`npx boxlite setup\``, f.error);
       const said = f.stderr.trim().split('\n').slice(-3).join('; ');

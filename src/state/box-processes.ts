@@ -1,0 +1,52 @@
+// The processes a box's start spawned (its VM, passt, each virtiofsd), recorded the moment each exists.
+//
+// A start can die anywhere (its process SIGKILLed); a detached box's helpers then outlive it. Each record holds
+// what identifies the process as safely as a VM is identified: pid, start time, and a string its command line
+// contains (a path of the box), so a reused pid is never taken for it.
+import fs from 'node:fs';
+import type { StateDb } from './db.js';
+import { isAlive, type ProcessIdentity } from './process-identity.js';
+
+/** One recorded process: `kind` is 'vmm', 'network' or 'volume:<tag>'. */
+export interface BoxProcess extends ProcessIdentity {
+  readonly kind: string;
+  /** A string the process's command line contains. */
+  readonly marker: string;
+}
+
+/** The box_processes table. */
+export class BoxProcesses {
+  constructor(private readonly db: StateDb) {}
+
+  /** Records (or replaces) the process of `kind` of a box. */
+  record(boxId: string, p: BoxProcess): void {
+    this.db.prepare('INSERT OR REPLACE INTO box_processes (box_id, kind, pid, pid_start, marker) VALUES (?, ?, ?, ?, ?)')
+      .run(boxId, p.kind, p.pid, p.start, p.marker);
+  }
+
+  /** The recorded processes of a box. */
+  of(boxId: string): BoxProcess[] {
+    const rows = this.db.prepare('SELECT kind, pid, pid_start, marker FROM box_processes WHERE box_id = ? ORDER BY kind').all(boxId) as Array<{ kind: string; pid: number; pid_start: number; marker: string }>;
+    return rows.map((r) => ({ kind: r.kind, pid: r.pid, start: r.pid_start, marker: r.marker }));
+  }
+
+  /** Kills every recorded process of a box that is still the one recorded, and forgets them all. */
+  endAll(boxId: string): BoxProcess[] {
+    const ended = this.of(boxId).filter((p) => isRecordedProcess(p));
+    for (const p of ended) {
+      try { process.kill(p.pid, 'SIGKILL'); } catch { /* it just exited */ }
+    }
+    this.db.prepare('DELETE FROM box_processes WHERE box_id = ?').run(boxId);
+    return ended;
+  }
+}
+
+/** True when `p` still runs: same pid and start time (not a zombie), and a command line naming its box. */
+export function isRecordedProcess(p: BoxProcess): boolean {
+  if (!isAlive(p)) return false;
+  try {
+    return fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes(p.marker);
+  } catch {
+    return false;
+  }
+}

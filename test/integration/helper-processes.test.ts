@@ -1,0 +1,136 @@
+// A box's helper processes (passt, virtiofsd): their death fails the box, whoever watches it; and neither they nor
+// QEMU inherit the embedding program's descriptors.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { BoxliteError } from '../../src/errors.js';
+import { BoxCommand } from '../../src/runtime/command.js';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { BoxStatus } from '../../src/runtime/status.js';
+import { isRecordedProcess, type BoxProcess } from '../../src/state/box-processes.js';
+import { BoxStore } from '../../src/state/box-store.js';
+import { openStateDb } from '../../src/state/db.js';
+import { orTimeout } from '../../src/util/timeout.js';
+import { busyboxBox, TEST_HOME } from '../helpers/boxes.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/box-process.js', import.meta.url));
+const children: ChildProcess[] = [];
+const homes: string[] = [];
+/** Longer than any product deadline involved: a call still pending then hangs. */
+const HANG_MS = 60_000;
+
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const home of homes) {
+    const rt = new BoxliteRuntime({ homeDir: home });
+    for (const info of await rt.listInfo()) await rt.remove(info.id.asStr(), true).catch(() => undefined);
+    await rt.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});
+
+// A home of the test's own sharing the set-up guest kernel of the test home.
+function freshHome(): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-helpers-'));
+  fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
+  homes.push(home);
+  return home;
+}
+
+function recorded(home: string, boxId: string): BoxProcess[] {
+  const db = openStateDb(home);
+  try { return new BoxStore(db).processes.of(boxId); } finally { db.close(); }
+}
+
+// Runs the box-process fixture; with `leak`, it inherits that file open as fds 40 and 200 without close-on-exec,
+// as from an embedding program (Node marks only its first few inherited descriptors close-on-exec).
+function child(home: string, args: string[], leak?: string): { proc: ChildProcess; next: () => Promise<Record<string, unknown>> } {
+  const [cmd, argv] = leak ? ['bash', ['-c', 'exec 40<"$1" 200<"$1"; shift; exec "$@"', 'bash', leak, process.execPath, CHILD, ...args]] : [process.execPath, [CHILD, ...args]];
+  const proc = spawn(cmd, argv, { env: { ...process.env, BOXLITE_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  return {
+    proc,
+    next: async () => {
+      const l = await lines.next();
+      if (l.done) throw new Error(`child ${args.join(' ')} exited without output (code ${proc.exitCode})`);
+      return JSON.parse(l.value) as Record<string, unknown>;
+    },
+  };
+}
+
+const fdTargets = (pid: number): string[] => fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+  try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; }
+});
+
+test('hostile review #8: passt killed under a box another process started: the box is failed naming passt, and a pending call rejects', async () => {
+  const home = freshHome();
+  const c = child(home, ['detached', 'net-victim']);
+  const { boxId } = await c.next() as { boxId: string };
+  const rt = new BoxliteRuntime({ homeDir: home });
+  try {
+    const box = (await rt.get(boxId))!;
+    const pending = box.run(new BoxCommand('sleep').arg('600')).then((r) => r.wait());
+    const passt = recorded(home, boxId).find((p) => p.kind === 'network')!;
+    assert.ok(passt, 'passt is recorded');
+    await new Promise((r) => setTimeout(r, 500)); // the command is running in the guest
+    assert.ok(isRecordedProcess(passt), 'the recorded passt is found by pid, start time and command line');
+    assert.equal((await rt.getInfo(boxId))?.status, BoxStatus.Running, 'the box runs until passt dies');
+    process.kill(passt.pid, 'SIGKILL');
+    const outcome = await orTimeout(pending.then(() => 'resolved', (e: unknown) => e), HANG_MS, 'hung');
+    assert.ok(BoxliteError.is(outcome), `the call rejected: ${String(outcome)}`);
+    assert.match(outcome.message, /network process \(passt\) exited unexpectedly/);
+    const info = await rt.getInfo(boxId);
+    assert.equal(info?.status, BoxStatus.Stopped);
+    assert.match(info?.lastError ?? '', /network process \(passt\) exited unexpectedly/);
+    assert.equal(recorded(home, boxId).length, 0, 'its other processes were ended and forgotten');
+  } finally {
+    await rt.close();
+  }
+});
+
+test('hostile review #8: virtiofsd killed under a running box: the box is failed naming the volume, and guest I/O on it rejects', async () => {
+  const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-volume-'));
+  try {
+    const box = await busyboxBox({ volumes: [{ hostPath: shared, guestPath: '/vol' }], autoRemove: false });
+    await box.start();
+    const db = openStateDb(TEST_HOME);
+    const virtiofsd = new BoxStore(db).processes.of(box.id.asStr()).find((p) => p.kind.startsWith('volume:'));
+    db.close();
+    assert.ok(virtiofsd && isRecordedProcess(virtiofsd), 'virtiofsd is recorded and found by pid, start time and command line');
+    process.kill(virtiofsd.pid, 'SIGKILL');
+    const io = box.run(new BoxCommand('sh').args(['-c', 'sleep 1; ls /vol; echo x > /vol/f'])).then((r) => r.wait());
+    const outcome = await orTimeout(io.then(() => 'resolved', (e: unknown) => e), HANG_MS, 'hung');
+    assert.ok(BoxliteError.is(outcome), `the call rejected: ${String(outcome)}`);
+    assert.equal(box.info().status, BoxStatus.Stopped);
+    assert.match(box.info().lastError ?? '', new RegExp(`file server of volume ${shared} \\(virtiofsd\\) exited unexpectedly`));
+  } finally {
+    fs.rmSync(shared, { recursive: true, force: true });
+  }
+});
+
+test('hostile review #12: QEMU, passt and virtiofsd inherit no descriptor of the embedding process (none to the state database)', async () => {
+  const home = freshHome();
+  const volume = fs.mkdtempSync(path.join(home, 'vol-'));
+  const secret = path.join(home, 'embedder-secret');
+  fs.writeFileSync(secret, 'not for the box\n');
+  const c = child(home, ['start', 'fds', 'owned', volume], secret);
+  const { boxId } = await c.next() as { boxId: string };
+  await c.next(); // started
+  const leaked = [40, 200].map((fd) => fs.readlinkSync(`/proc/${c.proc.pid}/fd/${fd}`));
+  assert.deepEqual(leaked, [secret, secret], 'the embedding process holds the descriptors');
+  const procs = recorded(home, boxId);
+  assert.deepEqual(procs.map((p) => p.kind).sort(), ['network', 'vmm', 'volume:vol0'].sort());
+  for (const p of procs) {
+    const fds = fdTargets(p.pid);
+    assert.ok(fds.length > 3, `${p.kind} is inspected (${fds.length} fds)`);
+    for (const l of leaked) assert.ok(!fds.includes(l), `${p.kind} (pid ${p.pid}) does not hold the embedder's ${l}: ${fds.join(', ')}`);
+    assert.ok(!fds.some((f) => f.includes(path.join(home, 'db'))), `${p.kind} holds no descriptor of the state database: ${fds.join(', ')}`);
+  }
+  c.proc.kill('SIGKILL');
+});
