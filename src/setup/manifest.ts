@@ -58,7 +58,9 @@ export async function writeManifest(homeDir: string, manifest: GuestManifest): P
 
 /** The artifacts a manifest names, when all of their files exist; else undefined. */
 export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts | undefined {
-  const dir = guestDir(homeDir);
+  // Paths are relative to the real guest dir: a home may share another's guest/ through a symlink.
+  let dir = guestDir(homeDir);
+  try { dir = fs.realpathSync(dir); } catch { /* missing: the files below are not found either */ }
   const kernelPath = path.resolve(dir, m.kernelPath);
   const initrdPath = path.resolve(dir, m.initrdPath);
   if (m.launcherPath === undefined) return undefined;
