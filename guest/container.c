@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "freshen.h"
 #include "log.h"
 #include "net.h"
@@ -178,7 +179,7 @@ static int setup_box(const struct init_args *a, char *err, size_t errlen)
 	const unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if ((rc = try_mount(err, errlen, "proc", BOX_ROOT "/proc", "proc", safe, NULL)) ||
 	    (rc = try_mount(err, errlen, "sysfs", BOX_ROOT "/sys", "sysfs", safe | MS_RDONLY, NULL)) ||
-	    (rc = make_dev(err, errlen)))
+	    (rc = make_dev(err, errlen)) || (rc = confine_box_mounts(BOX_ROOT, err, errlen)))
 		return rc;
 	if (access(BOX_ROOT "/tmp", F_OK) != 0 && mkdir(BOX_ROOT "/tmp", 01777) == 0)
 		chmod(BOX_ROOT "/tmp", 01777);
@@ -211,6 +212,9 @@ static int box_init_main(void *arg)
 		_exit(1);
 	}
 	close(a->report_fd);
+	/* It only reaps: it keeps no capability a process in the box could borrow from it. */
+	if ((rc = confine_caps(0)))
+		logmsg("the box init keeps its capabilities: %s", strerror(rc));
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
