@@ -42,12 +42,17 @@ describe('root in a box', () => {
     const attempts = [
       'mount -o remount,rw /proc/sys', 'mount -o remount,rw,bind /proc/sys', 'umount /proc/sys', 'umount -l /proc/sysrq-trigger',
       'mkdir -p /mnt/p && mount -t proc proc /mnt/p', 'mount -o remount,rw /sys', 'mkdir -p /mnt/s && mount -t sysfs sysfs /mnt/s',
+      // In a user namespace of its own root has every capability, but over copies of these mounts that are locked.
+      'unshare -U -r -m -p -f mount -t proc proc /mnt/p', 'unshare -U -r -m sh -c "mount -o remount,rw /proc/sys"',
     ];
     for (const attempt of attempts) {
       const r = await sh(box, attempt);
       assert.notEqual(r.exitCode, 0, attempt);
       assert.match(r.stderr, /denied|not permitted/i, attempt);
     }
+    const unlocked = await sh(box, 'unshare -U -r -m sh -c "umount -l /proc/sysrq-trigger; echo c > /proc/sysrq-trigger"');
+    assert.notEqual(unlocked.exitCode, 0);
+    assert.match(unlocked.stderr, /Read-only file system/);
     for (const [file, value] of [['/proc/sys/kernel/core_pattern', '|/bin/sh'], ['/proc/sys/kernel/modprobe', '/tmp/x'], ['/sys/kernel/uevent_helper', '/tmp/x']]) {
       const r = await sh(box, `echo '${value}' > ${file}`);
       assert.notEqual(r.exitCode, 0, file);
