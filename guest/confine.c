@@ -23,6 +23,9 @@ static const struct { const char *path, *value; } kernel_settings[] = {
 	{ "/proc/sys/kernel/hotplug", "\n" },        /* the uevent helper, also /sys/kernel/uevent_helper */
 	{ "/proc/sys/kernel/modules_disabled", "1" }, /* the agent loaded its modules; nothing loads after boot */
 	{ "/proc/sys/kernel/kexec_load_disabled", "1" },
+	/* Should a helper start anyway (their paths are fixed, in the agent's root), it gets no capability. */
+	{ "/proc/sys/kernel/usermodehelper/bset", "0 0" },
+	{ "/proc/sys/kernel/usermodehelper/inheritable", "0 0" },
 };
 
 void confine_kernel_helpers(void)

@@ -11,8 +11,8 @@
 #define CONFINE_BOX_CAPS 0xa80425fbull
 
 /* In the agent at boot, after its modules are loaded and before any box process exists: core dumps go to a
- * plain file (never a pipe to a helper), no modprobe, hotplug or poweroff helper, no further module
- * loading, no kexec. Each setting that fails is logged. */
+ * plain file (never a pipe to a helper), no modprobe or hotplug helper, no capability for any other
+ * helper, no further module loading, no kexec. Each setting that fails is logged. */
 void confine_kernel_helpers(void);
 /* In the box's init, with the box's /proc, /sys and /dev mounted under root: the runtime-spec defaults'
  * read-only paths (/proc/sys, /proc/sysrq-trigger, ...) and masked paths (/proc/kcore, /sys/firmware, ...).

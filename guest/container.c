@@ -190,6 +190,9 @@ static int setup_box(const struct init_args *a, char *err, size_t errlen)
 		return fail(err, errlen, errno, "detaching the agent's root");
 	if (sethostname(a->hostname, strlen(a->hostname)) != 0)
 		return fail(err, errlen, errno, "setting the hostname to \"%s\"", a->hostname);
+	/* From here it only reaps: it keeps no capability a process in the box could borrow from it. */
+	if ((rc = confine_caps(0)))
+		return fail(err, errlen, rc, "dropping the box init's capabilities");
 	return 0;
 }
 
@@ -212,9 +215,6 @@ static int box_init_main(void *arg)
 		_exit(1);
 	}
 	close(a->report_fd);
-	/* It only reaps: it keeps no capability a process in the box could borrow from it. */
-	if ((rc = confine_caps(0)))
-		logmsg("the box init keeps its capabilities: %s", strerror(rc));
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);

@@ -72,12 +72,13 @@ describe('root in a box', () => {
     assert.deepEqual(init, { CapInh: NO_CAPS, CapPrm: NO_CAPS, CapEff: NO_CAPS, CapBnd: NO_CAPS, CapAmb: NO_CAPS });
   });
 
-  it('hostile review #4: no module loading, no modprobe or hotplug helper, no kexec', async () => {
+  it('hostile review #4: no module loading, no modprobe or hotplug helper, no capability for any helper, no kexec', async () => {
     const insmod = await sh(box, 'head -c 4096 /dev/zero > /tmp/x.ko; insmod /tmp/x.ko');
     assert.notEqual(insmod.exitCode, 0);
     assert.match(insmod.stderr, /not permitted/);
-    const r = await sh(box, 'cd /proc/sys/kernel && for f in modules_disabled kexec_load_disabled modprobe hotplug; do echo "$f=$(cat $f)"; done');
-    assert.equal(r.stdout, 'modules_disabled=1\nkexec_load_disabled=1\nmodprobe=\nhotplug=\n');
+    const files = 'modules_disabled kexec_load_disabled modprobe hotplug usermodehelper/bset usermodehelper/inheritable';
+    const r = await sh(box, `cd /proc/sys/kernel && for f in ${files}; do echo "$f=$(cat $f)"; done`);
+    assert.equal(r.stdout, 'modules_disabled=1\nkexec_load_disabled=1\nmodprobe=\nhotplug=\nusermodehelper/bset=0\t0\nusermodehelper/inheritable=0\t0\n');
   });
 
   it('hostile review #4: root in a box cannot read the box init\'s descriptors or memory, and holds no agent descriptor', async () => {
