@@ -1,8 +1,16 @@
 // Root in a box is container root: Docker's capabilities, read-only /proc/sys, masked kernel files, no kernel helper it can aim.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { LiteBox } from '../../src/runtime/box.js';
 import { busyboxBox, sh } from '../helpers/boxes.js';
+import { busyboxRootfs } from '../fixtures/rootfs.js';
+
+const TAKE_FD_SOURCE = fileURLToPath(new URL('../../../test/fixtures/take-fd.c', import.meta.url));
 
 // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
 const DOCKER_CAPS = '00000000a80425fb';
@@ -13,11 +21,22 @@ function caps(status: string): Record<string, string> {
   return Object.fromEntries([...status.matchAll(/^(Cap\w+):\s+([0-9a-f]+)$/gm)].map((m) => [m[1], m[2]]));
 }
 
+// The busybox root plus /bin/take-fd (built with musl-gcc, which `boxlite setup` needs for the agent anyway).
+function rootfsWithTakeFd(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-box-root-'));
+  fs.cpSync(busyboxRootfs(), dir, { recursive: true, verbatimSymlinks: true });
+  execFileSync('musl-gcc', ['-static', '-O2', '-o', path.join(dir, 'bin/take-fd'), TAKE_FD_SOURCE]);
+  return dir;
+}
+
 describe('root in a box', () => {
   let box: LiteBox;
+  let rootfs: string;
   before(async () => {
-    box = await busyboxBox();
+    rootfs = rootfsWithTakeFd();
+    box = await busyboxBox({ rootfs: { rootfsPath: rootfs } });
   });
+  after(() => fs.rmSync(rootfs, { recursive: true, force: true }));
 
   it('hostile review #4: cannot aim core_pattern at a helper; a crash dumps to a file in the box and outputs stay right', async () => {
     // The escape: a pipe pattern runs the helper as root in the agent's namespaces, where /proc/%P/root is the box.
@@ -81,12 +100,14 @@ describe('root in a box', () => {
     assert.equal(r.stdout, 'modules_disabled=1\nkexec_load_disabled=1\nmodprobe=\nhotplug=\nusermodehelper/bset=0\t0\nusermodehelper/inheritable=0\t0\n');
   });
 
-  it('hostile review #4: root in a box cannot read the box init\'s descriptors or memory, and holds no agent descriptor', async () => {
-    for (const attempt of ['cat /proc/1/fd/0', 'cat /proc/1/environ', 'head -c 1 /proc/1/mem']) {
+  it('hostile review #4: root in a box cannot take the box init\'s descriptors (pidfd_getfd) or read its fds, environment or memory; it holds no agent descriptor', async () => {
+    for (const attempt of ['take-fd 1 0', 'cat /proc/1/fd/0', 'cat /proc/1/environ', 'head -c 1 /proc/1/mem']) {
       const r = await sh(box, attempt);
       assert.notEqual(r.exitCode, 0, attempt);
-      assert.match(r.stderr, /denied/i, attempt);
+      assert.match(r.stderr, /denied|not permitted/i, attempt);
     }
+    // The probe works: the box's own processes stay within reach, as in a container.
+    assert.match((await sh(box, 'sleep 100 & p=$!; take-fd $p 0 && kill $p')).stdout, /^took 0 of \d+\n$/);
     assert.equal((await sh(box, 'ls /proc/self/fd')).stdout, '0\n1\n2\n3\n');
   });
 });
