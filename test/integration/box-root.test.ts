@@ -100,6 +100,17 @@ describe('root in a box', () => {
     assert.equal(r.stdout, 'modules_disabled=1\nkexec_load_disabled=1\nmodprobe=\nhotplug=\nusermodehelper/bset=0\t0\nusermodehelper/inheritable=0\t0\n');
   });
 
+  it('hostile review #4: device nodes root makes (mknod stays allowed) cannot be opened: not the box\'s disks, not the portal ports', async () => {
+    const nodes = [['/tmp/disk', 'b', '/sys/block/vda/dev'], ['/dev/disk', 'b', '/sys/block/vdb/dev'], ['/tmp/portal', 'c', '/sys/class/virtio-ports/vport0p2/dev']];
+    for (const [node, type, sysfs] of nodes) {
+      const r = await sh(box, `mknod ${node} ${type} $(tr : ' ' < ${sysfs}) && head -c 1 ${node} | wc -c`);
+      assert.equal(r.stdout, '0\n', node);
+      assert.match(r.stderr, /Permission denied/, node);
+    }
+    const usual = await sh(box, 'echo x > /dev/null && head -c 3 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c');
+    assert.deepEqual([usual.exitCode, usual.stdout], [0, '3\n3\n']);
+  });
+
   it('hostile review #4: root in a box cannot take the box init\'s descriptors (pidfd_getfd) or read its fds, environment or memory; it holds no agent descriptor', async () => {
     for (const attempt of ['take-fd 1 0', 'cat /proc/1/fd/0', 'cat /proc/1/environ', 'head -c 1 /proc/1/mem']) {
       const r = await sh(box, attempt);
