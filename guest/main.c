@@ -120,7 +120,8 @@ int main(void)
 	log_use_fd(1);
 	/* Nothing may attach to the agent or its clones (the box init, an exec child before execve) or read
 	 * their descriptors through /proc without CAP_SYS_PTRACE, which box processes lack. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		logmsg("making the agent non-dumpable: %s", strerror(errno));
 	int sfd = setup_signals();
 	if (sfd < 0)
 		fatal("signalfd");

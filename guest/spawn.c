@@ -1,4 +1,4 @@
-/* Forking an execution into the box: pipes or a pty, namespaces, user, working directory, PATH search. */
+/* Forking an execution into the box: pipes or a pty, namespaces, capabilities, user, working directory, PATH search. */
 #define _GNU_SOURCE
 #include "confine.h"
 #include "exec_priv.h"
