@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "freshen.h"
 #include "log.h"
 #include "net.h"
@@ -115,7 +116,7 @@ static int mount_disks(const struct msg *m, char *err, size_t errlen)
 	}
 	mkdir(BOX_UPPER "/data", 0755);
 	mkdir(BOX_UPPER "/work", 0755);
-	if (mount("overlay", BOX_ROOT, "overlay", 0,
+	if (mount("overlay", BOX_ROOT, "overlay", MS_NODEV, /* see make_dev */
 		  "lowerdir=" BOX_LOWER ",upperdir=" BOX_UPPER "/data,workdir=" BOX_UPPER "/work") != 0) {
 		int e = errno;
 		umount2(BOX_UPPER, MNT_DETACH);
@@ -142,22 +143,30 @@ static int try_mount(char *err, size_t errlen, const char *src, const char *dst,
 	return 0;
 }
 
-/* A tmpfs /dev with the usual nodes: the box never sees the agent's devtmpfs (disks, the portal). */
+/* A tmpfs /dev with the usual nodes: the box never sees the agent's devtmpfs (disks, the portal). It is nodev,
+ * as is every other place the box can write (the overlay root, /dev/shm, volumes), so a node that root makes
+ * (mknod is allowed, as in Docker) or that an image brings cannot be opened; the usual nodes are bind mounts
+ * from a tmpfs of their own, which goes with the agent's root at pivot_root. */
 static int make_dev(char *err, size_t errlen)
 {
 	static const struct { const char *name; unsigned maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
 		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 	};
-	int rc = try_mount(err, errlen, "tmpfs", BOX_ROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
-	if (rc)
+	const char *made = "/run/box/devnodes";
+	int rc = try_mount(err, errlen, "tmpfs", made, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k");
+	if (rc || (rc = try_mount(err, errlen, "tmpfs", BOX_ROOT "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  "mode=0755,size=64k")))
 		return rc;
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		char path[128];
+		char node[128], path[128];
+		snprintf(node, sizeof node, "%s/%s", made, nodes[i].name);
 		snprintf(path, sizeof path, BOX_ROOT "/dev/%s", nodes[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
-			return fail(err, errlen, errno, "creating %s", path);
-		chmod(path, 0666); /* umask */
+		if (mknod(node, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0)
+			return fail(err, errlen, errno, "creating %s", node);
+		chmod(node, 0666); /* umask */
+		if (mknod(path, S_IFREG | 0644, 0) != 0 || mount(node, path, NULL, MS_BIND, NULL) != 0)
+			return fail(err, errlen, errno, "binding %s to %s", node, path);
 	}
 	symlink("pts/ptmx", BOX_ROOT "/dev/ptmx");
 	symlink("/proc/self/fd", BOX_ROOT "/dev/fd");
@@ -178,7 +187,7 @@ static int setup_box(const struct init_args *a, char *err, size_t errlen)
 	const unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if ((rc = try_mount(err, errlen, "proc", BOX_ROOT "/proc", "proc", safe, NULL)) ||
 	    (rc = try_mount(err, errlen, "sysfs", BOX_ROOT "/sys", "sysfs", safe | MS_RDONLY, NULL)) ||
-	    (rc = make_dev(err, errlen)))
+	    (rc = make_dev(err, errlen)) || (rc = confine_box_mounts(BOX_ROOT, err, errlen)))
 		return rc;
 	if (access(BOX_ROOT "/tmp", F_OK) != 0 && mkdir(BOX_ROOT "/tmp", 01777) == 0)
 		chmod(BOX_ROOT "/tmp", 01777);
@@ -189,6 +198,9 @@ static int setup_box(const struct init_args *a, char *err, size_t errlen)
 		return fail(err, errlen, errno, "detaching the agent's root");
 	if (sethostname(a->hostname, strlen(a->hostname)) != 0)
 		return fail(err, errlen, errno, "setting the hostname to \"%s\"", a->hostname);
+	/* From here it only reaps: it keeps no capability a process in the box could borrow from it. */
+	if ((rc = confine_caps(0)))
+		return fail(err, errlen, rc, "dropping the box init's capabilities");
 	return 0;
 }
 

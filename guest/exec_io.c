@@ -14,6 +14,7 @@ static const char *stage_text(int stage)
 	switch (stage) {
 	case STAGE_SETNS: return "entering the box";
 	case STAGE_STDIO: return "setting up stdio";
+	case STAGE_CAPS: return "dropping capabilities";
 	default: return "starting";
 	}
 }

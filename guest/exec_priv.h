@@ -19,7 +19,7 @@ enum exec_state {
 enum { REF_STATUS, REF_STDOUT, REF_STDERR, REF_STDIN };
 
 /* Failure stages reported by the child through the status pipe. */
-enum { STAGE_SETNS = 1, STAGE_STDIO, STAGE_CHDIR, STAGE_EXEC, STAGE_USER, STAGE_GROUP, STAGE_CREDS };
+enum { STAGE_SETNS = 1, STAGE_STDIO, STAGE_CHDIR, STAGE_EXEC, STAGE_USER, STAGE_GROUP, STAGE_CREDS, STAGE_CAPS };
 
 struct exec {
 	struct portal *port; /* the session that started it; ids are per session */

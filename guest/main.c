@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "confine.h"
 #include "exec.h"
 #include "log.h"
 #include "net.h"
@@ -116,12 +118,17 @@ static int setup_signals(void)
 int main(void)
 {
 	log_use_fd(1);
+	/* Nothing may attach to the agent or its clones (the box init, an exec child before execve) or read
+	 * their descriptors through /proc without CAP_SYS_PTRACE, which box processes lack. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		logmsg("making the agent non-dumpable: %s", strerror(errno));
 	int sfd = setup_signals();
 	if (sfd < 0)
 		fatal("signalfd");
 	boot_load_modules(MODULES_ORDER);
 	boot_mount_basics();
 	net_configure();
+	confine_kernel_helpers();
 	struct rlimit nofile = { 65536, 65536 };
 	setrlimit(RLIMIT_NOFILE, &nofile);
 	uint64_t start = now_ns();

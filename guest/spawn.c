@@ -1,5 +1,6 @@
-/* Forking an execution into the box: pipes or a pty, namespaces, user, working directory, PATH search. */
+/* Forking an execution into the box: pipes or a pty, namespaces, capabilities, user, working directory, PATH search. */
 #define _GNU_SOURCE
+#include "confine.h"
 #include "exec_priv.h"
 #include "protocol.h"
 #include "user.h"
@@ -111,6 +112,11 @@ static void child_main(const struct box *b, const struct msg *m, int status_fd, 
 	const char *dir = m->u.exec.workdir[0] ? m->u.exec.workdir : "/";
 	if (chdir(dir) != 0) /* as root, like Docker: the user need not be able to enter it */
 		child_fail(status_fd, STAGE_CHDIR, errno);
+	/* Box root is container root: Docker's capabilities (a user other than root loses even those at
+	 * setuid), so it cannot remount /proc/sys, load modules or ptrace its way to the agent. */
+	int rc = confine_caps(CONFINE_BOX_CAPS);
+	if (rc)
+		child_fail(status_fd, STAGE_CAPS, rc);
 	if (m->u.exec.user[0])
 		become_user(m->u.exec.user, (m->u.exec.flags & EXEC_FLAG_TTY) != 0, status_fd);
 	child_fail(status_fd, STAGE_EXEC, exec_path(m->u.exec.argv, m->u.exec.envp));

@@ -1,4 +1,4 @@
-// Failures on real VMs: a guest kernel that dies mid-run, missing set-up, a guest that cannot boot.
+// Failures on real VMs: a VM that dies mid-run, missing set-up, a guest that cannot boot.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,19 +12,22 @@ import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
 
 describe('failures', () => {
-  it('a guest kernel crash makes pending calls reject promptly with the VM exit and console', async () => {
+  // Root in a box can no longer crash the guest kernel (sysrq-trigger is read-only, see box-root.test.ts), so the VM
+  // is made to die from the host.
+  it('a VM that dies mid-run makes pending calls reject promptly with the VM exit', async () => {
     const box = await busyboxBox({ autoRemove: false });
     const sleeper = await box.run(new BoxCommand('sleep').arg('1000'));
     const reader = sleeper.stdout()!.text();
     const started = Date.now();
-    const crash = sh(box, 'echo c > /proc/sysrq-trigger');
+    const pending = sh(box, 'sleep 1000');
+    process.kill(box.info().pid!, 'SIGKILL');
     const isCrash = (e: unknown): boolean => BoxliteError.is(e) && e.code === 'Portal' && /the VM exited/.test(e.message);
     await assert.rejects(sleeper.wait(), isCrash);
     await assert.rejects(reader, isCrash);
-    await assert.rejects(crash, isCrash);
+    await assert.rejects(pending, isCrash);
     assert.ok(Date.now() - started < 30_000, 'rejected within the boot timeout, not hung');
     assert.equal(box.info().status, BoxStatus.Stopped);
-    assert.match(box.info().lastError ?? '', /exited unexpectedly/);
+    assert.match(box.info().lastError ?? '', /exited unexpectedly \(signal SIGKILL\)/);
     // The box can be started again after a crash.
     assert.equal((await sh(box, 'echo back')).stdout, 'back\n');
   });
