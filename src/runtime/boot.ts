@@ -158,7 +158,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, ports: PortFor
   const stopHelpers = (): void => { for (const h of helpers) h.kill(); };
   let vm: RunningVm;
   try {
-    helpers.push(await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach }));
+    helpers.push(await startNetwork({ socketPath: paths.networkSocket, logPath: paths.networkLog, ports, detached: req.options.detach, binary: findGuestArtifacts(req.homeDir).passtPath }));
     for (const v of req.options.volumes ?? []) {
       helpers.push(await startVolume({ ...v, socketPath: paths.volumeSocket(v.tag) }, req.options.detach));
     }

@@ -8,6 +8,7 @@ import { ensureKernel } from './kernel.js';
 import { withFileLock } from '../util/file-lock.js';
 import { artifactsOf, guestDir, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
 import { ensureOsPackages } from './os-packages.js';
+import { ensurePatchedPasst, installedPasstVersion, PATCHED_PASST_VERSION } from './passt-build.js';
 import type { StepOptions } from './types.js';
 
 export { findGuestArtifacts, type GuestArtifacts } from './manifest.js';
@@ -54,6 +55,7 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
     const agent = await ensureAgent(homeDir, guestSrcDir, opts); // first: a broken agent fails before any download
     const kernel = await ensureKernel(homeDir, { ...opts, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
     const initramfs = await ensureInitramfs(homeDir, agent, kernel, opts);
+    const passt = await ensurePatchedPasst(homeDir, opts);
     const dir = guestDir(homeDir);
     const manifest: GuestManifest = {
       formatVersion: 1,
@@ -67,10 +69,11 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
       agentPath: path.relative(dir, agent.path),
       modules: initramfs.modules.load.map((m) => m.name),
       builtinModules: initramfs.modules.builtin,
+      ...(passt ? { passtPath: path.relative(dir, passt.path), passtReplaces: passt.replaces } : {}),
       createdAt: new Date().toISOString(),
     };
     await writeManifest(homeDir, manifest);
-    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash };
+    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, ...(passt ? { passtPath: passt.path } : {}) };
   }, { signal: opts.signal, errorCode: 'Config', onWait: (pid) => opts.log?.(`waiting for setup in process ${pid} to finish`) });
 }
 
@@ -82,5 +85,8 @@ async function upToDate(homeDir: string, guestSrcDir: string): Promise<GuestArti
   if (agentHash !== m.agentHash) return undefined;
   const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion });
   if (expected !== m.initramfsHash) return undefined;
+  // The passt build follows the installed passt package (one dpkg-query): a build for a version no longer installed, or
+  // none for the version that needs one, redoes it.
+  if ((await installedPasstVersion().catch(() => undefined)) === PATCHED_PASST_VERSION ? !m.passtPath : m.passtPath !== undefined) return undefined;
   return artifactsOf(homeDir, m);
 }

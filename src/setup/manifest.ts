@@ -11,6 +11,8 @@ export interface GuestArtifacts {
   /** The guest kernel release, e.g. `6.1.0-56-cloud-amd64`. */
   kernelVersion: string;
   agentHash: string;
+  /** The passt setup built for this host (see passt-build.ts); absent: the installed `passt`. */
+  passtPath?: string;
 }
 
 /** The manifest file's content; paths are relative to `<home>/guest` so the home dir can move. */
@@ -28,6 +30,9 @@ export interface GuestManifest {
   modules: string[];
   /** Wanted modules the kernel has built in. */
   builtinModules: string[];
+  /** The patched passt built by setup, and the installed passt version it stands in for (both absent when none is needed). */
+  passtPath?: string;
+  passtReplaces?: string;
   createdAt: string;
 }
 
@@ -56,8 +61,9 @@ export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts |
   const dir = guestDir(homeDir);
   const kernelPath = path.resolve(dir, m.kernelPath);
   const initrdPath = path.resolve(dir, m.initrdPath);
-  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath)) return undefined;
-  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash };
+  const passtPath = m.passtPath === undefined ? undefined : path.resolve(dir, m.passtPath);
+  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath) || (passtPath && !fs.existsSync(passtPath))) return undefined;
+  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash, ...(passtPath ? { passtPath } : {}) };
 }
 
 /**
