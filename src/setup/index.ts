@@ -8,7 +8,7 @@ import { ensureKernel } from './kernel.js';
 import { withFileLock } from '../util/file-lock.js';
 import { artifactsOf, guestDir, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
 import { ensureOsPackages } from './os-packages.js';
-import { ensurePatchedPasst, installedPasstVersion, PATCHED_PASST_VERSION } from './passt-build.js';
+import { ensurePatchedPasst, wantedPasstPath } from './passt-build.js';
 import type { StepOptions } from './types.js';
 
 export { findGuestArtifacts, type GuestArtifacts } from './manifest.js';
@@ -85,8 +85,9 @@ async function upToDate(homeDir: string, guestSrcDir: string): Promise<GuestArti
   if (agentHash !== m.agentHash) return undefined;
   const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion });
   if (expected !== m.initramfsHash) return undefined;
-  // The passt build follows the installed passt package (one dpkg-query): a build for a version no longer installed, or
-  // none for the version that needs one, redoes it.
-  if ((await installedPasstVersion().catch(() => undefined)) === PATCHED_PASST_VERSION ? !m.passtPath : m.passtPath !== undefined) return undefined;
+  // The passt build follows the installed passt package (one dpkg-query) and the patch: a build for a version no longer
+  // installed or an older patch, or none where one is needed, redoes it.
+  const passt = await wantedPasstPath(homeDir).catch(() => undefined);
+  if ((m.passtPath === undefined ? undefined : path.resolve(guestDir(homeDir), m.passtPath)) !== passt) return undefined;
   return artifactsOf(homeDir, m);
 }

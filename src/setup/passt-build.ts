@@ -33,6 +33,16 @@ export interface BuiltPasst {
   replaces: string;
 }
 
+/**
+ * Where setup keeps the patched passt for this host (`<home>/tools/passt/<hash of tarball and patch>/passt`), or
+ * undefined when the installed passt is used as it is (any version but PATCHED_PASST_VERSION).
+ */
+export async function wantedPasstPath(homeDir: string): Promise<string | undefined> {
+  if ((await installedPasstVersion()) !== PATCHED_PASST_VERSION) return undefined;
+  const hash = createHash('sha256').update(PASST_TARBALL_SHA256).update(await fs.readFile(PASST_PATCH)).digest('hex').slice(0, 16);
+  return path.join(homeDir, 'tools', 'passt', hash, 'passt');
+}
+
 /** The installed passt package's version, or undefined when dpkg does not know it. */
 export async function installedPasstVersion(): Promise<string | undefined> {
   const r = await runTool('dpkg-query', ['-W', '-f=${Version}', 'passt'], { allowFailure: true });
@@ -45,13 +55,11 @@ export async function installedPasstVersion(): Promise<string | undefined> {
  * it first when needed; undefined when the installed passt is used as it is.
  */
 export async function ensurePatchedPasst(homeDir: string, opts: StepOptions = {}): Promise<BuiltPasst | undefined> {
-  const version = await installedPasstVersion();
-  if (version !== PATCHED_PASST_VERSION) return undefined;
-  const patch = await fs.readFile(PASST_PATCH);
-  const hash = createHash('sha256').update(PASST_TARBALL_SHA256).update(patch).digest('hex').slice(0, 16);
-  const root = path.join(homeDir, 'tools', 'passt');
-  const finalDir = path.join(root, hash);
-  const binary = path.join(finalDir, 'passt');
+  const binary = await wantedPasstPath(homeDir);
+  if (!binary) return undefined;
+  const version = PATCHED_PASST_VERSION;
+  const finalDir = path.dirname(binary);
+  const root = path.dirname(finalDir);
   if (await exists(binary)) return { path: binary, replaces: version };
   await fs.mkdir(root, { recursive: true });
   await removeStaleTemps(root);
@@ -73,6 +81,9 @@ export async function ensurePatchedPasst(homeDir: string, opts: StepOptions = {}
     await fs.chmod(path.join(tmp, 'passt'), 0o755);
     await renameDirIntoPlace(tmp, finalDir);
     await fs.rm(path.join(root, 'apt'), { recursive: true, force: true }); // the source index (~10 MB) is not needed again
+    for (const name of await fs.readdir(root)) { // builds from an older patch (a running passt keeps its open binary)
+      if (/^[0-9a-f]{16}$/.test(name) && name !== path.basename(finalDir)) await fs.rm(path.join(root, name), { recursive: true, force: true });
+    }
     return { path: binary, replaces: version };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
