@@ -28,12 +28,14 @@ export function netnsUnavailable(): string | undefined {
 }
 
 /**
- * Makes namespace `bxl-<pid>-<n>` with `10.251.<k>.2/30`, the host end `10.251.<k>.1/30`, and checks that the host
+ * Makes namespace `bxl-<pid>-<n>` with `10.251.<k>.2/30` (a free k), the host end `10.251.<k>.1/30`, and checks that the host
  * routes to it over that veth (not over a route it already had).
  */
 export function testNetns(): TestNetns {
   const n = Math.floor(Math.random() * 60);
-  const k = (process.pid % 64) * 4 + (n % 4);
+  // A /30 no interface of the host has yet (another test file may hold one).
+  const k = [...Array(16)].map(() => Math.floor(Math.random() * 256)).find((c) => ip('-o', '-4', 'addr', 'show', 'to', `10.251.${c}.0/30`).trim() === '');
+  if (k === undefined) throw new Error('no free 10.251.x.0/30 for a test namespace');
   const name = `bxl-${process.pid}-${n}`;
   const hostIf = `bxh${process.pid % 100000}${n}`.slice(0, 15);
   const nsIf = `bxn${process.pid % 100000}${n}`.slice(0, 15);
