@@ -10,10 +10,12 @@ import { findGuestArtifacts } from '../src/setup/index.js';
 import { chooseAccelerator } from '../src/vmm/accel.js';
 import { busyboxRootfs } from '../test/fixtures/rootfs.js';
 import { bareBootMs, floorInitrd } from './floor.js';
+import { downloadThroughput } from './network.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
 const THROUGHPUT_MB = Number(process.env.BENCH_MB ?? 200);
+const NETWORK_MB = Number(process.env.BENCH_NET_MB ?? 100);
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   const oursMBs = got / 1e6 / ((performance.now() - t) / 1000);
   t = performance.now();
   const hostMBs = await hostPipe(bytes).then((n) => n / 1e6 / ((performance.now() - t) / 1000));
+  const download = await downloadThroughput(box, NETWORK_MB * 1024 * 1024);
   const rssBytes = (await box.metrics()).memoryBytes ?? NaN;
   const passtBytes = rssOfProcessWith(new BoxPaths(homeDir, box.id.asStr()).networkSocket);
   await box.stop();
@@ -96,6 +99,12 @@ async function main(): Promise<void> {
   console.log('   (baseline: portal PING round trip on the same box)');
   console.log(row('stdout throughput', `${oursMBs.toFixed(1)} MB/s`, `${hostMBs.toFixed(1)} MB/s`, `${(oursMBs / hostMBs).toFixed(3)}x`));
   console.log('   (baseline: the same `dd if=/dev/zero bs=64K` on the host, through a pipe into Node)');
+  if ('skipped' in download) {
+    console.log(`network download: not measured (${download.skipped})`);
+  } else {
+    console.log(row('network download into the box', `${download.boxMBs.toFixed(1)} MB/s`, `${download.hostMBs.toFixed(1)} MB/s`, `${(download.boxMBs / download.hostMBs).toFixed(3)}x`));
+    console.log(`   (${NETWORK_MB} MiB over HTTP from a server in a test network namespace: busybox wget in the box through passt; baseline: the host fetching the same from the same server)`);
+  }
   console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); no other process per box`);
 }
 

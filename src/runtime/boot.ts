@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { findGuestArtifacts } from '../setup/index.js';
+import type { GuestArtifacts } from '../setup/manifest.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
 import type { Accelerator, VmConfig } from '../vmm/config.js';
 import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
@@ -141,7 +142,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
   if (templates && template) {
     try {
-      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, guest.launcherPath, ports, t, timings, RESTORE_TIMEOUT_MS);
+      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, guest, ports, t, timings, RESTORE_TIMEOUT_MS);
       templates.restoredFine(template);
       return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
@@ -154,7 +155,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       t.lap();
     }
   }
-  const started = await launchAndMount(req, config, guest.launcherPath, ports, t, timings, BOOT_TIMEOUT_MS);
+  const started = await launchAndMount(req, config, guest, ports, t, timings, BOOT_TIMEOUT_MS);
   return { ...started, image, accelerator, ports, startMode, timings: timings as StageTimings };
 }
 
@@ -162,7 +163,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
  * Starts the box's network, launches the VM, waits for the agent's handshake and mounts the box root; on failure
  * nothing keeps running.
  */
-async function launchAndMount(req: BootRequest, config: VmConfig, launcherPath: string, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string; helpers: BoxHelper[] }> {
+async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestArtifacts, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string; helpers: BoxHelper[] }> {
   const { paths } = req;
   for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
@@ -171,11 +172,11 @@ async function launchAndMount(req: BootRequest, config: VmConfig, launcherPath: 
   const recorder = (kind: string, marker: string) => (p: { pid: number; start: number }): void => req.onProcess({ kind, marker, ...p });
   let vm: RunningVm;
   try {
-    const network = await startNetwork({ socketPath: paths.networkSocket, ports, detached: req.options.detach, onSpawn: recorder('network', paths.networkSocket) });
+    const network = await startNetwork({ socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket) });
     helpers.push({ kind: 'network', process: network });
     for (const v of req.options.volumes ?? []) {
       const socketPath = paths.volumeSocket(v.tag);
-      helpers.push({ kind: `volume:${v.tag}`, process: await startVolume({ ...v, socketPath }, launcherPath, req.options.detach, recorder(`volume:${v.tag}`, socketPath)) });
+      helpers.push({ kind: `volume:${v.tag}`, process: await startVolume({ ...v, socketPath }, guest.launcherPath, req.options.detach, recorder(`volume:${v.tag}`, socketPath)) });
     }
   } catch (err) {
     stopHelpers();

@@ -158,7 +158,7 @@ export class TemplateStore {
         ...(netSocket ? { networkSocketPath: netSocket } : {}),
       };
       const network = netSocket
-        ? await startNetwork({ socketPath: netSocket, ports: [], detached: false })
+        ? await startNetwork({ socketPath: netSocket, ports: [], detached: false, binary: findGuestArtifacts(path.dirname(this.root)).passtPath })
         : undefined;
       const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false })
         .catch((e: unknown) => { network?.kill(); throw e; });

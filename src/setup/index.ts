@@ -10,6 +10,7 @@ import { ensureKernel } from './kernel.js';
 import { withFileLock } from '../util/file-lock.js';
 import { artifactsOf, guestDir, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
 import { ensureOsPackages } from './os-packages.js';
+import { ensurePatchedPasst, wantedPasstPath } from './passt-build.js';
 import type { StepOptions } from './types.js';
 
 export { findGuestArtifacts, type GuestArtifacts } from './manifest.js';
@@ -63,6 +64,7 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
     const launcher = await ensureLauncher(homeDir, launcherSrcDir, opts);
     const kernel = await ensureKernel(homeDir, { ...opts, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
     const initramfs = await ensureInitramfs(homeDir, agent, kernel, opts);
+    const passt = await ensurePatchedPasst(homeDir, opts);
     const dir = guestDir(homeDir);
     const manifest: GuestManifest = {
       formatVersion: 1,
@@ -78,10 +80,11 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): P
       launcherPath: path.relative(dir, launcher.path),
       modules: initramfs.modules.load.map((m) => m.name),
       builtinModules: initramfs.modules.builtin,
+      ...(passt ? { passtPath: path.relative(dir, passt.path), passtReplaces: passt.replaces } : {}),
       createdAt: new Date().toISOString(),
     };
     await writeManifest(homeDir, manifest);
-    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, launcherPath: launcher.path };
+    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, launcherPath: launcher.path, ...(passt ? { passtPath: passt.path } : {}) };
   }, { signal: opts.signal, errorCode: 'Config', onWait: (pid) => opts.log?.(`waiting for setup in process ${pid} to finish`) });
 }
 
@@ -95,5 +98,9 @@ async function upToDate(homeDir: string, guestSrcDir: string, launcherSrcDir: st
   if (launcherHash === undefined || launcherHash !== m.launcherHash) return undefined;
   const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion });
   if (expected !== m.initramfsHash) return undefined;
+  // The passt build follows the installed passt package (one dpkg-query) and the patch: a build for a version no longer
+  // installed or an older patch, or none where one is needed, redoes it.
+  const passt = await wantedPasstPath(homeDir).catch(() => undefined);
+  if ((m.passtPath === undefined ? undefined : path.resolve(guestDir(homeDir), m.passtPath)) !== passt) return undefined;
   return artifactsOf(homeDir, m);
 }

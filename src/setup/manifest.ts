@@ -13,6 +13,8 @@ export interface GuestArtifacts {
   agentHash: string;
   /** The host launcher that starts each volume's virtiofsd unprivileged. */
   launcherPath: string;
+  /** The passt setup built for this host (see passt-build.ts); absent: the installed `passt`. */
+  passtPath?: string;
 }
 
 /** The manifest file's content; paths are relative to `<home>/guest` so the home dir can move. */
@@ -33,6 +35,9 @@ export interface GuestManifest {
   modules: string[];
   /** Wanted modules the kernel has built in. */
   builtinModules: string[];
+  /** The patched passt built by setup, and the installed passt version it stands in for (both absent when none is needed). */
+  passtPath?: string;
+  passtReplaces?: string;
   createdAt: string;
 }
 
@@ -65,8 +70,9 @@ export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts |
   const initrdPath = path.resolve(dir, m.initrdPath);
   if (m.launcherPath === undefined) return undefined;
   const launcherPath = path.resolve(dir, m.launcherPath);
-  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath) || !fs.existsSync(launcherPath)) return undefined;
-  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash, launcherPath };
+  const passtPath = m.passtPath === undefined ? undefined : path.resolve(dir, m.passtPath);
+  if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath) || !fs.existsSync(launcherPath) || (passtPath && !fs.existsSync(passtPath))) return undefined;
+  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash, launcherPath, ...(passtPath ? { passtPath } : {}) };
 }
 
 /**

@@ -11,8 +11,9 @@ import { boxliteError } from '../../errors.js';
 import type { ProcessIdentity } from '../../state/process-identity.js';
 import { ensurePrivateDir, freshPrivateSubdir, isPrivateDir, runDir } from '../../util/private-dir.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
+import { executableForOtherUid } from './passt-binary.js';
 
-/** The passt binary (Debian package `passt`). */
+/** The passt binary (Debian package `passt`), unless setup built a patched one (NetworkOptions.binary). */
 export const PASST_BINARY = 'passt';
 /** The guest side of every box network (the agent configures the same addresses). */
 export const GUEST_NETWORK = { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' } as const;
@@ -41,6 +42,8 @@ export interface NetworkOptions {
   detached: boolean;
   /** Called as soon as passt's process exists (see HelperSpec.onSpawn). */
   onSpawn?(process: ProcessIdentity): void;
+  /** The passt to run (default PASST_BINARY on PATH); setup builds a fixed one where the installed one is broken. */
+  binary?: string;
 }
 
 /** A running passt. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
@@ -96,7 +99,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess
   const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
   // Only the socket file is looked for: a probe connection would use up passt's one client (--one-off).
   return startHelper({
-    command: PASST_BINARY, args: passtArgv(opts), socketPath: opts.socketPath, detached: opts.detached, runAs: passtUid(), timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
+    command: passtUid() === undefined ? opts.binary ?? PASST_BINARY : executableForOtherUid(opts.binary ?? PASST_BINARY), args: passtArgv(opts), socketPath: opts.socketPath, detached: opts.detached, runAs: passtUid(), timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
     failure: async (f) => {
       if (f.kind === 'spawn') {
         return boxliteError('Network', f.error.code === 'ENOENT'

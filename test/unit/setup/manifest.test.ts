@@ -41,6 +41,25 @@ describe('findGuestArtifacts', () => {
     fs.rmSync(path.join(home, 'guest', m.initrdPath));
     assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
   });
+
+  it('names the passt setup built, and wants setup again when that binary is gone', async () => {
+    const m: GuestManifest = {
+      formatVersion: 1, kernelVersion: '6.1.0-test', kernelPackage: 'linux-image-6.1.0-test', kernelPackageVersion: '1',
+      kernelPath: 'kernel/6.1.0-test/vmlinux', initrdPath: 'initramfs/abc.cpio.gz', initramfsHash: 'abc',
+      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', modules: [], builtinModules: [],
+      passtPath: '../tools/passt/0123/passt', passtReplaces: '0.0~git20230309.7c7625d-1', createdAt: '',
+    };
+    await writeManifest(home, m);
+    for (const rel of [m.kernelPath, m.initrdPath]) {
+      fs.mkdirSync(path.dirname(path.join(home, 'guest', rel)), { recursive: true });
+      fs.writeFileSync(path.join(home, 'guest', rel), 'x');
+    }
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /run `npx boxlite setup`/ });
+    const passt = path.join(home, 'tools', 'passt', '0123', 'passt');
+    fs.mkdirSync(path.dirname(passt), { recursive: true });
+    fs.writeFileSync(passt, 'x');
+    assert.equal(findGuestArtifacts(home).passtPath, passt);
+  });
 });
 
 describe('parseQemuVersion', () => {
