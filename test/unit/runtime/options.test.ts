@@ -120,6 +120,12 @@ describe('ids and status', () => {
   });
 });
 
+describe('numbers that are not numbers', () => {
+  it('hostile review #11: cpus NaN says "got NaN", not "got null"', () => {
+    assert.throws(() => resolveBoxOptions(withRootfs({ cpus: Number('abc') })), isError('InvalidArgument', /cpus must be an integer between 1 and \d+, got NaN/));
+  });
+});
+
 describe('create() of a box that could never start', () => {
   it('hostile review #13: malformed image references are InvalidArgument at create(), and no row is made', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-create-'));
