@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { boxliteError } from '../../errors.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
+import { explainPortRefusals } from './port-probe.js';
 
 /** The passt binary (Debian package `passt`). */
 export const PASST_BINARY = 'passt';
@@ -99,7 +100,10 @@ export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess
       }
       const said = `${f.stderr}\n${await fs.promises.readFile(opts.logPath, 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
       const why = f.kind === 'exited' ? `exited with ${f.how}` : `did not open ${opts.socketPath} within ${READY_TIMEOUT_MS / 1000} s`;
-      return boxliteError('Network', `the box network could not start (passt ${why})${said ? `: ${said}` : ''}${ports ? `; check that the host ports ${ports} are free` : ''}`);
+      // passt does not say why a bind failed: bind the ports here and name the kernel's refusal.
+      const refused = f.kind === 'exited' ? await explainPortRefusals(opts.ports) : [];
+      const hint = refused.length ? `; ${refused.join('; ')}` : ports ? `; check that the host ports ${ports} are free` : '';
+      return boxliteError('Network', `the box network could not start (passt ${why})${said ? `: ${said}` : ''}${hint}`);
     },
   });
 }
