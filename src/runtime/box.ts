@@ -1,5 +1,6 @@
 // LiteBox: the handle of one box — info, start, run, stop, metrics — over the shared state and lifecycle.
 import { BoxliteError, boxliteError, guarded } from '../errors.js';
+import { ProtocolViolation } from '../portal/codec.js';
 import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { describeExit, type ImageRootfs } from './boot.js';
 import { BoxCommand } from './command.js';
@@ -83,6 +84,8 @@ export class LiteBox implements AsyncDisposable {
       explainFailure: async (err, what) => {
         const vm = session.vm;
         if (err.code === 'Run') return err;
+        // A guest that broke the protocol is the cause, though the VM is then killed for it: say so, not "SIGKILL".
+        if (err.cause instanceof ProtocolViolation) return boxliteError('Portal', `box ${boxId}: ${err.message} while ${what}; the box was stopped`, err);
         const exit = await orTimeout(vm.exited, 2000, undefined);
         if (!exit) return boxliteError(err.code, `box ${boxId}: ${err.message} while ${what}`, err);
         return boxliteError('Portal', `box ${boxId} stopped while ${what}: the VM exited (${describeExit(exit)}); `
