@@ -38,8 +38,9 @@ interface ExecState {
   unackedOutputBytes: number;
   /** Cancels the pending deadline (start, then exit). */
   cancelDeadline: () => void;
-  /** Arms the exit deadline of a command with a timeout; called once it has started. */
-  armExit?: () => () => void;
+  started: boolean;
+  /** When EXIT is due (epoch ms), and what to say if it does not come: set by a timeout or by SIGKILL. */
+  exit?: { dueAt: number; why: string };
 }
 
 // `expired` waiters stay queued until their late reply comes, so replies still meet their requests in order.
@@ -121,6 +122,7 @@ export class PortalClient {
   request(msg: DistributiveOmit<Extract<HostMessage, { id: number }>, 'id'> & { id?: number }, errorCode: BoxliteError['code'] = 'Portal', timeoutMs = this.deadlines.requestMs): Promise<void> {
     const id = msg.id ?? this.allocateId();
     const reply = this.awaitReply(id, msg.kind, timeoutMs);
+    if (msg.kind === 'signal' && msg.signal === 9) this.expectExitAfterKill(id);
     this.send({ ...msg, id } as HostMessage);
     return reply.then((m) => {
       if (m.kind === 'error') throw boxliteError(errorCode, `${this.label}: ${msg.kind} failed in the guest: ${m.message}`);
@@ -170,8 +172,8 @@ export class PortalClient {
 
   /**
    * Starts an execution; its events go to `sink`. Returns the exec id. The guest must report STARTED (or ERROR)
-   * within the exec-start deadline, and a command with a timeout must EXIT within it plus the exit grace
-   * (counted while the host holds none of its output); otherwise the host asks the agent to kill it and the
+   * within the exec-start deadline, and a command with a timeout must EXIT within it plus the exit grace, a
+   * killed one within the grace after SIGKILL (counted while the host holds none of its output); otherwise the host asks the agent to kill it and the
    * execution fails with a Portal error naming the deadline.
    */
   exec(req: ExecRequest, sink: ExecSink): number {
@@ -182,25 +184,43 @@ export class PortalClient {
     }
     const frame = encodeExec(id, req);
     const sentAt = Date.now();
-    const state: ExecState = { sink, unackedOutputBytes: 0, cancelDeadline: () => undefined };
+    const state: ExecState = { sink, unackedOutputBytes: 0, cancelDeadline: () => undefined, started: false };
     const ms = this.deadlines.execStartMs;
     state.cancelDeadline = startDeadline(ms, () => this.abandon(id, `the guest agent did not report \`${req.argv[0]}\` started within ${ms / 1000} s (the exec-start deadline)`));
     this.execs.set(id, state);
     this.updateRef();
     this.socket.write(frame);
-    if (req.timeoutMs > 0) this.armExitDeadline(id, state, req, sentAt + req.timeoutMs + this.deadlines.exitGraceMs);
+    if (req.timeoutMs > 0) {
+      state.exit = {
+        dueAt: sentAt + req.timeoutMs + this.deadlines.exitGraceMs,
+        why: `\`${req.argv[0]}\` did not exit within its timeout of ${req.timeoutMs / 1000} s plus ${this.deadlines.exitGraceMs / 1000} s `
+          + '(the exit deadline): the guest agent stopped answering; the host asked it to kill the command',
+      };
+    }
     return id;
   }
 
+  // A killed command must exit within the grace period too (sooner than its timeout's deadline, if that is later).
+  private expectExitAfterKill(id: number): void {
+    const state = this.execs.get(id);
+    if (!state) return;
+    const dueAt = Date.now() + this.deadlines.exitGraceMs;
+    if (state.exit && state.exit.dueAt <= dueAt) return;
+    state.exit = { dueAt, why: `the command did not exit within ${this.deadlines.exitGraceMs / 1000} s of SIGKILL (the exit deadline): the guest agent stopped answering` };
+    if (state.started) this.armExitDeadline(id, state);
+  }
+
   // The exit deadline replaces the start deadline once STARTED arrives (see `dispatch`).
-  private armExitDeadline(id: number, state: ExecState, req: ExecRequest, dueAt: number): void {
+  private armExitDeadline(id: number, state: ExecState): void {
+    const exit = state.exit;
+    if (!exit) return;
     const arm = (at: number): () => void => startDeadline(Math.max(0, at - Date.now()), () => {
       // Output the host has not taken may be what holds the guest back (no credit): wait another grace period.
       if (state.unackedOutputBytes > 0) { state.cancelDeadline = arm(Date.now() + this.deadlines.exitGraceMs); return; }
-      this.abandon(id, `\`${req.argv[0]}\` did not exit within its timeout of ${req.timeoutMs / 1000} s plus ${this.deadlines.exitGraceMs / 1000} s `
-        + `(the exit deadline): the guest agent stopped answering; the host asked it to kill the command`);
+      this.abandon(id, exit.why);
     });
-    state.armExit = () => arm(dueAt);
+    state.cancelDeadline();
+    state.cancelDeadline = arm(exit.dueAt);
   }
 
   // Gives up on an execution the guest does not answer for: asks the agent to kill it, fails it, forgets its id.
@@ -321,7 +341,9 @@ export class PortalClient {
         const exec = this.execs.get(msg.id);
         if (!exec) return;
         exec.cancelDeadline();
-        exec.cancelDeadline = exec.armExit?.() ?? (() => undefined);
+        exec.cancelDeadline = () => undefined;
+        exec.started = true;
+        this.armExitDeadline(msg.id, exec);
         return exec.sink.onStarted(msg.pid);
       }
       case 'stdout': case 'stderr': {

@@ -33,6 +33,25 @@ describe('host-side deadlines on a real VM', () => {
     await box.stop();
   });
 
+  it('hostile review #5: a killed command whose guest never answers rejects wait() within the grace period, and kill() within the request deadline', async () => {
+    const box = await busyboxBox();
+    await box.start();
+    const pid = box.info().pid!;
+    const run = await box.run(new BoxCommand('sleep').arg('600')); // no timeout: only the kill bounds it
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const killed = run.kill().then(() => undefined, (e: unknown) => e);
+      await assert.rejects(run.wait(), (e: unknown) => BoxliteError.is(e) && e.code === 'Portal'
+        && /did not exit within 10 s of SIGKILL \(the exit deadline\)/.test(e.message));
+      const killError = await killed;
+      assert.ok(BoxliteError.is(killError) && /did not answer SIGNAL within 30 s \(the request deadline\)/.test(killError.message), String(killError));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    assert.equal((await sh(box, 'echo awake')).stdout, 'awake\n');
+    await box.stop();
+  });
+
   it('hostile review #11: after garbage frames, wait() says which frame broke the protocol, not only "VM exited (SIGKILL)"', async () => {
     const box = await busyboxBox();
     const run = await box.run(new BoxCommand('sleep').arg('600'));
