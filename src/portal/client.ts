@@ -172,9 +172,9 @@ export class PortalClient {
 
   /**
    * Starts an execution; its events go to `sink`. Returns the exec id. The guest must report STARTED (or ERROR)
-   * within the exec-start deadline, and a command with a timeout must EXIT within it plus the exit grace, a
-   * killed one within the grace after SIGKILL (counted while the host holds none of its output); otherwise the host asks the agent to kill it and the
-   * execution fails with a Portal error naming the deadline.
+   * within the exec-start deadline; a command with a timeout must EXIT within it plus the exit grace, a killed
+   * one within the grace after SIGKILL (counted while the host holds none of its output). Otherwise the host
+   * asks the agent to kill it and the execution fails with a Portal error naming the deadline.
    */
   exec(req: ExecRequest, sink: ExecSink): number {
     const id = this.allocateId();
