@@ -170,8 +170,10 @@ export class TemplateStore {
           throw new Error(`the template VM exited (${describeExit(exit)})${exit.stderr ? `; QEMU said: ${exit.stderr}` : ''}`);
         });
         died.catch(() => undefined);
-        const portal = await Promise.race([PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS, gone.signal), died]);
-        const ready = await orTimeout(Promise.race([portal.handshake(), died]).finally(() => portal.close()), TEMPLATE_BOOT_MS, undefined);
+        // A portal that breaks (ECONNRESET) as QEMU exits: the exit, in QEMU's words, is the reason recorded.
+        const exitFirst = async (e: unknown): Promise<never> => { await orTimeout(died, 2000, undefined); throw e; };
+        const portal = await Promise.race([PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS, gone.signal), died]).catch(exitFirst);
+        const ready = await orTimeout(Promise.race([portal.handshake(), died]).finally(() => portal.close()), TEMPLATE_BOOT_MS, undefined).catch(exitFirst);
         if (!ready) throw new Error(`the template VM's agent did not answer within ${TEMPLATE_BOOT_MS / 1000} s; console: ${vm.consoleTail(10)}`);
         await fs.promises.rm(tmpState, { force: true });
         await this.driver.saveState(vm, templateConfig, tmpState);
