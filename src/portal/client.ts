@@ -3,7 +3,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { ProtocolViolation, decodeGuestFrame, encodeHostMessage } from './codec.js';
-import { DEFAULT_DEADLINES, startDeadline, type PortalDeadlines } from './deadlines.js';
+import { DEFAULT_DEADLINES, DeadlinePassed, startDeadline, type PortalDeadlines } from './deadlines.js';
 import { FrameSplitter } from './framer.js';
 import {
   INITIAL_OUTPUT_WINDOW_BYTES, INITIAL_STDIN_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION,
@@ -160,7 +160,8 @@ export class PortalClient {
         cancel = startDeadline(timeoutMs, () => {
           waiter.expired = true;
           this.updateRef();
-          reject(boxliteError('Portal', `${this.label}: the guest agent did not answer ${what.toUpperCase()} within ${timeoutMs / 1000} s (the request deadline)`));
+          const why = `the guest agent did not answer ${what.toUpperCase()} within ${timeoutMs / 1000} s (the request deadline)`;
+          reject(boxliteError('Portal', `${this.label}: ${why}`, new DeadlinePassed(why)));
         });
       }
       const queue = this.pending.get(id);
@@ -230,7 +231,7 @@ export class PortalClient {
     this.execs.delete(id);
     this.send({ kind: 'signal', id, signal: 9 }); // its OK, if it ever comes, meets no waiter and is dropped
     this.updateRef();
-    exec.sink.onFailed(boxliteError('Portal', `${this.label}: ${why}`));
+    exec.sink.onFailed(boxliteError('Portal', `${this.label}: ${why}`, new DeadlinePassed(why)));
   }
 
   /** Sends stdin bytes; the caller keeps within the stdin window (see INITIAL_STDIN_WINDOW_BYTES). */

@@ -23,6 +23,11 @@ export const DEFAULT_DEADLINES: PortalDeadlines = {
   requestMs: 30_000,
 };
 
+/** The cause of an error for a deadline the guest missed (the session itself may still be fine). */
+export class DeadlinePassed extends Error {
+  override readonly name = 'DeadlinePassed';
+}
+
 /**
  * Runs `onExpired` once `ms` have passed, unless cancelled first. The check runs after the event loop has read
  * the I/O that is ready, so a host that was busy (its loop blocked) does not blame the guest for bytes that had
