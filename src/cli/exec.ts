@@ -1,7 +1,7 @@
 // `boxlite exec BOX -- CMD`: runs a command in an existing box (starting it if needed), attached to this terminal.
 import type { Command } from 'commander';
 import { BoxCommand } from '../runtime/command.js';
-import { attach, findBox, openRuntime, repeatable, splitEnv } from './shared.js';
+import { attach, findBox, intFlag, openRuntime, repeatable, splitEnv } from './shared.js';
 
 /** Adds the `exec` subcommand. */
 export function registerExec(program: Command): void {
@@ -21,7 +21,7 @@ export function registerExec(program: Command): void {
         const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
         for (const [k, v] of flags.env.map(splitEnv)) cmd.env(k, v);
         if (flags.workdir) cmd.workingDir(flags.workdir);
-        if (flags.timeout) cmd.timeout(Number(flags.timeout));
+        if (flags.timeout) cmd.timeout(intFlag('--timeout', flags.timeout)!);
         const execution = await box.run(cmd);
         process.exitCode = await attach(execution, Boolean(flags.interactive) || (Boolean(flags.tty) && process.stdin.isTTY === true), Boolean(flags.tty));
       } finally {

@@ -5,7 +5,7 @@ import { BoxCommand } from '../runtime/command.js';
 import { parsePublishFlag } from '../runtime/ports.js';
 import { parseVolumeFlag } from '../runtime/volumes.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
-import { attach, openRuntime, repeatable, splitEnv } from './shared.js';
+import { attach, intFlag, openRuntime, repeatable, splitEnv } from './shared.js';
 
 interface RunFlags {
   rootfs?: string; image?: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
@@ -40,13 +40,13 @@ export function registerRun(program: Command): void {
       // The command is checked before the box is made, so a bad --timeout or -w leaves no box behind.
       const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
       if (flags.workdir !== undefined) cmd.workingDir(flags.workdir);
-      if (flags.timeout !== undefined) cmd.timeout(Number(flags.timeout));
+      if (flags.timeout !== undefined) cmd.timeout(intFlag('--timeout', flags.timeout)!);
       const runtime = openRuntime(program);
       try {
         const box = await runtime.create({
           rootfs: flags.image ? { image: flags.image } : { rootfsPath: flags.rootfs! },
-          cpus: flags.cpus === undefined ? undefined : Number(flags.cpus),
-          memoryMib: flags.memory === undefined ? undefined : Number(flags.memory),
+          cpus: intFlag('--cpus', flags.cpus),
+          memoryMib: intFlag('--memory', flags.memory),
           accelerator: flags.accel,
           env: flags.env.map(splitEnv),
           labels: Object.fromEntries(flags.label.map(splitEnv)),

@@ -23,6 +23,13 @@ export function splitEnv(kv: string): [string, string] {
   return i < 0 ? [kv, process.env[kv] ?? ''] : [kv.slice(0, i), kv.slice(i + 1)];
 }
 
+/** A whole-number flag (`--cpus 2`); InvalidArgument naming the flag and what was given otherwise. */
+export function intFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw boxliteError('InvalidArgument', `${flag} must be a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
 /** Collects a repeatable option into a list. */
 export const repeatable = (v: string, acc: string[]): string[] => [...acc, v];
 

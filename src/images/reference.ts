@@ -85,15 +85,17 @@ export function parseReference(input: string): ParsedReference {
   const slash = rest.indexOf('/');
   if (slash >= 0) {
     const first = rest.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+    if (first.includes('.') || first.includes(':') || first === 'localhost') {
       domain = first;
       rest = rest.slice(slash + 1);
       if (!validDomain(domain)) bad(`registry ${JSON.stringify(domain)} is not a valid host[:port]`);
     }
   }
   if (rest === '') bad('the repository name is empty');
+  // Docker would take a capitalised first component ("UPPER/case") for a registry host; no registry is named so
+  // (a host needs a "." or ":port", or is localhost), so it is the repository, which must be lowercase.
   for (const part of rest.split('/')) {
-    if (part !== part.toLowerCase()) bad(`repository name ${JSON.stringify(rest)} must be lowercase`);
+    if (part !== part.toLowerCase()) bad(`repository name ${JSON.stringify(rest)} must be lowercase (a registry host has a "." or ":port", or is localhost)`);
     if (!COMPONENT.test(part)) bad(`repository path component ${JSON.stringify(part)} must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
   }
   if ((domain ? domain.length + 1 : 0) + rest.length > MAX_NAME) bad(`the name is longer than ${MAX_NAME} characters`);

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { ProtocolViolation, decodeGuestFrame, encodeHostMessage } from './codec.js';
+import { DEFAULT_DEADLINES, DeadlinePassed, startDeadline, type PortalDeadlines } from './deadlines.js';
 import { FrameSplitter } from './framer.js';
 import {
   INITIAL_OUTPUT_WINDOW_BYTES, INITIAL_STDIN_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION,
@@ -35,9 +36,15 @@ export interface ExecSink {
 interface ExecState {
   sink: ExecSink;
   unackedOutputBytes: number;
+  /** Cancels the pending deadline (start, then exit). */
+  cancelDeadline: () => void;
+  started: boolean;
+  /** When EXIT is due (epoch ms), and what to say if it does not come: set by a timeout or by SIGKILL. */
+  exit?: { dueAt: number; why: string };
 }
 
-type Pending = { resolve: (m: GuestMessage) => void; reject: (e: BoxliteError) => void };
+// `expired` waiters stay queued until their late reply comes, so replies still meet their requests in order.
+type Pending = { resolve: (m: GuestMessage) => void; reject: (e: BoxliteError) => void; expired?: boolean };
 
 /**
  * One portal session. Lifecycle: `connect()` → `handshake()` → requests and execs → `close()` (graceful,
@@ -52,11 +59,12 @@ export class PortalClient {
   private endError: BoxliteError | undefined;
   private resolveClosed!: (reason: BoxliteError | undefined) => void;
   private helloWaiter: Pending | undefined;
+  private partialFrame: { cancel: () => void; frame: number } | undefined;
 
   /** Resolves when the connection ends: undefined after `close()`, the error otherwise. */
   readonly closed = new Promise<BoxliteError | undefined>((resolve) => { this.resolveClosed = resolve; });
 
-  private constructor(private readonly socket: net.Socket, private readonly label: string) {
+  private constructor(private readonly socket: net.Socket, private readonly label: string, private readonly deadlines: PortalDeadlines) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.destroy(boxliteError('Portal', `${label}: connection error: ${err.message}`, err)));
     socket.on('close', () => this.destroy(boxliteError('Portal', `${label}: the guest closed the connection`)));
@@ -66,16 +74,20 @@ export class PortalClient {
   // The socket keeps the process alive only while something waits on it.
   private updateRef(): void {
     if (this.endError) return;
-    if (this.pending.size > 0 || this.execs.size > 0 || this.helloWaiter) this.socket.ref();
+    const waiting = [...this.pending.values()].some((q) => q.some((p) => !p.expired));
+    if (waiting || this.execs.size > 0 || this.helloWaiter) this.socket.ref();
     else this.socket.unref();
   }
 
-  /** Connects to a portal socket, retrying until it exists or `deadline` (epoch ms) passes. */
-  static async connect(socketPath: string, label: string, deadlineMs: number, abort?: AbortSignal): Promise<PortalClient> {
+  /**
+   * Connects to a portal socket, retrying until it exists or `deadline` (epoch ms) passes. `deadlines` are the
+   * bounds the guest is held to (tests shorten them).
+   */
+  static async connect(socketPath: string, label: string, deadlineMs: number, abort?: AbortSignal, deadlines = DEFAULT_DEADLINES): Promise<PortalClient> {
     for (;;) {
       try {
         const socket = await openSocket(socketPath);
-        return new PortalClient(socket, label);
+        return new PortalClient(socket, label, deadlines);
       } catch (err) {
         abort?.throwIfAborted();
         if (Date.now() > deadlineMs) {
@@ -104,11 +116,13 @@ export class PortalClient {
 
   /**
    * Sends a request that the agent answers with OK (resolves) or ERROR (rejects with `errorCode`).
-   * Requests about an execution (SIGNAL, RESIZE) carry its id; others get a fresh one.
+   * Requests about an execution (SIGNAL, RESIZE) carry its id; others get a fresh one. Without an answer within
+   * `timeoutMs` (default: the request deadline) it rejects with a Portal error naming that deadline.
    */
-  request(msg: DistributiveOmit<Extract<HostMessage, { id: number }>, 'id'> & { id?: number }, errorCode: BoxliteError['code'] = 'Portal'): Promise<void> {
+  request(msg: DistributiveOmit<Extract<HostMessage, { id: number }>, 'id'> & { id?: number }, errorCode: BoxliteError['code'] = 'Portal', timeoutMs = this.deadlines.requestMs): Promise<void> {
     const id = msg.id ?? this.allocateId();
-    const reply = this.awaitReply(id);
+    const reply = this.awaitReply(id, msg.kind, timeoutMs);
+    if (msg.kind === 'signal' && msg.signal === 9) this.expectExitAfterKill(id);
     this.send({ ...msg, id } as HostMessage);
     return reply.then((m) => {
       if (m.kind === 'error') throw boxliteError(errorCode, `${this.label}: ${msg.kind} failed in the guest: ${m.message}`);
@@ -118,7 +132,7 @@ export class PortalClient {
   /** Round trip to the agent. */
   async ping(): Promise<void> {
     const id = this.allocateId();
-    const reply = this.awaitReply(id);
+    const reply = this.awaitReply(id, 'ping');
     this.send({ kind: 'ping', id });
     await reply;
   }
@@ -126,35 +140,98 @@ export class PortalClient {
   /** Network counters of the guest (STATS). */
   async guestStats(): Promise<{ netRxBytes: number; netTxBytes: number; tcpConnections: number; tcpErrors: number }> {
     const id = this.allocateId();
-    const reply = this.awaitReply(id);
+    const reply = this.awaitReply(id, 'stats');
     this.send({ kind: 'stats', id });
     const m = await reply;
     if (m.kind !== 'statsReply') throw boxliteError('Portal', `${this.label}: the guest answered STATS with ${m.kind}`);
     return m;
   }
 
-  // Replies to one id come back in request order, so waiters queue per id.
-  private awaitReply(id: number): Promise<GuestMessage> {
+  // Replies to one id come back in request order, so waiters queue per id. Each waits at most `timeoutMs`.
+  private awaitReply(id: number, what: string, timeoutMs = this.deadlines.requestMs): Promise<GuestMessage> {
     if (this.endError) return Promise.reject(this.endError);
     return new Promise<GuestMessage>((resolve, reject) => {
+      let cancel = (): void => undefined;
+      const waiter: Pending = {
+        resolve: (m) => { cancel(); resolve(m); },
+        reject: (e) => { cancel(); reject(e); },
+      };
+      if (timeoutMs > 0) {
+        cancel = startDeadline(timeoutMs, () => {
+          waiter.expired = true;
+          this.updateRef();
+          const why = `the guest agent did not answer ${what.toUpperCase()} within ${timeoutMs / 1000} s (the request deadline)`;
+          reject(boxliteError('Portal', `${this.label}: ${why}`, new DeadlinePassed(why)));
+        });
+      }
       const queue = this.pending.get(id);
-      if (queue) queue.push({ resolve, reject });
-      else this.pending.set(id, [{ resolve, reject }]);
+      if (queue) queue.push(waiter);
+      else this.pending.set(id, [waiter]);
       this.updateRef();
     });
   }
 
-  /** Starts an execution; its events go to `sink`. Returns the exec id. */
+  /**
+   * Starts an execution; its events go to `sink`. Returns the exec id. The guest must report STARTED (or ERROR)
+   * within the exec-start deadline; a command with a timeout must EXIT within it plus the exit grace, a killed
+   * one within the grace after SIGKILL (counted while the host holds none of its output). Otherwise the host
+   * asks the agent to kill it and the execution fails with a Portal error naming the deadline.
+   */
   exec(req: ExecRequest, sink: ExecSink): number {
     const id = this.allocateId();
     if (this.endError) {
       queueMicrotask(() => sink.onFailed(this.endError!));
       return id;
     }
-    this.execs.set(id, { sink, unackedOutputBytes: 0 });
+    const frame = encodeExec(id, req);
+    const sentAt = Date.now();
+    const state: ExecState = { sink, unackedOutputBytes: 0, cancelDeadline: () => undefined, started: false };
+    const ms = this.deadlines.execStartMs;
+    state.cancelDeadline = startDeadline(ms, () => this.abandon(id, `the guest agent did not report \`${req.argv[0]}\` started within ${ms / 1000} s (the exec-start deadline)`));
+    this.execs.set(id, state);
     this.updateRef();
-    this.send({ kind: 'exec', id, ...req });
+    this.socket.write(frame);
+    if (req.timeoutMs > 0) {
+      state.exit = {
+        dueAt: sentAt + req.timeoutMs + this.deadlines.exitGraceMs,
+        why: `\`${req.argv[0]}\` did not exit within its timeout of ${req.timeoutMs / 1000} s plus ${this.deadlines.exitGraceMs / 1000} s `
+          + '(the exit deadline): the guest agent stopped answering; the host asked it to kill the command',
+      };
+    }
     return id;
+  }
+
+  // A killed command must exit within the grace period too (sooner than its timeout's deadline, if that is later).
+  private expectExitAfterKill(id: number): void {
+    const state = this.execs.get(id);
+    if (!state) return;
+    const dueAt = Date.now() + this.deadlines.exitGraceMs;
+    if (state.exit && state.exit.dueAt <= dueAt) return;
+    state.exit = { dueAt, why: `the command did not exit within ${this.deadlines.exitGraceMs / 1000} s of SIGKILL (the exit deadline): the guest agent stopped answering` };
+    if (state.started) this.armExitDeadline(id, state);
+  }
+
+  // The exit deadline replaces the start deadline once STARTED arrives (see `dispatch`).
+  private armExitDeadline(id: number, state: ExecState): void {
+    const exit = state.exit;
+    if (!exit) return;
+    const arm = (at: number): () => void => startDeadline(Math.max(0, at - Date.now()), () => {
+      // Output the host has not taken may be what holds the guest back (no credit): wait another grace period.
+      if (state.unackedOutputBytes > 0) { state.cancelDeadline = arm(Date.now() + this.deadlines.exitGraceMs); return; }
+      this.abandon(id, exit.why);
+    });
+    state.cancelDeadline();
+    state.cancelDeadline = arm(exit.dueAt);
+  }
+
+  // Gives up on an execution the guest does not answer for: asks the agent to kill it, fails it, forgets its id.
+  private abandon(id: number, why: string): void {
+    const exec = this.execs.get(id);
+    if (!exec) return;
+    this.execs.delete(id);
+    this.send({ kind: 'signal', id, signal: 9 }); // its OK, if it ever comes, meets no waiter and is dropped
+    this.updateRef();
+    exec.sink.onFailed(boxliteError('Portal', `${this.label}: ${why}`, new DeadlinePassed(why)));
   }
 
   /** Sends stdin bytes; the caller keeps within the stdin window (see INITIAL_STDIN_WINDOW_BYTES). */
@@ -198,6 +275,8 @@ export class PortalClient {
   destroy(err: BoxliteError, graceful = false): void {
     if (this.endError) return;
     this.endError = err;
+    this.partialFrame?.cancel();
+    for (const e of this.execs.values()) e.cancelDeadline();
     this.socket.destroy();
     this.helloWaiter?.reject(err);
     for (const queue of this.pending.values()) for (const p of queue) p.reject(err);
@@ -212,10 +291,30 @@ export class PortalClient {
     if (this.endError) return;
     try {
       for (const body of this.splitter.push(chunk)) this.dispatch(decodeGuestFrame(body));
+      this.watchPartialFrame();
     } catch (err) {
       const what = err instanceof ProtocolViolation ? 'sent a malformed frame' : 'broke the protocol';
       this.destroy(boxliteError('Portal', `${this.label}: the guest ${what}: ${messageOf(err)}; the connection was closed`, err));
     }
+  }
+
+  // A frame begun must be finished within the partial-frame deadline; a guest that stalls mid-frame is broken.
+  private watchPartialFrame(): void {
+    const held = this.splitter.pendingBytes;
+    const frame = this.splitter.framesCompleted;
+    if (held > 0 && this.partialFrame?.frame === frame) return;
+    this.partialFrame?.cancel();
+    this.partialFrame = undefined;
+    if (held === 0 || this.endError) return;
+    const ms = this.deadlines.partialFrameMs;
+    this.partialFrame = {
+      frame,
+      cancel: startDeadline(ms, () => {
+        if (this.endError) return;
+        const why = new ProtocolViolation(`${this.splitter.pendingBytes} bytes of a frame arrived and not the rest within ${ms / 1000} s (the partial-frame deadline)`);
+        this.destroy(boxliteError('Portal', `${this.label}: the guest stalled mid-frame: ${why.message}; the connection was closed`, why));
+      }),
+    };
   }
 
   private dispatch(msg: GuestMessage): void {
@@ -232,13 +331,22 @@ export class PortalClient {
         const exec = this.execs.get(msg.id);
         if (exec) {
           this.execs.delete(msg.id);
+          exec.cancelDeadline();
           this.updateRef();
           exec.sink.onFailed(boxliteError('Run', msg.message));
           return;
         }
         return this.settle(msg.id, msg);
       }
-      case 'started': return this.execs.get(msg.id)?.sink.onStarted(msg.pid);
+      case 'started': {
+        const exec = this.execs.get(msg.id);
+        if (!exec) return;
+        exec.cancelDeadline();
+        exec.cancelDeadline = () => undefined;
+        exec.started = true;
+        this.armExitDeadline(msg.id, exec);
+        return exec.sink.onStarted(msg.pid);
+      }
       case 'stdout': case 'stderr': {
         const exec = this.execs.get(msg.id);
         if (!exec) return;
@@ -256,6 +364,7 @@ export class PortalClient {
         const exec = this.execs.get(msg.id);
         if (!exec) return;
         this.execs.delete(msg.id);
+        exec.cancelDeadline();
         this.updateRef();
         return exec.sink.onExit(msg.status, msg.timedOut);
       }
@@ -268,7 +377,7 @@ export class PortalClient {
     if (!p) return;
     if (queue!.length === 0) this.pending.delete(id);
     this.updateRef();
-    p.resolve(msg);
+    if (!p.expired) p.resolve(msg);
   }
 
   private send(msg: HostMessage): void {
@@ -292,6 +401,18 @@ export class PortalClient {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffff_fff0 ? 1 : this.nextId + 1;
     return id;
+  }
+}
+
+// The EXEC frame of `req`; InvalidArgument naming the limit when its argv and env do not fit in one frame.
+function encodeExec(id: number, req: ExecRequest): Buffer {
+  try {
+    return encodeHostMessage({ kind: 'exec', id, ...req });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw boxliteError('InvalidArgument', `\`${req.argv[0]}\` cannot be sent to the box: ${err.message}. A command's arguments, environment, `
+      + `working directory and user must fit in one ${MAX_FRAME_BYTES}-byte (1 MiB) portal frame, with at most 65535 arguments and 65535 `
+      + `environment entries; pass large data on stdin or in a file instead`, err);
   }
 }
 

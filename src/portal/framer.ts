@@ -10,6 +10,7 @@ import { MAX_FRAME_BYTES } from './protocol.js';
 export class FrameSplitter {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  private completed = 0;
 
   constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
 
@@ -27,6 +28,7 @@ export class FrameSplitter {
       if (this.buffered < 4 + length) break;
       this.consume(4);
       frames.push(this.consume(length));
+      this.completed++;
     }
     return frames;
   }
@@ -34,6 +36,11 @@ export class FrameSplitter {
   /** Bytes held while waiting for the rest of a frame. */
   get pendingBytes(): number {
     return this.buffered;
+  }
+
+  /** Frames split off so far: a change tells that the bytes held now belong to a newer frame. */
+  get framesCompleted(): number {
+    return this.completed;
   }
 
   private peek(n: number): Buffer {

@@ -16,6 +16,7 @@ import type { TemplateStore } from './templates.js';
 import { assignHostPorts } from './ports.js';
 import { startNetwork, type PortForward } from '../vmm/network/passt.js';
 import { startVolume } from '../vmm/volumes/virtiofsd.js';
+import { orTimeout } from '../util/timeout.js';
 import type { ResolvedVolume } from './volumes.js';
 import type { ResolvedBoxOptions } from './options.js';
 
@@ -27,6 +28,8 @@ type BootPhase = 'launch' | 'handshake' | 'mount';
 const failedPhase = new WeakMap<object, BootPhase>();
 const markPhase = (err: unknown, phase: BootPhase): void => { if (typeof err === 'object' && err !== null) failedPhase.set(err, phase); };
 
+/** How long a failed boot waits for QEMU's exit to be seen, so the error carries QEMU's words rather than ECONNRESET. */
+const EXIT_SETTLE_MS = 2000;
 /** How long a VM restored from a template may take to answer and mount, before the box boots cold instead. */
 const RESTORE_TIMEOUT_MS = 15_000;
 
@@ -204,7 +207,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
         hostname: req.boxId.slice(0, 12).toLowerCase(), wallClockMs: Date.now(), seed: randomBytes(64),
         volumes: (req.options.volumes ?? []).flatMap((v) => [v.tag, v.readOnly ? 'ro' : 'rw', v.guestPath]),
-      }, 'Engine');
+      }, 'Engine', Math.max(1, deadline - Date.now()));
       return agentVersion;
     })();
     const agentVersion = await raceBoot(booted, vm, req.boxId, deadline);
@@ -233,7 +236,9 @@ async function raceBoot<T>(booted: Promise<T>, vm: RunningVm, boxId: string, dea
     return await Promise.race([booted, timeout, died]);
   } catch (err) {
     if (BoxliteError.is(err) && err.code === 'Engine') throw err;
-    if (vm.hasExited) throw bootFailure(boxId, await vm.exited, vm);
+    // A portal that broke (ECONNRESET, closed) is most often QEMU exiting: its exit, with its own words, wins.
+    const exit = await orTimeout(vm.exited, EXIT_SETTLE_MS, undefined);
+    if (exit) throw bootFailure(boxId, exit, vm);
     throw boxliteError(BoxliteError.is(err) ? err.code : 'Engine', `box ${boxId} failed to start: ${messageOf(err)}\nlast console lines:\n${vm.consoleTail()}`, err);
   } finally {
     clearTimeout(timer);

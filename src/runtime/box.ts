@@ -1,5 +1,7 @@
 // LiteBox: the handle of one box — info, start, run, stop, metrics — over the shared state and lifecycle.
 import { BoxliteError, boxliteError, guarded } from '../errors.js';
+import { ProtocolViolation } from '../portal/codec.js';
+import { DeadlinePassed } from '../portal/deadlines.js';
 import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { describeExit, type ImageRootfs } from './boot.js';
 import { BoxCommand } from './command.js';
@@ -83,8 +85,13 @@ export class LiteBox implements AsyncDisposable {
       explainFailure: async (err, what) => {
         const vm = session.vm;
         if (err.code === 'Run') return err;
+        const said = err.message.startsWith(`box ${boxId}: `) ? err.message : `box ${boxId}: ${err.message}`;
+        // A guest that broke the protocol is the cause, though the VM is then killed for it: say so, not "SIGKILL".
+        if (err.cause instanceof ProtocolViolation) return boxliteError('Portal', `${said} while ${what}; the box was stopped`, err);
+        // A deadline that passed is the cause too; the VM still runs, so there is no exit to wait for.
+        if (err.cause instanceof DeadlinePassed) return boxliteError('Portal', `${said} while ${what}`, err);
         const exit = await orTimeout(vm.exited, 2000, undefined);
-        if (!exit) return boxliteError(err.code, `box ${boxId}: ${err.message} while ${what}`, err);
+        if (!exit) return boxliteError(err.code, `${said} while ${what}`, err);
         // A VM ended on purpose for a failure (a helper died, the guest broke the protocol) says which.
         const failure = session.stopRequested ? this.svc.store.get(boxId)?.lastError : undefined;
         return boxliteError('Portal', `box ${boxId} stopped while ${what}: ${failure ?? `the VM exited (${describeExit(exit)})`}; `

@@ -1,4 +1,5 @@
 // The box state machine across processes: start, attach, stop and remove under a per-box lock in the database.
+import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
@@ -116,8 +117,13 @@ export class BoxLifecycle {
   stop(boxId: string): Promise<void> {
     return this.once(`stop:${boxId}`, () => this.withLock(boxId, async (rec) => {
       const active = rec.status === 'running' || rec.status === 'stopping';
+      const dirGone = active && !fs.existsSync(this.paths(rec.id).dir);
       if (active) await this.stopLocked(rec);
       if (rec.autoRemove && (active || rec.status === 'stopped')) await this.removeLocked(rec.id);
+      if (dirGone) {
+        throw boxliteError('Storage', `box ${rec.id}: its directory ${this.paths(rec.id).dir} was deleted while it ran, so it could not shut down `
+          + `cleanly: its VM was killed and the box ${rec.autoRemove ? 'removed' : `is stopped; remove it with \`boxlite rm ${rec.id}\``}`);
+      }
     }));
   }
 
@@ -289,13 +295,14 @@ export class BoxLifecycle {
   // Powers the guest off (or kills it) and records Stopped. The caller holds the lock.
   private async stopLocked(rec: BoxRecord): Promise<void> {
     this.store.update(rec.id, { status: 'stopping' });
-    let session = this.session(rec.id);
-    if (!session) session = await this.attach(rec).catch(() => undefined);
     const paths = this.paths(rec.id);
+    let session = this.session(rec.id);
+    // Without the box's directory there are no portal sockets to attach through: the VM can only be killed.
+    if (!session && fs.existsSync(paths.dir)) session = await this.attach(rec).catch(() => undefined);
     const vm = session?.vm ?? (rec.vmm && this.driver.adopt(rec.vmm.pid, rec.vmm.start, paths.dir, paths.consoleLog));
     if (session) session.stopRequested = true;
-    if (session?.portal.isOpen) await orTimeout(session.portal.shutdown().catch(() => undefined), STOP_GRACE_MS, undefined);
-    if (vm && !(await orTimeout(vm.exited.then(() => true), STOP_GRACE_MS, false))) await vm.kill();
+    const asked = session?.portal.isOpen === true && await orTimeout(session.portal.shutdown().then(() => true, () => false), STOP_GRACE_MS, false);
+    if (vm && !(asked && await orTimeout(vm.exited.then(() => true), STOP_GRACE_MS, false))) await vm.kill();
     this.store.processes.endAll(rec.id); // helpers end with their VM; any left (none connected yet) end here
     if (session) {
       session.portal.close();

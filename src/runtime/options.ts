@@ -134,7 +134,7 @@ const invalid = (msg: string): never => { throw boxliteError('InvalidArgument', 
 
 function intIn(name: string, v: unknown, min: number, max: number, unit: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    invalid(`${name} must be an integer between ${min} and ${max}${unit}, got ${JSON.stringify(v)}`);
+    invalid(`${name} must be an integer between ${min} and ${max}${unit}, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
   }
   return v as number;
 }

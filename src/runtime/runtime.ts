@@ -5,7 +5,7 @@ import { boxliteError, guarded } from '../errors.js';
 import { ImageStore, prepareImageRootfs } from '../images/index.js';
 import { BoxStore } from '../state/box-store.js';
 import { openStateDb, type StateDb } from '../state/db.js';
-import { selfIdentity } from '../state/process-identity.js';
+import { runtimeIdentity } from '../state/process-identity.js';
 import type { VmmDriver } from '../vmm/driver.js';
 import { QemuDriver } from '../vmm/qemu/process.js';
 import { LiteBox, toInfo } from './box.js';
@@ -65,7 +65,7 @@ export class BoxliteRuntime implements AsyncDisposable {
     this.db = openStateDb(this.homeDir);
     this.store = new BoxStore(this.db);
     const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver) : undefined;
-    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, selfIdentity(), (ref) => prepareImageRootfs(this.images, ref), templates);
+    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref) => prepareImageRootfs(this.images, ref), templates);
     this.recovery = recover(this.homeDir, this.store, this.lifecycle);
   }
 

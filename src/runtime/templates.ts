@@ -20,7 +20,7 @@ import { QEMU_BINARY } from '../vmm/qemu/process.js';
 import { networkSocketPath, removeNetworkSocketDir, startNetwork } from '../vmm/network/passt.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import { findGuestArtifacts } from '../setup/index.js';
-import { boxVmConfig } from './boot.js';
+import { boxVmConfig, describeExit } from './boot.js';
 import { BoxPaths } from './box-paths.js';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB } from './options.js';
 
@@ -163,9 +163,17 @@ export class TemplateStore {
       const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false })
         .catch((e: unknown) => { network?.kill(); throw e; });
       try {
-        const portal = await PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS);
-        const ready = await orTimeout(portal.handshake(), TEMPLATE_BOOT_MS, undefined);
-        portal.close();
+        // A QEMU that exits (e.g. it cannot allocate the memory) fails the template at once, in QEMU's words.
+        const gone = new AbortController();
+        const died = vm.exited.then((exit) => {
+          gone.abort();
+          throw new Error(`the template VM exited (${describeExit(exit)})${exit.stderr ? `; QEMU said: ${exit.stderr}` : ''}`);
+        });
+        died.catch(() => undefined);
+        // A portal that breaks (ECONNRESET) as QEMU exits: the exit, in QEMU's words, is the reason recorded.
+        const exitFirst = async (e: unknown): Promise<never> => { await orTimeout(died, 2000, undefined); throw e; };
+        const portal = await Promise.race([PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS, gone.signal), died]).catch(exitFirst);
+        const ready = await orTimeout(Promise.race([portal.handshake(), died]).finally(() => portal.close()), TEMPLATE_BOOT_MS, undefined).catch(exitFirst);
         if (!ready) throw new Error(`the template VM's agent did not answer within ${TEMPLATE_BOOT_MS / 1000} s; console: ${vm.consoleTail(10)}`);
         await fs.promises.rm(tmpState, { force: true });
         await this.driver.saveState(vm, templateConfig, tmpState);

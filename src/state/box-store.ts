@@ -165,7 +165,10 @@ export class BoxStore {
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
-  /** Claims a free portal port of a box for `me` (ports held by dead processes are free). Undefined when all are taken. */
+  /**
+   * Claims a free portal port of a box for `me`, one runtime instance (ports held by dead processes are free; two
+   * runtimes of one process get a port each). Undefined when all are taken.
+   */
   claimPort(boxId: string, ports: number, me: ProcessIdentity): number | undefined {
     return this.db.transaction(() => {
       const held = this.db.prepare('SELECT port, owner FROM portal_claims WHERE box_id = ?').all(boxId) as Array<{ port: number; owner: string }>;

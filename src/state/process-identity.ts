@@ -1,10 +1,15 @@
 // Identifies processes across pid reuse (pid + start time) and host reboots (boot id), from /proc.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 
-/** A process as (pid, start time in clock ticks since boot): a reused pid has another start time. */
+/**
+ * A process as (pid, start time in clock ticks since boot): a reused pid has another start time. `instance`
+ * tells runtimes of one process apart (lock and portal-claim holders); the process's death still ends them.
+ */
 export interface ProcessIdentity {
   readonly pid: number;
   readonly start: number;
+  readonly instance?: string;
 }
 
 /** The start time of `pid` (field 22 of /proc/<pid>/stat), or undefined if there is no such process. */
@@ -25,6 +30,11 @@ export function selfIdentity(): ProcessIdentity {
   return { pid: process.pid, start: processStartTime(process.pid) ?? 0 };
 }
 
+/** This process's identity as one runtime instance: its own lock and portal-claim holder, ended with the process. */
+export function runtimeIdentity(): ProcessIdentity {
+  return { ...selfIdentity(), instance: randomBytes(8).toString('hex') };
+}
+
 /** True when the process that had this identity is still running (not a new process that reuses its pid). */
 export function isAlive(id: ProcessIdentity | undefined): boolean {
   if (!id) return false;
@@ -41,15 +51,16 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** "pid:start", the form stored in lock and claim columns. */
+/** "pid:start" or "pid:start:instance", the form stored in lock and claim columns. */
 export function formatIdentity(id: ProcessIdentity): string {
-  return `${id.pid}:${id.start}`;
+  return `${id.pid}:${id.start}${id.instance ? `:${id.instance}` : ''}`;
 }
 
-/** Parses "pid:start"; undefined when malformed. */
+/** Parses "pid:start[:instance]"; undefined when malformed. */
 export function parseIdentity(s: string | null | undefined): ProcessIdentity | undefined {
-  const m = /^(\d+):(\d+)$/.exec(s ?? '');
-  return m ? { pid: Number(m[1]), start: Number(m[2]) } : undefined;
+  const m = /^(\d+):(\d+)(?::([0-9a-f]+))?$/.exec(s ?? '');
+  if (!m) return undefined;
+  return m[3] ? { pid: Number(m[1]), start: Number(m[2]), instance: m[3] } : { pid: Number(m[1]), start: Number(m[2]) };
 }
 
 /** The kernel's id of the current boot; boxes recorded as running under another boot id are not running. */

@@ -61,6 +61,16 @@ describe('running commands', () => {
     assert.equal((await sh(box, 'pwd', (c) => c.workingDir('/etc'))).stdout, '/etc\n');
   });
 
+  it('hostile review #11: too many or too large arguments are InvalidArgument naming the limit, and the box keeps working', async () => {
+    const tooMany = new BoxCommand('true').args(Array.from({ length: 70_000 }, () => 'x'));
+    await assert.rejects(box.run(tooMany), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'InvalidArgument' && /argv has 70001 entries, at most 65535/.test(e.message) && /1048576-byte \(1 MiB\) portal frame/.test(e.message));
+    const tooLarge = new BoxCommand('echo').arg('y'.repeat(2 * 1024 * 1024));
+    await assert.rejects(box.run(tooLarge), (e: unknown) =>
+      BoxliteError.is(e) && e.code === 'InvalidArgument' && /portal frame of \d+ bytes exceeds 1048576/.test(e.message) && /stdin or in a file/.test(e.message));
+    assert.equal((await sh(box, 'echo still-here')).stdout, 'still-here\n');
+  });
+
   it('rejects a program that does not exist with a Run error naming it', async () => {
     await assert.rejects(box.run(new BoxCommand('no-such-program')), (e: unknown) =>
       BoxliteError.is(e) && e.code === 'Run' && /no-such-program/.test(e.message));

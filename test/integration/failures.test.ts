@@ -9,7 +9,7 @@ import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { BoxCommand } from '../../src/runtime/command.js';
 import { BoxStatus } from '../../src/runtime/status.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
-import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
+import { busyboxBox, sh, TEST_HOME, testRuntime } from '../helpers/boxes.js';
 
 describe('failures', () => {
   // Root in a box can no longer crash the guest kernel (sysrq-trigger is read-only, see box-root.test.ts), so the VM
@@ -30,6 +30,32 @@ describe('failures', () => {
     assert.match(box.info().lastError ?? '', /exited unexpectedly \(signal SIGKILL\)/);
     // The box can be started again after a crash.
     assert.equal((await sh(box, 'echo back')).stdout, 'back\n');
+  });
+
+  it('hostile review #11: memory the host cannot give fails fast in QEMU\'s words ("Cannot allocate memory"), not ECONNRESET after 60 s', async (t) => {
+    const hostMib = Math.ceil(os.totalmem() / 2 ** 20);
+    const memoryMib = hostMib + 8192;
+    if (memoryMib > 65536) return t.skip(`this host has ${hostMib} MiB, so no allowed memoryMib (at most 65536) is more than it can give`);
+    const overcommit = fs.readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim();
+    if (overcommit === '1') return t.skip('vm.overcommit_memory is 1: the kernel grants any allocation, so QEMU would start');
+    // A home of its own (sharing the set-up guest): the failed template of this shape stays out of the test home.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-bigmem-'));
+    fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
+    const runtime = new BoxliteRuntime({ homeDir: home });
+    try {
+      const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib, autoRemove: false });
+      const began = Date.now();
+      await assert.rejects(box.start(), (e: unknown) => {
+        assert.ok(BoxliteError.is(e) && e.code === 'Engine', String(e));
+        assert.match(e.message, /the VM exited \(code 1\); QEMU said: .*Cannot allocate memory/);
+        assert.doesNotMatch(e.message, /ECONNRESET/);
+        return true;
+      });
+      assert.ok(Date.now() - began < 30_000, 'failed at once, not at the boot timeout');
+    } finally {
+      await runtime.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('names the set-up command when the guest kernel has not been set up', async () => {

@@ -142,3 +142,20 @@ test('hostile review #3: a long home dir, whose sockets all go under the temp di
     fs.rmSync(home, { recursive: true, force: true });
   }
 });
+
+test('hostile review #11: a host port in use says it is in use by another process, not only "check the ports are free"', async () => {
+  const blocker = net.createServer();
+  servers.push(blocker);
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const taken = (blocker.address() as net.AddressInfo).port;
+  const inUse = await busyboxBox({ ports: [{ guestPort: 80, hostPort: taken, hostIp: '127.0.0.1' }], autoRemove: false });
+  await assert.rejects(inUse.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Network'
+    && e.message.includes(`host port 127.0.0.1:${taken}/tcp is already in use by another process`));
+  await new Promise<void>((resolve) => blocker.close(() => resolve()));
+});
+
+test('hostile review #11: a privileged host port published by a non-root process says it is privileged', async (t) => {
+  if (process.getuid?.() === 0) return t.skip('runs as root, which may bind privileged ports (the EACCES wording is unit-tested)');
+  const privileged = await busyboxBox({ ports: [{ guestPort: 80, hostPort: 81, hostIp: '127.0.0.1' }], autoRemove: false });
+  await assert.rejects(privileged.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Network' && /is a privileged port \(below \d+/.test(e.message));
+});

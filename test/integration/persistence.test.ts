@@ -101,6 +101,35 @@ describe('persistence and several processes', () => {
     await rt.close();
   });
 
+  it('hostile review #9: two runtimes in one process share one box; closing one keeps the other working', async () => {
+    const home = freshHome();
+    const a = new BoxliteRuntime({ homeDir: home });
+    const b = new BoxliteRuntime({ homeDir: home });
+    const echo = async (rt: BoxliteRuntime, word: string): Promise<string> => {
+      const box = await rt.get('shared');
+      const run = await box!.run(new BoxCommand('echo').arg(word));
+      const out = await run.stdout()!.text();
+      assert.equal((await run.wait()).exitCode, 0);
+      return out;
+    };
+    try {
+      await a.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, detach: true, autoRemove: false }, 'shared');
+      assert.equal(await echo(a, 'from-a'), 'from-a\n');
+      assert.equal(await echo(b, 'from-b'), 'from-b\n', 'the second runtime attaches on a port of its own');
+      const [x, y] = await Promise.all([echo(a, 'both-a'), echo(b, 'both-b')]);
+      assert.deepEqual([x, y], ['both-a\n', 'both-b\n']);
+      await a.close(); // the launcher leaves; the detached box and the other runtime's session stay
+      assert.equal(await echo(b, 'still-b'), 'still-b\n');
+      const c = new BoxliteRuntime({ homeDir: home }); // a third one takes the port the first released
+      assert.equal(await echo(c, 'from-c'), 'from-c\n');
+      await c.close();
+      await (await b.get('shared'))!.stop();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('kill -9 of the owner of a non-detached box leaves no VM behind, and the box is Stopped on the next open', async () => {
     const home = freshHome();
     const c = child(home, 'hold', 'owned');

@@ -12,6 +12,7 @@ import type { ProcessIdentity } from '../../state/process-identity.js';
 import { ensurePrivateDir, freshPrivateSubdir, isPrivateDir, runDir } from '../../util/private-dir.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 import { executableForOtherUid } from './passt-binary.js';
+import { explainPortRefusals } from './port-probe.js';
 
 /** The passt binary (Debian package `passt`), unless setup built a patched one (NetworkOptions.binary). */
 export const PASST_BINARY = 'passt';
@@ -108,7 +109,10 @@ export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess
       }
       const said = `${f.stderr}\n${await fs.promises.readFile(networkLogPath(opts.socketPath), 'utf8').catch(() => '')}`.trim().split('\n').filter(Boolean).slice(-5).join('; ');
       const why = f.kind === 'exited' ? `exited with ${f.how}` : `did not open ${opts.socketPath} within ${READY_TIMEOUT_MS / 1000} s`;
-      return boxliteError('Network', `the box network could not start (passt ${why})${said ? `: ${said}` : ''}${ports ? `; check that the host ports ${ports} are free` : ''}`);
+      // passt does not say why a bind failed: bind the ports here and name the kernel's refusal.
+      const refused = f.kind === 'exited' ? await explainPortRefusals(opts.ports) : [];
+      const hint = refused.length ? `; ${refused.join('; ')}` : ports ? `; check that the host ports ${ports} are free` : '';
+      return boxliteError('Network', `the box network could not start (passt ${why})${said ? `: ${said}` : ''}${hint}`);
     },
   });
 }

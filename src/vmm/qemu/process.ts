@@ -150,6 +150,12 @@ class AdoptedVm implements RunningVm {
     if (isAlive({ pid: this.pid, start: this.pidStart })) {
       try { process.kill(this.pid, 'SIGKILL'); } catch { /* already gone */ }
     }
-    return this.exited;
+    // The caller waits for the exit: keep the event loop alive until the poll sees it (the poll timer is unref'd).
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      return await this.exited;
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 }

@@ -41,6 +41,10 @@ const invalid: [string, RegExp][] = [
   [`x/${'a'.repeat(300)}`, /longer than 255/],
   ['a/b:t:t', /component|tag/],
   ['a.b_c/e', /registry/],
+  // hostile review #13: a capitalised first component is no registry host, and two tags are no reference.
+  ['UPPER/case', /repository name "UPPER\/case" must be lowercase/],
+  ['Org/app:1', /must be lowercase/],
+  ['a:b:c', /component "a:b"/],
 ];
 
 for (const [input, want] of valid) {

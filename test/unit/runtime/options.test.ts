@@ -7,6 +7,7 @@ import { BoxliteError } from '../../../src/errors.js';
 import { BoxCommand } from '../../../src/runtime/command.js';
 import { BoxID, ContainerID } from '../../../src/runtime/ids.js';
 import { resolveBoxOptions, resolveHomeDir, validateBoxName, type BoxOptions } from '../../../src/runtime/options.js';
+import { BoxliteRuntime } from '../../../src/runtime/runtime.js';
 import { BoxStatus } from '../../../src/runtime/status.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-opts-'));
@@ -116,5 +117,29 @@ describe('ids and status', () => {
       assert.deepEqual(got, want, s.name);
     }
     assert.equal(JSON.stringify({ s: BoxStatus.Running }), '{"s":"running"}');
+  });
+});
+
+describe('numbers that are not numbers', () => {
+  it('hostile review #11: cpus NaN says "got NaN", not "got null"', () => {
+    assert.throws(() => resolveBoxOptions(withRootfs({ cpus: Number('abc') })), isError('InvalidArgument', /cpus must be an integer between 1 and \d+, got NaN/));
+  });
+});
+
+describe('create() of a box that could never start', () => {
+  it('hostile review #13: malformed image references are InvalidArgument at create(), and no row is made', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-create-'));
+    const runtime = new BoxliteRuntime({ homeDir: home });
+    try {
+      const before = await runtime.listInfo();
+      for (const image of ['UPPER/case', 'a:b:c']) {
+        await assert.rejects(runtime.create({ rootfs: { image } }, `bad-${before.length}`),
+          isError('InvalidArgument', new RegExp(`invalid image reference ${JSON.stringify(image)}`)));
+      }
+      assert.deepEqual(await runtime.listInfo(), before);
+    } finally {
+      await runtime.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

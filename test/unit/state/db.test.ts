@@ -9,7 +9,7 @@ import { BoxliteError } from '../../../src/errors.js';
 import { BoxStore, type BoxRecord } from '../../../src/state/box-store.js';
 import { openStateDb } from '../../../src/state/db.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/state/migrations.js';
-import { isAlive, processStartTime, selfIdentity } from '../../../src/state/process-identity.js';
+import { formatIdentity, isAlive, parseIdentity, processStartTime, runtimeIdentity, selfIdentity } from '../../../src/state/process-identity.js';
 
 const tmpHome = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-db-'));
 const isError = (code: string, re: RegExp) => (e: unknown): boolean => BoxliteError.is(e) && e.code === code && re.test(e.message);
@@ -112,6 +112,23 @@ describe('box store', () => {
     assert.equal(store.claimPort('01J0000000000000000000000A', 2, deadIdentity()), 1);
     assert.equal(store.claimPort('01J0000000000000000000000A', 2, selfIdentity()), 1, 'the dead claim on port 1 is reclaimed');
     assert.equal(store.claimPort('01J0000000000000000000000A', 2, { pid: 1, start: processStartTime(1)! }), undefined);
+  });
+});
+
+describe('runtime instances of one process', () => {
+  it('hostile review #9: two runtimes of one process claim a portal port each, and share no lock', () => {
+    const store = new BoxStore(openStateDb(tmpHome()));
+    store.insert(record('01J0000000000000000000000A'));
+    const [a, b] = [runtimeIdentity(), runtimeIdentity()];
+    assert.equal(store.claimPort('01J0000000000000000000000A', 4, a), 0);
+    assert.equal(store.claimPort('01J0000000000000000000000A', 4, b), 1, 'the second runtime does not take the first one\'s port');
+    assert.equal(store.claimPort('01J0000000000000000000000A', 4, a), 0, 'a runtime claiming again keeps its own port');
+    store.releasePort('01J0000000000000000000000A', 0, a);
+    assert.equal(store.claimPort('01J0000000000000000000000A', 4, runtimeIdentity()), 0, 'a released port is free again');
+    assert.equal(store.tryLock('01J0000000000000000000000A', a), true);
+    assert.equal(store.tryLock('01J0000000000000000000000A', b), false, 'the lock of one runtime holds against another of the same process');
+    assert.deepEqual(parseIdentity(formatIdentity(a)), a);
+    assert.equal(isAlive(parseIdentity(formatIdentity(a))), true, 'a runtime is alive while its process is');
   });
 });
 
