@@ -46,11 +46,11 @@ describe('findGuestArtifacts', () => {
     const m: GuestManifest = {
       formatVersion: 1, kernelVersion: '6.1.0-test', kernelPackage: 'linux-image-6.1.0-test', kernelPackageVersion: '1',
       kernelPath: 'kernel/6.1.0-test/vmlinux', initrdPath: 'initramfs/abc.cpio.gz', initramfsHash: 'abc',
-      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', modules: [], builtinModules: [],
-      passtPath: '../tools/passt/0123/passt', passtReplaces: '0.0~git20230309.7c7625d-1', createdAt: '',
+      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', launcherHash: 'cafe', launcherPath: '../host/launcher/cafe/boxlite-launcher',
+      modules: [], builtinModules: [], passtPath: '../tools/passt/0123/passt', passtReplaces: '0.0~git20230309.7c7625d-1', createdAt: '',
     };
     await writeManifest(home, m);
-    for (const rel of [m.kernelPath, m.initrdPath]) {
+    for (const rel of [m.kernelPath, m.initrdPath, m.launcherPath!]) {
       fs.mkdirSync(path.dirname(path.join(home, 'guest', rel)), { recursive: true });
       fs.writeFileSync(path.join(home, 'guest', rel), 'x');
     }
