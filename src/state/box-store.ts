@@ -172,19 +172,19 @@ export class BoxStore {
     });
   }
 
-  /** Adds to a box's command and byte counters. */
+  /** Adds to a box's command and byte counters; skipped on a full disk (a command still runs). */
   addBoxCounters(id: string, d: { commands?: number; errors?: number; sent?: number; received?: number }): void {
-    return this.guard.run(`counting commands of box ${id}`, () => {
+    this.guard.runOrSkipIfFull(`counting commands of box ${id}`, () => {
       this.db.prepare(`UPDATE boxes SET commands_run = commands_run + ?, run_errors = run_errors + ?, bytes_sent = bytes_sent + ?,
         bytes_received = bytes_received + ? WHERE id = ?`).run(d.commands ?? 0, d.errors ?? 0, d.sent ?? 0, d.received ?? 0, id);
-    }, 'no-reserve');
+    });
   }
 
-  /** Adds `n` to a runtime-wide counter. */
+  /** Adds `n` to a runtime-wide counter; skipped on a full disk. */
   bump(name: string, n = 1): void {
-    return this.guard.run(`counting ${name}`, () => {
+    this.guard.runOrSkipIfFull(`counting ${name}`, () => {
       this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value').run(name, n);
-    }, 'no-reserve');
+    });
   }
 
   /** Image digests that boxes use (so image prune keeps them). */

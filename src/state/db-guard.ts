@@ -52,6 +52,15 @@ export class DbGuard {
     return result;
   }
 
+  /** Like `run` for a write that may be dropped (a counter): on a full disk it is skipped, not an error. */
+  runOrSkipIfFull(what: string, fn: () => void): void {
+    try {
+      this.run(what, fn, 'no-reserve');
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+    }
+  }
+
   private assertSameFile(what: string): void {
     if (!this.identity) return;
     const now = statOf(this.file);
