@@ -141,11 +141,21 @@ export class BoxLifecycle {
 
   /** Detaches from every box; stops the non-detached boxes this process launched. */
   async close(): Promise<void> {
+    const failures: unknown[] = [];
     await Promise.all([...this.sessions.values()].map(async (s) => {
-      const rec = this.store.get(s.boxId);
-      if (s.launched && rec && !rec.detach) await this.stop(s.boxId).catch(() => undefined);
-      else this.detach(s);
+      try {
+        const rec = this.store.get(s.boxId);
+        if (s.launched && rec && !rec.detach) await this.stop(s.boxId).catch(() => undefined);
+        else this.detach(s);
+      } catch (err) {
+        // The database failed (deleted, damaged): the connection is let go all the same (non-detached VMs still
+        // die with this process), and the failure reported.
+        this.sessions.delete(s.boxId);
+        s.portal.close();
+        failures.push(err);
+      }
     }));
+    if (failures.length > 0) throw failures[0];
   }
 
   private async startNow(boxId: string): Promise<BoxSession> {
