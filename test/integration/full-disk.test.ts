@@ -143,18 +143,16 @@ test('hostile review #7: a box that fills the host disk: its writes fail, it kee
   const deadline = Date.now() + 300_000;
   while (freeBytes(home)! > 1024 * 1024 && Date.now() < deadline) await sleep(250);
   assert.ok(freeBytes(home)! <= 1024 * 1024, `the box filled the host disk (${freeBytes(home)} bytes free)`);
-  // The guest learns of it at its next writeback: its ext4 logs the I/O error, aborts its journal, and turns read-only.
-  let log = '';
-  while (!/Aborting journal|Remounting filesystem read-only/.test(log) && Date.now() < deadline) {
-    log = (await sh(box, 'dmesg | tail -50')).stdout;
-    await sleep(500);
+  // The guest learns of it at its next writeback: its ext4 gets I/O errors, aborts its journal and turns read-only.
+  // A probe write may be held up meanwhile (see below), so each one has a deadline and is tried again.
+  let probe = { stdout: '', stderr: '', exitCode: 0, timedOut: false };
+  for (let i = 0; (probe.exitCode === 0 || probe.timedOut) && Date.now() < deadline; i++) {
+    if (i > 0) await sleep(500);
+    probe = await sh(box, `echo alive; echo more > /root/probe-${i}`, (c) => c.timeout(10_000));
   }
-  assert.ok(/I\/O error/.test(log), `the guest saw an I/O error:\n${log.slice(-2000)}`);
-  assert.ok(/Aborting journal|Remounting filesystem read-only/.test(log), `and stopped writing its disk:\n${log.slice(-2000)}`);
-  const alive = await sh(box, 'echo alive; echo more > /root/after');
-  assert.equal(alive.stdout, 'alive\n', 'the box still answers');
-  assert.notEqual(alive.exitCode, 0, 'a new write fails');
-  assert.match(alive.stderr, /Read-only file system|I\/O error|No space left/);
+  assert.equal(probe.stdout, 'alive\n', 'the box still answers');
+  assert.notEqual(probe.exitCode, 0, 'a new write fails');
+  assert.match(probe.stderr, /Read-only file system|I\/O error|No space left/);
   // Linux 6.1 keeps a writer whose dirty pages can no longer be written stalled (killably), so the writer is killed.
   await writer.kill().catch(() => undefined);
   assert.notEqual((await writer.wait()).exitCode, 0, 'the filling command did not succeed');
