@@ -10,6 +10,7 @@ import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
 import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings, type StartMode } from './boot.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
+import { checkRoomToStart, type SparseDisk } from './disk-space.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
 import { isRecordedProcess } from '../state/box-processes.js';
 import type { ResolvedBoxOptions } from './options.js';
@@ -140,11 +141,21 @@ export class BoxLifecycle {
 
   /** Detaches from every box; stops the non-detached boxes this process launched. */
   async close(): Promise<void> {
+    const failures: unknown[] = [];
     await Promise.all([...this.sessions.values()].map(async (s) => {
-      const rec = this.store.get(s.boxId);
-      if (s.launched && rec && !rec.detach) await this.stop(s.boxId).catch(() => undefined);
-      else this.detach(s);
+      try {
+        const rec = this.store.get(s.boxId);
+        if (s.launched && rec && !rec.detach) await this.stop(s.boxId).catch(() => undefined);
+        else this.detach(s);
+      } catch (err) {
+        // The database failed (deleted, damaged): the connection is let go all the same (non-detached VMs still
+        // die with this process), and the failure reported.
+        this.sessions.delete(s.boxId);
+        s.portal.close();
+        failures.push(err);
+      }
     }));
+    if (failures.length > 0) throw failures[0];
   }
 
   private async startNow(boxId: string): Promise<BoxSession> {
@@ -189,6 +200,9 @@ export class BoxLifecycle {
     const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
     this.store.processes.endAll(rec.id); // none should be left; those of an earlier start must not be watched
     try {
+      checkRoomToStart(this.homeDir, this.sparseDisk(rec.id, options), this.store.list()
+        .filter((r) => r.status === 'running' || r.status === 'stopping')
+        .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
         onProcess: (p) => this.store.processes.record(rec.id, p),
@@ -339,6 +353,10 @@ export class BoxLifecycle {
         this.store.unlock(boxId, this.me);
       }
     }
+  }
+
+  private sparseDisk(boxId: string, options: ResolvedBoxOptions): SparseDisk {
+    return { boxId, path: this.paths(boxId).upperDisk, diskSizeGb: options.diskSizeGb };
   }
 
   private vmAlive(rec: BoxRecord): boolean {

@@ -1,7 +1,7 @@
 // BoxliteRuntime: the entry point that owns a home dir and creates, finds and removes boxes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { boxliteError, guarded } from '../errors.js';
+import { asBoxliteError, boxliteError, guarded } from '../errors.js';
 import { ImageStore, prepareImageRootfs } from '../images/index.js';
 import { BoxStore } from '../state/box-store.js';
 import { openStateDb, type StateDb } from '../state/db.js';
@@ -66,7 +66,12 @@ export class BoxliteRuntime implements AsyncDisposable {
     this.store = new BoxStore(this.db);
     const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver) : undefined;
     this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref) => prepareImageRootfs(this.images, ref), templates);
-    this.recovery = recover(this.homeDir, this.store, this.lifecycle);
+    try {
+      this.recovery = recover(this.homeDir, this.store, this.lifecycle);
+    } catch (err) {
+      this.db.close();
+      throw asBoxliteError(err, `recovering the boxes of ${this.homeDir}`, this.homeDir);
+    }
   }
 
   /** A runtime with default options. */
@@ -173,9 +178,13 @@ export class BoxliteRuntime implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.lifecycle.close();
-    this.db.close();
-    if (defaultRuntime === this) defaultRuntime = undefined;
+    try {
+      await this.lifecycle.close();
+    } finally {
+      // Even when the database failed under it (deleted, full disk), the handle is let go; its VMs die with this process.
+      this.db.close();
+      if (defaultRuntime === this) defaultRuntime = undefined;
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -4,6 +4,7 @@
 // what identifies the process as safely as a VM is identified: pid, start time, and a string its command line
 // contains (a path of the box), so a reused pid is never taken for it.
 import fs from 'node:fs';
+import type { DbGuard } from './db-guard.js';
 import type { StateDb } from './db.js';
 import { isAlive, type ProcessIdentity } from './process-identity.js';
 
@@ -16,17 +17,20 @@ export interface BoxProcess extends ProcessIdentity {
 
 /** The box_processes table. */
 export class BoxProcesses {
-  constructor(private readonly db: StateDb) {}
+  constructor(private readonly db: StateDb, private readonly guard: DbGuard) {}
 
   /** Records (or replaces) the process of `kind` of a box. */
   record(boxId: string, p: BoxProcess): void {
-    this.db.prepare('INSERT OR REPLACE INTO box_processes (box_id, kind, pid, pid_start, marker) VALUES (?, ?, ?, ?, ?)')
-      .run(boxId, p.kind, p.pid, p.start, p.marker);
+    this.guard.run(`recording the ${p.kind} process of box ${boxId}`, () => {
+      this.db.prepare('INSERT OR REPLACE INTO box_processes (box_id, kind, pid, pid_start, marker) VALUES (?, ?, ?, ?, ?)')
+        .run(boxId, p.kind, p.pid, p.start, p.marker);
+    });
   }
 
   /** The recorded processes of a box. */
   of(boxId: string): BoxProcess[] {
-    const rows = this.db.prepare('SELECT kind, pid, pid_start, marker FROM box_processes WHERE box_id = ? ORDER BY kind').all(boxId) as Array<{ kind: string; pid: number; pid_start: number; marker: string }>;
+    const rows = this.guard.run(`reading the processes of box ${boxId}`, () => this.db.prepare('SELECT kind, pid, pid_start, marker FROM box_processes WHERE box_id = ? ORDER BY kind')
+      .all(boxId) as Array<{ kind: string; pid: number; pid_start: number; marker: string }>);
     return rows.map((r) => ({ kind: r.kind, pid: r.pid, start: r.pid_start, marker: r.marker }));
   }
 
@@ -36,7 +40,7 @@ export class BoxProcesses {
     for (const p of ended) {
       try { process.kill(p.pid, 'SIGKILL'); } catch { /* it just exited */ }
     }
-    this.db.prepare('DELETE FROM box_processes WHERE box_id = ?').run(boxId);
+    this.guard.run(`forgetting the processes of box ${boxId}`, () => this.db.prepare('DELETE FROM box_processes WHERE box_id = ?').run(boxId));
     return ended;
   }
 }

@@ -1,6 +1,7 @@
 // Box rows of the state database: insert, look up, compare-and-set updates, per-box locks, portal claims, counters.
 import { boxliteError } from '../errors.js';
 import { BoxProcesses } from './box-processes.js';
+import { DbGuard } from './db-guard.js';
 import type { StateDb } from './db.js';
 import { formatIdentity, isAlive, parseIdentity, type ProcessIdentity } from './process-identity.js';
 
@@ -52,17 +53,32 @@ export type BoxPatch = Partial<Pick<BoxRecord, 'status' | 'vmm' | 'bootId' | 'co
 
 const identityOrNull = (id: ProcessIdentity | undefined): [number | null, number | null] => (id ? [id.pid, id.start] : [null, null]);
 
-/** Box rows. Every method is one statement or one transaction, safe against other processes on the same file. */
+/**
+ * Box rows. Every method is one statement or one transaction, safe against other processes on the same file, and
+ * fails only with a BoxliteError naming the file (see DbGuard).
+ */
 export class BoxStore {
   /** The recorded processes (VM, helpers) of each box. */
   readonly processes: BoxProcesses;
+  private readonly guard: DbGuard;
 
   constructor(private readonly db: StateDb) {
-    this.processes = new BoxProcesses(db);
+    this.guard = new DbGuard(db);
+    this.processes = new BoxProcesses(db, this.guard);
+  }
+
+  /** The database file. */
+  get file(): string {
+    return this.guard.file;
   }
 
   /** Inserts a new box; AlreadyExists when the name is taken. */
   insert(r: BoxRecord): void {
+    // A new box never takes the full-disk ballast: that is kept for stopping and removing boxes.
+    this.guard.run(`recording the new box ${r.id}`, () => this.insertRow(r), 'no-reserve');
+  }
+
+  private insertRow(r: BoxRecord): void {
     try {
       this.db.prepare(`INSERT INTO boxes (id, name, status, options_json, image, cpus, memory_mib, labels_json, created_at, last_updated,
         detach, auto_remove, container_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -77,49 +93,59 @@ export class BoxStore {
   }
 
   get(id: string): BoxRecord | undefined {
-    return toRecord(this.db.prepare('SELECT * FROM boxes WHERE id = ?').get(id) as Row | undefined);
+    return this.guard.run(`reading box ${id}`, () => {
+      return toRecord(this.db.prepare('SELECT * FROM boxes WHERE id = ?').get(id) as Row | undefined);
+    });
   }
 
   /** Finds by exact id, then name, then unique id prefix (at least 4 characters). */
   find(idOrName: string): BoxRecord | undefined {
-    const up = idOrName.toUpperCase();
-    const exact = this.get(up) ?? toRecord(this.db.prepare('SELECT * FROM boxes WHERE name = ?').get(idOrName) as Row | undefined);
-    if (exact || up.length < 4 || !/^[0-9A-Z]+$/.test(up)) return exact;
-    const rows = this.db.prepare('SELECT * FROM boxes WHERE id LIKE ? LIMIT 2').all(`${up}%`) as Row[];
-    if (rows.length > 1) throw boxliteError('InvalidArgument', `id prefix ${JSON.stringify(idOrName)} matches several boxes; give more characters`);
-    return toRecord(rows[0]);
+    return this.guard.run(`looking up box ${JSON.stringify(idOrName)}`, () => {
+      const up = idOrName.toUpperCase();
+      const exact = this.get(up) ?? toRecord(this.db.prepare('SELECT * FROM boxes WHERE name = ?').get(idOrName) as Row | undefined);
+      if (exact || up.length < 4 || !/^[0-9A-Z]+$/.test(up)) return exact;
+      const rows = this.db.prepare('SELECT * FROM boxes WHERE id LIKE ? LIMIT 2').all(`${up}%`) as Row[];
+      if (rows.length > 1) throw boxliteError('InvalidArgument', `id prefix ${JSON.stringify(idOrName)} matches several boxes; give more characters`);
+      return toRecord(rows[0]);
+    });
   }
 
   /** Every box, oldest first. */
   list(): BoxRecord[] {
-    return (this.db.prepare('SELECT * FROM boxes ORDER BY created_at, id').all() as Row[]).map((r) => toRecord(r)!);
+    return this.guard.run('listing boxes', () => {
+      return (this.db.prepare('SELECT * FROM boxes ORDER BY created_at, id').all() as Row[]).map((r) => toRecord(r)!);
+    });
   }
 
   /** Applies a patch; with `expect`, only if the status is still one of those (compare-and-set). True if applied. */
   update(id: string, patch: BoxPatch, expect?: ReadonlyArray<BoxRecord['status']>): boolean {
-    const sets: string[] = ['last_updated = ?'];
-    const args: unknown[] = [Date.now()];
-    const set = (col: string, v: unknown): void => { sets.push(`${col} = ?`); args.push(v); };
-    if (patch.status !== undefined) set('status', patch.status);
-    if ('vmm' in patch) { const [p, s] = identityOrNull(patch.vmm); set('pid', p); set('pid_start', s); }
-    if ('owner' in patch) { const [p, s] = identityOrNull(patch.owner); set('owner_pid', p); set('owner_start', s); }
-    if ('bootId' in patch) set('boot_id', patch.bootId ?? null);
-    if ('containerId' in patch) set('container_id', patch.containerId ?? null);
-    if ('accelerator' in patch) set('accelerator', patch.accelerator ?? null);
-    if ('lastError' in patch) set('last_error', patch.lastError ?? null);
-    if ('timingsJson' in patch) set('timings_json', patch.timingsJson ?? null);
-    if ('imageDigest' in patch) set('image_digest', patch.imageDigest ?? null);
-    if ('imageConfigJson' in patch) set('image_config_json', patch.imageConfigJson ?? null);
-    if ('portsJson' in patch) set('ports_json', patch.portsJson ?? null);
-    let where = 'id = ?';
-    args.push(id);
-    if (expect) { where += ` AND status IN (${expect.map(() => '?').join(',')})`; args.push(...expect); }
-    return this.db.prepare(`UPDATE boxes SET ${sets.join(', ')} WHERE ${where}`).run(...args).changes === 1;
+    return this.guard.run(`updating box ${id}`, () => {
+      const sets: string[] = ['last_updated = ?'];
+      const args: unknown[] = [Date.now()];
+      const set = (col: string, v: unknown): void => { sets.push(`${col} = ?`); args.push(v); };
+      if (patch.status !== undefined) set('status', patch.status);
+      if ('vmm' in patch) { const [p, s] = identityOrNull(patch.vmm); set('pid', p); set('pid_start', s); }
+      if ('owner' in patch) { const [p, s] = identityOrNull(patch.owner); set('owner_pid', p); set('owner_start', s); }
+      if ('bootId' in patch) set('boot_id', patch.bootId ?? null);
+      if ('containerId' in patch) set('container_id', patch.containerId ?? null);
+      if ('accelerator' in patch) set('accelerator', patch.accelerator ?? null);
+      if ('lastError' in patch) set('last_error', patch.lastError ?? null);
+      if ('timingsJson' in patch) set('timings_json', patch.timingsJson ?? null);
+      if ('imageDigest' in patch) set('image_digest', patch.imageDigest ?? null);
+      if ('imageConfigJson' in patch) set('image_config_json', patch.imageConfigJson ?? null);
+      if ('portsJson' in patch) set('ports_json', patch.portsJson ?? null);
+      let where = 'id = ?';
+      args.push(id);
+      if (expect) { where += ` AND status IN (${expect.map(() => '?').join(',')})`; args.push(...expect); }
+      return this.db.prepare(`UPDATE boxes SET ${sets.join(', ')} WHERE ${where}`).run(...args).changes === 1;
+    });
   }
 
   /** Deletes a box row (and its portal claims). */
   delete(id: string): void {
-    this.db.prepare('DELETE FROM boxes WHERE id = ?').run(id);
+    return this.guard.run(`deleting box ${id}`, () => {
+      this.db.prepare('DELETE FROM boxes WHERE id = ?').run(id);
+    });
   }
 
   /**
@@ -127,42 +153,54 @@ export class BoxStore {
    * Returns true when `me` holds it, false when a live process does, undefined when the box is gone.
    */
   tryLock(id: string, me: ProcessIdentity): boolean | undefined {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT lock_owner FROM boxes WHERE id = ?').get(id) as { lock_owner: string | null } | undefined;
-      if (!row) return undefined;
-      const holder = parseIdentity(row.lock_owner);
-      if (holder && formatIdentity(holder) !== formatIdentity(me) && isAlive(holder)) return false;
-      this.db.prepare('UPDATE boxes SET lock_owner = ?, lock_at = ? WHERE id = ?').run(formatIdentity(me), Date.now(), id);
-      return true;
-    }).immediate();
+    return this.guard.run(`locking box ${id}`, () => {
+      return this.db.transaction(() => {
+        const row = this.db.prepare('SELECT lock_owner FROM boxes WHERE id = ?').get(id) as { lock_owner: string | null } | undefined;
+        if (!row) return undefined;
+        const holder = parseIdentity(row.lock_owner);
+        if (holder && formatIdentity(holder) !== formatIdentity(me) && isAlive(holder)) return false;
+        this.db.prepare('UPDATE boxes SET lock_owner = ?, lock_at = ? WHERE id = ?').run(formatIdentity(me), Date.now(), id);
+        return true;
+      }).immediate();
+    });
   }
 
   /** Releases the lock if `me` holds it. */
   unlock(id: string, me: ProcessIdentity): void {
-    this.db.prepare('UPDATE boxes SET lock_owner = NULL, lock_at = NULL WHERE id = ? AND lock_owner = ?').run(id, formatIdentity(me));
+    return this.guard.run(`unlocking box ${id}`, () => {
+      this.db.prepare('UPDATE boxes SET lock_owner = NULL, lock_at = NULL WHERE id = ? AND lock_owner = ?').run(id, formatIdentity(me));
+    });
   }
 
-  /** Adds to a box's command and byte counters. */
+  /** Adds to a box's command and byte counters; skipped on a full disk (a command still runs). */
   addBoxCounters(id: string, d: { commands?: number; errors?: number; sent?: number; received?: number }): void {
-    this.db.prepare(`UPDATE boxes SET commands_run = commands_run + ?, run_errors = run_errors + ?, bytes_sent = bytes_sent + ?,
-      bytes_received = bytes_received + ? WHERE id = ?`).run(d.commands ?? 0, d.errors ?? 0, d.sent ?? 0, d.received ?? 0, id);
+    this.guard.runOrSkipIfFull(`counting commands of box ${id}`, () => {
+      this.db.prepare(`UPDATE boxes SET commands_run = commands_run + ?, run_errors = run_errors + ?, bytes_sent = bytes_sent + ?,
+        bytes_received = bytes_received + ? WHERE id = ?`).run(d.commands ?? 0, d.errors ?? 0, d.sent ?? 0, d.received ?? 0, id);
+    });
   }
 
-  /** Adds `n` to a runtime-wide counter. */
+  /** Adds `n` to a runtime-wide counter; skipped on a full disk. */
   bump(name: string, n = 1): void {
-    this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value').run(name, n);
+    this.guard.runOrSkipIfFull(`counting ${name}`, () => {
+      this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value').run(name, n);
+    });
   }
 
   /** Image digests that boxes use (so image prune keeps them). */
   imageDigestsInUse(): Set<string> {
-    const rows = this.db.prepare('SELECT DISTINCT image_digest FROM boxes WHERE image_digest IS NOT NULL').all() as Array<{ image_digest: string }>;
-    return new Set(rows.map((r) => r.image_digest));
+    return this.guard.run('reading the images boxes use', () => {
+      const rows = this.db.prepare('SELECT DISTINCT image_digest FROM boxes WHERE image_digest IS NOT NULL').all() as Array<{ image_digest: string }>;
+      return new Set(rows.map((r) => r.image_digest));
+    });
   }
 
   /** Every runtime-wide counter. */
   counters(): Record<string, number> {
-    const rows = this.db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>;
-    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+    return this.guard.run('reading counters', () => {
+      const rows = this.db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>;
+      return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+    });
   }
 
   /**
@@ -170,26 +208,32 @@ export class BoxStore {
    * runtimes of one process get a port each). Undefined when all are taken.
    */
   claimPort(boxId: string, ports: number, me: ProcessIdentity): number | undefined {
-    return this.db.transaction(() => {
-      const held = this.db.prepare('SELECT port, owner FROM portal_claims WHERE box_id = ?').all(boxId) as Array<{ port: number; owner: string }>;
-      for (let port = 0; port < ports; port++) {
-        const claim = held.find((h) => h.port === port);
-        if (claim && isAlive(parseIdentity(claim.owner)) && claim.owner !== formatIdentity(me)) continue;
-        this.db.prepare('INSERT OR REPLACE INTO portal_claims (box_id, port, owner) VALUES (?, ?, ?)').run(boxId, port, formatIdentity(me));
-        return port;
-      }
-      return undefined;
-    }).immediate();
+    return this.guard.run(`claiming a portal port of box ${boxId}`, () => {
+      return this.db.transaction(() => {
+        const held = this.db.prepare('SELECT port, owner FROM portal_claims WHERE box_id = ?').all(boxId) as Array<{ port: number; owner: string }>;
+        for (let port = 0; port < ports; port++) {
+          const claim = held.find((h) => h.port === port);
+          if (claim && isAlive(parseIdentity(claim.owner)) && claim.owner !== formatIdentity(me)) continue;
+          this.db.prepare('INSERT OR REPLACE INTO portal_claims (box_id, port, owner) VALUES (?, ?, ?)').run(boxId, port, formatIdentity(me));
+          return port;
+        }
+        return undefined;
+      }).immediate();
+    });
   }
 
   /** Forgets every portal claim of a box (its VM is gone, so are the connections). */
   clearPortClaims(boxId: string): void {
-    this.db.prepare('DELETE FROM portal_claims WHERE box_id = ?').run(boxId);
+    return this.guard.run(`clearing portal claims of box ${boxId}`, () => {
+      this.db.prepare('DELETE FROM portal_claims WHERE box_id = ?').run(boxId);
+    });
   }
 
   /** Releases a portal port claimed by `me`. */
   releasePort(boxId: string, port: number, me: ProcessIdentity): void {
-    this.db.prepare('DELETE FROM portal_claims WHERE box_id = ? AND port = ? AND owner = ?').run(boxId, port, formatIdentity(me));
+    return this.guard.run(`releasing portal port ${port} of box ${boxId}`, () => {
+      this.db.prepare('DELETE FROM portal_claims WHERE box_id = ? AND port = ? AND owner = ?').run(boxId, port, formatIdentity(me));
+    });
   }
 }
 

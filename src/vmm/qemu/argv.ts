@@ -18,8 +18,10 @@ export function kernelCmdline(c: VmConfig): string {
  */
 export function buildQemuArgv(c: VmConfig): string[] {
   const accel = c.accelerator === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg'];
+  // werror/rerror=report: a failed write or read (the host's disk is full) is the guest's I/O error. QEMU's default
+  // for writes, enospc, pauses the whole VM instead, and a paused VM answers nothing while it still looks running.
   const disks = c.disks.flatMap((d) => [
-    '-drive', `if=none,id=${d.name},file=${d.path},format=raw,readonly=${d.readOnly ? 'on' : 'off'},discard=unmap`,
+    '-drive', `if=none,id=${d.name},file=${d.path},format=raw,readonly=${d.readOnly ? 'on' : 'off'},discard=unmap,werror=report,rerror=report`,
     '-device', `virtio-blk-device,drive=${d.name},serial=${d.name}`,
   ]);
   return [

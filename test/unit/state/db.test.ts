@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BoxliteError } from '../../../src/errors.js';
+import { BoxliteRuntime } from '../../../src/runtime/runtime.js';
 import { BoxStore, type BoxRecord } from '../../../src/state/box-store.js';
 import { openStateDb } from '../../../src/state/db.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/state/migrations.js';
@@ -129,6 +131,76 @@ describe('runtime instances of one process', () => {
     assert.equal(store.tryLock('01J0000000000000000000000A', b), false, 'the lock of one runtime holds against another of the same process');
     assert.deepEqual(parseIdentity(formatIdentity(a)), a);
     assert.equal(isAlive(parseIdentity(formatIdentity(a))), true, 'a runtime is alive while its process is');
+  });
+});
+
+describe('hostile review #10: a damaged or lost state database is a Database error naming the file, never an empty list', () => {
+  // A home whose database holds one box (with its directory under boxes/, as after a start), closed.
+  const homeWithBox = (): { home: string; file: string } => {
+    const home = tmpHome();
+    const db = openStateDb(home);
+    new BoxStore(db).insert(record('01J0000000000000000000000A', 'kept'));
+    db.close();
+    fs.mkdirSync(path.join(home, 'boxes', '01J0000000000000000000000A'), { recursive: true });
+    return { home, file: path.join(home, 'db', 'boxlite.db') };
+  };
+  const databaseError = (file: string, re: RegExp) => (e: unknown): boolean => {
+    assert.ok(BoxliteError.is(e) && e.code === 'Database', String(e));
+    assert.ok(e.message.includes(file), `names the file: ${e.message}`);
+    assert.match(e.message, re);
+    return true;
+  };
+
+  it('a database truncated mid-page', () => {
+    const { home, file } = homeWithBox();
+    fs.truncateSync(file, fs.statSync(file).size - 100);
+    assert.throws(() => openStateDb(home), databaseError(file, /not a whole number of 4096-byte pages: truncated; restore .* from a backup/));
+    assert.throws(() => new BoxliteRuntime({ homeDir: home, snapshots: false }), databaseError(file, /truncated/));
+  });
+
+  it('a database truncated to its first page', () => {
+    const { home, file } = homeWithBox();
+    fs.truncateSync(file, 4096);
+    assert.throws(() => openStateDb(home), databaseError(file, /is damaged: /));
+  });
+
+  it('a database with garbage after its first page, at open and under an open handle', () => {
+    const { home, file } = homeWithBox();
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, randomBytes(size - 4096), 0, size - 4096, 4096);
+    fs.closeSync(fd);
+    assert.throws(() => new BoxliteRuntime({ homeDir: home, snapshots: false }), databaseError(file, /is damaged: /));
+    // A handle opened without the checks: every store call still fails typed, naming the file.
+    const store = new BoxStore(new Database(file));
+    assert.throws(() => store.list(), databaseError(file, /listing boxes failed with SQLITE_CORRUPT|SQLITE_NOTADB/));
+    assert.throws(() => store.update('01J0000000000000000000000A', { status: 'stopped' }), databaseError(file, /updating box 01J0000000000000000000000A/));
+  });
+
+  it('a missing or empty database while box directories exist: refused, naming the boxes; a new home is fine', () => {
+    for (const lose of [(f: string) => fs.rmSync(f), (f: string) => fs.truncateSync(f, 0)]) {
+      const { home, file } = homeWithBox();
+      lose(file);
+      assert.throws(() => new BoxliteRuntime({ homeDir: home, snapshots: false }),
+        databaseError(file, /is (missing|empty), but .*boxes holds 1 box directory \(01J0000000000000000000000A\); no VM of theirs is running\. .*move .*boxes aside/));
+    }
+    const fresh = tmpHome();
+    fs.mkdirSync(path.join(fresh, 'boxes'));
+    new BoxliteRuntime({ homeDir: fresh, snapshots: false }).close();
+  });
+
+  it('a database deleted under an open store: the next call fails, and what the store held is saved for putting back', () => {
+    const { home, file } = homeWithBox();
+    const store = new BoxStore(openStateDb(home));
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    let saved = '';
+    assert.throws(() => store.list(), (e: unknown) => {
+      databaseError(file, /was deleted while this runtime had it open/)(e);
+      saved = /saved to (\S+):/.exec((e as Error).message)?.[1] ?? '';
+      return true;
+    });
+    fs.renameSync(saved, file);
+    assert.deepEqual(new BoxStore(openStateDb(home)).list().map((r) => r.name), ['kept'], 'the saved copy holds the box');
   });
 });
 

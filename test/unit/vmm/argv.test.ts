@@ -63,6 +63,12 @@ describe('QEMU argv', () => {
     assert.match(drives[1]!, /id=upper,file=\/b\/upper.ext4,format=raw,readonly=off/);
   });
 
+  it('hostile review #7: a disk error is reported to the guest, never a paused VM', () => {
+    for (const drive of after(buildQemuArgv(config), '-drive')) {
+      assert.match(drive, /,werror=report,rerror=report(,|$)/, drive);
+    }
+  });
+
   it('gives every box of one shape the same device list (snapshot-ready)', () => {
     const other = { ...config, portalSocketPaths: ['/c/portal-0.sock', '/c/portal-1.sock'], consoleSocketPath: '/c/console.sock', disks: config.disks.map((d) => ({ ...d, path: d.path.replace('/b/', '/c/') })) };
     const shape = (argv: string[]): string[] => after(argv, '-device');
