@@ -44,14 +44,14 @@ export class BoxPaths {
 
   /** Deletes everything of the box, synchronously (recovery); nothing below a directory that is not ours. */
   removeSync(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
-    for (const d of this.outsideDirs()) fs.rmSync(d, { recursive: true, force: true });
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 5 });
+    for (const d of this.outsideDirs()) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5 });
   }
 
   /** Deletes everything of the box. */
   async remove(): Promise<void> {
-    await fs.promises.rm(this.dir, { recursive: true, force: true });
-    for (const d of this.outsideDirs()) await fs.promises.rm(d, { recursive: true, force: true });
+    await fs.promises.rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
+    for (const d of this.outsideDirs()) await fs.promises.rm(d, { recursive: true, force: true, maxRetries: 5 });
   }
 
   /** Socket directories of this home's boxes under the temp dir whose box is gone (for recovery to delete). */

@@ -15,6 +15,9 @@ export interface BoxProcess extends ProcessIdentity {
   readonly marker: string;
 }
 
+/** How long endAll waits for killed processes to be gone. */
+const END_WAIT_MS = 2000;
+
 /** The box_processes table. */
 export class BoxProcesses {
   constructor(private readonly db: StateDb, private readonly guard: DbGuard) {}
@@ -40,6 +43,9 @@ export class BoxProcesses {
     for (const p of ended) {
       try { process.kill(p.pid, 'SIGKILL'); } catch { /* it just exited */ }
     }
+    // Wait (briefly) until they are gone, so that a QEMU still starting up creates no file in a directory being removed.
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (const deadline = Date.now() + END_WAIT_MS; ended.some((p) => isAlive(p)) && Date.now() < deadline;) Atomics.wait(pause, 0, 0, 10);
     this.guard.run(`forgetting the processes of box ${boxId}`, () => this.db.prepare('DELETE FROM box_processes WHERE box_id = ?').run(boxId));
     return ended;
   }
