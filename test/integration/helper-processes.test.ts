@@ -1,24 +1,22 @@
 // A box's helper processes (passt, virtiofsd): their death fails the box, whoever watches it; and neither they nor
 // QEMU inherit the embedding program's descriptors.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { BoxliteError } from '../../src/errors.js';
 import { BoxCommand } from '../../src/runtime/command.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { BoxStatus } from '../../src/runtime/status.js';
-import { isRecordedProcess, type BoxProcess } from '../../src/state/box-processes.js';
+import { isRecordedProcess } from '../../src/state/box-processes.js';
 import { BoxStore } from '../../src/state/box-store.js';
 import { openStateDb } from '../../src/state/db.js';
 import { orTimeout } from '../../src/util/timeout.js';
 import { busyboxBox, TEST_HOME } from '../helpers/boxes.js';
+import { boxChild, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
 
-const CHILD = fileURLToPath(new URL('../fixtures/box-process.js', import.meta.url));
 const children: ChildProcess[] = [];
 const homes: string[] = [];
 /** Longer than any product deadline involved: a call still pending then hangs. */
@@ -34,35 +32,12 @@ after(async () => {
   }
 });
 
-// A home of the test's own sharing the set-up guest kernel of the test home.
-function freshHome(): string {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-helpers-'));
-  fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
-  homes.push(home);
-  return home;
-}
 
-function recorded(home: string, boxId: string): BoxProcess[] {
-  const db = openStateDb(home);
-  try { return new BoxStore(db).processes.of(boxId); } finally { db.close(); }
-}
 
-// Runs the box-process fixture; with `leak`, it inherits that file open as fds 40 and 200 without close-on-exec,
-// as from an embedding program (Node marks only its first few inherited descriptors close-on-exec).
-function child(home: string, args: string[], leak?: string): { proc: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const [cmd, argv] = leak ? ['bash', ['-c', 'exec 40<"$1" 200<"$1"; shift; exec "$@"', 'bash', leak, process.execPath, CHILD, ...args]] : [process.execPath, [CHILD, ...args]];
-  const proc = spawn(cmd, argv, { env: { ...process.env, BOXLITE_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(proc);
-  const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  return {
-    proc,
-    next: async () => {
-      const l = await lines.next();
-      if (l.done) throw new Error(`child ${args.join(' ')} exited without output (code ${proc.exitCode})`);
-      return JSON.parse(l.value) as Record<string, unknown>;
-    },
-  };
-}
+// Homes of the tests' own; their processes are box-process fixtures (`leak`: a file open as fds 40 and 200).
+const freshHome = (): string => newHome('boxlite-helpers-', homes);
+const child = (home: string, args: string[], leak?: string): BoxChild => boxChild(home, args, children, leak);
+const recorded = recordedProcesses;
 
 const fdTargets = (pid: number): string[] => fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
   try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; }

@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BoxliteError } from '../../src/errors.js';
@@ -12,43 +11,20 @@ import { BoxCommand } from '../../src/runtime/command.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { BoxStatus } from '../../src/runtime/status.js';
 import { BoxStore } from '../../src/state/box-store.js';
-import type { BoxProcess } from '../../src/state/box-processes.js';
 import { openStateDb } from '../../src/state/db.js';
 import { isAlive, processStartTime } from '../../src/state/process-identity.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
-import { TEST_HOME } from '../helpers/boxes.js';
+import { boxChild, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
 
-const CHILD = fileURLToPath(new URL('../fixtures/box-process.js', import.meta.url));
 const children: ChildProcess[] = [];
 const homes: string[] = [];
 
-// Each test gets its own home dir sharing the set-up guest kernel of the test home.
-function freshHome(): string {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-persist-'));
-  fs.symlinkSync(path.join(TEST_HOME, 'guest'), path.join(home, 'guest'));
-  homes.push(home);
-  return home;
-}
 
-function child(home: string, ...args: string[]): { proc: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const proc = spawn(process.execPath, [CHILD, ...args], { env: { ...process.env, BOXLITE_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(proc);
-  const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  return {
-    proc,
-    next: async () => {
-      const l = await lines.next();
-      if (l.done) throw new Error(`child ${args.join(' ')} exited without output (code ${proc.exitCode})`);
-      return JSON.parse(l.value) as Record<string, unknown>;
-    },
-  };
-}
 
-// The processes recorded for a box in a home's database (read with a connection of the test's own).
-function recorded(home: string, boxId: string): BoxProcess[] {
-  const db = openStateDb(home);
-  try { return new BoxStore(db).processes.of(boxId); } finally { db.close(); }
-}
+// Each test gets its own home dir; its processes are box-process fixtures.
+const freshHome = (): string => newHome('boxlite-persist-', homes);
+const child = (home: string, ...args: string[]): BoxChild => boxChild(home, args, children);
+const recorded = recordedProcesses;
 
 // Every process whose command line names the box (its VM, passt, virtiofsd, or their launch wrapper).
 function processesOf(boxId: string): string[] {
