@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { ProtocolViolation } from '../portal/codec.js';
+import { endByMarkers } from '../state/box-processes.js';
 import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-identity.js';
 import type { RunningVm, VmmDriver } from '../vmm/driver.js';
@@ -79,7 +80,7 @@ export class BoxLifecycle {
     this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined, lastError: rec.lastError ?? reason }, [rec.status]);
     this.store.clearPortClaims(rec.id);
     if (rec.autoRemove) {
-      this.paths(rec.id).removeSync();
+      this.removeFilesSync(rec.id);
       this.store.delete(rec.id);
       return undefined;
     }
@@ -92,9 +93,30 @@ export class BoxLifecycle {
     if (rec.lockOwner && isAlive(rec.lockOwner)) return rec; // a start or stop in progress
     if (this.store.processes.of(rec.id).length > 0) this.store.processes.endAll(rec.id);
     if (!rec.autoRemove || !rec.lockOwner) return rec;
-    this.paths(rec.id).removeSync();
+    this.removeFilesSync(rec.id);
     this.store.delete(rec.id);
     return undefined;
+  }
+
+  // Deletes a box's files for recovery. A process of the box that was never recorded (its starter died right after
+  // spawning it) can create a socket while the directory is removed: processes naming the box's paths are ended and
+  // the removal retried; then it fails naming what is left.
+  private removeFilesSync(boxId: string): void {
+    const paths = this.paths(boxId);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        paths.removeSync();
+        return;
+      } catch (err) {
+        if (attempt >= 3) {
+          let left: string[] = [];
+          try { left = fs.readdirSync(paths.dir); } catch { /* gone meanwhile */ }
+          throw boxliteError('Storage', `could not remove the files of box ${boxId} in ${paths.dir} (left: ${left.join(', ') || 'nothing'}): ${messageOf(err)}; remove that directory by hand`, err);
+        }
+        endByMarkers([paths.dir + '/', paths.networkSocket]);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300 * attempt);
+      }
+    }
   }
 
   // A running box nobody here watches: a helper that died (its VM still up) fails it, as a watching session would.

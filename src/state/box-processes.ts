@@ -60,3 +60,20 @@ export function isRecordedProcess(p: BoxProcess): boolean {
     return false;
   }
 }
+
+/**
+ * Kills every process whose command line names one of `markers` (a box's own directory or socket paths, unique
+ * per box): processes of a box that were started but never recorded (their starter died in between).
+ */
+export function endByMarkers(markers: readonly string[]): number {
+  let ended = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    let cmdline: string;
+    try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (!markers.some((m) => cmdline.includes(m))) continue;
+    try { process.kill(pid, 'SIGKILL'); ended++; } catch { /* it just exited */ }
+  }
+  return ended;
+}

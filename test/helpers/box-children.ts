@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import type { BoxProcess } from '../../src/state/box-processes.js';
 import { BoxStore } from '../../src/state/box-store.js';
 import { openStateDb } from '../../src/state/db.js';
@@ -53,4 +54,15 @@ export function boxChild(home: string, args: string[], children: ChildProcess[],
 export function recordedProcesses(home: string, boxId: string): BoxProcess[] {
   const db = openStateDb(home);
   try { return new BoxStore(db).processes.of(boxId); } finally { db.close(); }
+}
+
+/** Kills the fixture children, removes every box of the homes (stopping their VMs) and deletes the homes. */
+export async function cleanUpChildren(children: ChildProcess[], homes: string[]): Promise<void> {
+  for (const c of children) c.kill('SIGKILL');
+  for (const home of homes) {
+    const rt = new BoxliteRuntime({ homeDir: home });
+    for (const info of await rt.listInfo()) await rt.remove(info.id.asStr(), true).catch(() => undefined);
+    await rt.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 }

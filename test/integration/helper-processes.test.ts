@@ -15,22 +15,14 @@ import { BoxStore } from '../../src/state/box-store.js';
 import { openStateDb } from '../../src/state/db.js';
 import { orTimeout } from '../../src/util/timeout.js';
 import { busyboxBox, TEST_HOME } from '../helpers/boxes.js';
-import { boxChild, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
+import { boxChild, cleanUpChildren, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
 
 const children: ChildProcess[] = [];
 const homes: string[] = [];
 /** Longer than any product deadline involved: a call still pending then hangs. */
 const HANG_MS = 60_000;
 
-after(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const home of homes) {
-    const rt = new BoxliteRuntime({ homeDir: home });
-    for (const info of await rt.listInfo()) await rt.remove(info.id.asStr(), true).catch(() => undefined);
-    await rt.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  }
-});
+after(() => cleanUpChildren(children, homes));
 
 
 

@@ -14,7 +14,7 @@ import { BoxStore } from '../../src/state/box-store.js';
 import { openStateDb } from '../../src/state/db.js';
 import { isAlive, processStartTime } from '../../src/state/process-identity.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
-import { boxChild, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
+import { boxChild, cleanUpChildren, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
 
 const children: ChildProcess[] = [];
 const homes: string[] = [];
@@ -44,15 +44,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-after(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const home of homes) {
-    const rt = new BoxliteRuntime({ homeDir: home });
-    for (const info of await rt.listInfo()) await rt.remove(info.id.asStr(), true).catch(() => undefined);
-    await rt.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  }
-});
+after(() => cleanUpChildren(children, homes));
 
 describe('persistence and several processes', () => {
   it('keeps state across a runtime restart; a detached box keeps running and can be used again', async () => {
