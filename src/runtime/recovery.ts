@@ -1,6 +1,7 @@
 // Recovery when a runtime opens: reconcile boxes whose VM is gone, and clean leftovers and temp files.
 import fs from 'node:fs';
 import path from 'node:path';
+import { asBoxliteError, BoxliteError } from '../errors.js';
 import type { BoxStore } from '../state/box-store.js';
 import { isAlive } from '../state/process-identity.js';
 import { BoxPaths } from './box-paths.js';
@@ -15,14 +16,22 @@ export interface RecoveryReport {
   reconciled: string[];
   /** Box directories without a box, and stale temp files, that were deleted. */
   cleaned: string[];
+  /** Boxes that could not be brought to a consistent state (their files could not be removed), with why. */
+  failed: Array<{ boxId: string; error: BoxliteError }>;
 }
 
 /** Brings the home dir to a consistent state. Safe while other processes use it. */
 export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycle): RecoveryReport {
-  const report: RecoveryReport = { reconciled: [], cleaned: [] };
+  const report: RecoveryReport = { reconciled: [], cleaned: [], failed: [] };
   for (const rec of store.list()) {
-    const after = lifecycle.reconcile(rec);
-    if (!after || after.status !== rec.status) report.reconciled.push(rec.id);
+    // One box that cannot be cleaned up must not keep the runtime from opening: it is tried again on its next read.
+    try {
+      const after = lifecycle.reconcile(rec);
+      if (!after || after.status !== rec.status) report.reconciled.push(rec.id);
+    } catch (err) {
+      if (BoxliteError.is(err) && err.code === 'Database') throw err;
+      report.failed.push({ boxId: rec.id, error: asBoxliteError(err, `recovering box ${rec.id}`, homeDir) });
+    }
   }
   const boxesDir = path.join(homeDir, 'boxes');
   for (const entry of safeReaddir(boxesDir)) {
