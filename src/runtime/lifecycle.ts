@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { ProtocolViolation } from '../portal/codec.js';
-import { endByMarkers } from '../state/box-processes.js';
-import type { BoxRecord, BoxStore } from '../state/box-store.js';
+import { endByMarkers, isRecordedProcess } from '../state/box-processes.js';
+import type { BoxPatch, BoxRecord, BoxStore } from '../state/box-store.js';
 import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-identity.js';
 import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
@@ -13,7 +13,6 @@ import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTim
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
-import { isRecordedProcess } from '../state/box-processes.js';
 import type { ResolvedBoxOptions } from './options.js';
 import type { TemplateStore } from './templates.js';
 
@@ -76,9 +75,7 @@ export class BoxLifecycle {
     if (this.vmAlive(rec)) return rec.status === 'running' && !this.sessions.has(rec.id) ? this.checkHelpers(rec) : rec;
     if (rec.status === 'stopping' && rec.lockOwner && rec.lockOwner.pid !== this.me.pid && isAlive(rec.lockOwner)) return rec;
     const reason = rec.bootId !== currentBootId() ? 'the host rebooted while the box was running' : 'its VM was no longer running';
-    this.store.processes.endAll(rec.id); // the helpers of a VM that is gone
-    this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined, lastError: rec.lastError ?? reason }, [rec.status]);
-    this.store.clearPortClaims(rec.id);
+    this.markStopped(rec.id, { lastError: rec.lastError ?? reason }, [rec.status]); // ends the helpers of a VM that is gone
     if (rec.autoRemove) {
       this.removeFilesSync(rec.id);
       this.store.delete(rec.id);
@@ -125,9 +122,7 @@ export class BoxLifecycle {
     if (!dead) return rec;
     const why = `the ${describeHelper(dead.kind, JSON.parse(rec.optionsJson) as ResolvedBoxOptions)} exited unexpectedly (pid ${dead.pid} ended)`;
     if (!this.store.update(rec.id, { lastError: why }, ['running'])) return this.store.get(rec.id);
-    this.store.processes.endAll(rec.id); // the VM too: a box without its network or volumes is broken
-    this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined }, ['running']);
-    this.store.clearPortClaims(rec.id);
+    this.markStopped(rec.id, {}, ['running']); // ends the VM too: a box without its network or volumes is broken
     return this.store.get(rec.id);
   }
 
@@ -286,9 +281,7 @@ export class BoxLifecycle {
       if (session.stopRequested) return;
       const how = describeExit(exit);
       session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped unexpectedly: the VM exited (${how})`));
-      this.store.processes.endAll(session.boxId);
-      this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined, lastError: `the VM exited unexpectedly (${how})` }, ['running']);
-      this.store.clearPortClaims(session.boxId);
+      this.markStopped(session.boxId, { lastError: `the VM exited unexpectedly (${how})` }, ['running']);
     });
     for (const h of session.helpers) void h.exited.then((how) => this.helperExited(session, h.kind, how));
     void session.portal.closed.then((err) => {
@@ -297,9 +290,7 @@ export class BoxLifecycle {
       this.store.update(session.boxId, { lastError: err.message });
       session.stopRequested = true;
       void session.vm.kill().then(() => {
-        this.store.processes.endAll(session.boxId);
-        this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined }, ['running', 'stopping']);
-        this.store.clearPortClaims(session.boxId);
+        this.markStopped(session.boxId, {}, ['running', 'stopping']);
       });
     });
     return session;
@@ -315,9 +306,7 @@ export class BoxLifecycle {
     session.stopRequested = true;
     session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped: ${why}`));
     await session.vm.kill();
-    this.store.processes.endAll(session.boxId);
-    this.store.update(session.boxId, { status: 'stopped', vmm: undefined, owner: undefined }, ['running', 'stopping']);
-    this.store.clearPortClaims(session.boxId);
+    this.markStopped(session.boxId, {}, ['running', 'stopping']);
     if (this.sessions.get(session.boxId) === session) this.sessions.delete(session.boxId);
   }
 
@@ -339,13 +328,11 @@ export class BoxLifecycle {
     if (session) session.stopRequested = true;
     const asked = session?.portal.isOpen === true && await orTimeout(session.portal.shutdown().then(() => true, () => false), STOP_GRACE_MS, false);
     if (vm && !(asked && await orTimeout(vm.exited.then(() => true), STOP_GRACE_MS, false))) await vm.kill();
-    this.store.processes.endAll(rec.id); // helpers end with their VM; any left (none connected yet) end here
     if (session) {
       session.portal.close();
       this.sessions.delete(rec.id);
     }
-    this.store.update(rec.id, { status: 'stopped', vmm: undefined, owner: undefined });
-    this.store.clearPortClaims(rec.id);
+    this.markStopped(rec.id, {}); // helpers end with their VM; any left (none connected yet) end here
   }
 
   private async removeLocked(boxId: string): Promise<void> {
@@ -375,6 +362,14 @@ export class BoxLifecycle {
         this.store.unlock(boxId, this.me);
       }
     }
+  }
+
+  // Records a box as Stopped (compare-and-set on `from` when given): its recorded processes are ended, its VM and
+  // owner cleared with `patch` applied, and its portal claims dropped.
+  private markStopped(boxId: string, patch: BoxPatch, from?: ReadonlyArray<BoxRecord['status']>): void {
+    this.store.processes.endAll(boxId);
+    this.store.update(boxId, { ...patch, status: 'stopped', vmm: undefined, owner: undefined }, from);
+    this.store.clearPortClaims(boxId);
   }
 
   private sparseDisk(boxId: string, options: ResolvedBoxOptions): SparseDisk {
