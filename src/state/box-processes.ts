@@ -3,10 +3,9 @@
 // A start can die anywhere (its process SIGKILLed); a detached box's helpers then outlive it. Each record holds
 // what identifies the process as safely as a VM is identified: pid, start time, and a string its command line
 // contains (a path of the box), so a reused pid is never taken for it.
-import fs from 'node:fs';
 import type { DbGuard } from './db-guard.js';
 import type { StateDb } from './db.js';
-import { isAlive, type ProcessIdentity } from './process-identity.js';
+import { commandLine, isAlive, processesNaming, type ProcessIdentity } from './process-identity.js';
 
 /** One recorded process: `kind` is 'vmm', 'network' or 'volume:<tag>'. */
 export interface BoxProcess extends ProcessIdentity {
@@ -53,12 +52,7 @@ export class BoxProcesses {
 
 /** True when `p` still runs: same pid and start time (not a zombie), and a command line naming its box. */
 export function isRecordedProcess(p: BoxProcess): boolean {
-  if (!isAlive(p)) return false;
-  try {
-    return fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes(p.marker);
-  } catch {
-    return false;
-  }
+  return isAlive(p) && (commandLine(p.pid)?.includes(p.marker) ?? false);
 }
 
 /**
@@ -67,12 +61,7 @@ export function isRecordedProcess(p: BoxProcess): boolean {
  */
 export function endByMarkers(markers: readonly string[]): number {
   let ended = 0;
-  for (const entry of fs.readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
-    let cmdline: string;
-    try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (!markers.some((m) => cmdline.includes(m))) continue;
+  for (const { pid } of processesNaming(markers)) {
     try { process.kill(pid, 'SIGKILL'); ended++; } catch { /* it just exited */ }
   }
   return ended;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError, type BoxliteError } from '../errors.js';
 import { damaged } from './db-errors.js';
+import { processesNaming } from './process-identity.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -63,16 +64,8 @@ export function lostDbError(homeDir: string, file: string): BoxliteError | undef
     `or, to start afresh, ${vms.length > 0 ? `stop those VMs (kill ${vms.map((v) => v.pid).join(' ')}) and ` : ''}move ${boxesDir} aside`);
 }
 
-/** The processes (VMs) whose command line names one of `dirs`, from /proc. */
+/** The VMs (QEMU processes) whose command line names one of the box directories `dirs`. */
 function runningVmsOf(dirs: string[]): Array<{ pid: number; dir: string }> {
-  const found: Array<{ pid: number; dir: string }> = [];
-  let pids: string[];
-  try { pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)); } catch { return found; }
-  for (const pid of pids) {
-    let cmdline: string;
-    try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    const dir = dirs.find((d) => cmdline.includes(`${d}/`));
-    if (dir && /qemu-system/.test(cmdline)) found.push({ pid: Number(pid), dir });
-  }
-  return found;
+  return processesNaming(dirs.map((d) => `${d}/`)).filter((p) => p.cmdline.includes('qemu-system'))
+    .map((p) => ({ pid: p.pid, dir: dirs.find((d) => p.cmdline.includes(`${d}/`))! }));
 }

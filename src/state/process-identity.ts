@@ -71,3 +71,26 @@ export function currentBootId(): string {
     return 'unknown';
   }
 }
+
+/** The command line of `pid` (arguments joined by NUL), or undefined when there is no such process. */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes (but this one and init) whose command line contains one of `markers`, from /proc. */
+export function processesNaming(markers: readonly string[]): Array<{ pid: number; cmdline: string }> {
+  let entries: string[];
+  try { entries = fs.readdirSync('/proc'); } catch { return []; }
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    const cmdline = commandLine(pid);
+    if (cmdline !== undefined && markers.some((m) => cmdline.includes(m))) found.push({ pid, cmdline });
+  }
+  return found;
+}

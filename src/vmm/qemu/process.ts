@@ -1,11 +1,10 @@
 // Spawns, adopts and supervises QEMU processes: console capture, exit tracking, forced termination.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
 import { findExecutable } from '../../setup/os-packages.js';
-import { isAlive, processStartTime } from '../../state/process-identity.js';
+import { commandLine, isAlive, processStartTime } from '../../state/process-identity.js';
 import { ConsoleLog, consoleTail } from '../console-log.js';
 import { shellWord, validateVmConfig, type VmConfig } from '../config.js';
 import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
@@ -63,9 +62,8 @@ export class QemuDriver implements VmmDriver {
 
   adopt(pid: number, pidStart: number, marker: string, consoleLogPath: string): RunningVm | undefined {
     if (processStartTime(pid) !== pidStart || !isAlive({ pid, start: pidStart })) return undefined;
-    let cmdline = '';
-    try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return undefined; }
-    if (!cmdline.includes(QEMU_BINARY) || !cmdline.includes(marker)) return undefined;
+    const cmdline = commandLine(pid);
+    if (!cmdline?.includes(QEMU_BINARY) || !cmdline.includes(marker)) return undefined;
     return new AdoptedVm(pid, pidStart, consoleLogPath);
   }
 }
