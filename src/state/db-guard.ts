@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError, isDiskFull, messageOf } from '../errors.js';
 import { dbFailure } from './db-errors.js';
-import type { StateDb } from './db.js';
-import { SpaceReserve } from './space-reserve.js';
+import { reserveOf, type StateDb } from './db.js';
+import type { SpaceReserve } from './space-reserve.js';
 
 /** Whether a write may give up the ballast when the disk is full: yes for what gets a user out (stop, remove), no for new boxes. */
 export type ReserveUse = 'may-use-reserve' | 'no-reserve';
@@ -20,7 +20,7 @@ export class DbGuard {
 
   constructor(private readonly db: StateDb) {
     this.file = db.name;
-    this.reserve = new SpaceReserve(path.join(path.dirname(this.file), 'reserve'));
+    this.reserve = reserveOf(this.file);
     this.identity = db.memory ? undefined : statOf(this.file);
   }
 
@@ -32,21 +32,14 @@ export class DbGuard {
    */
   run<T>(what: string, fn: () => T, reserve: ReserveUse = 'may-use-reserve'): T {
     this.assertSameFile(what);
+    let released = false;
     let result: T;
     try {
-      result = fn();
+      result = reserve === 'no-reserve' ? fn() : this.reserve.runFreeingIfFull(fn, () => { released = true; this.depleted = true; });
     } catch (err) {
-      if (!isDiskFull(err) || reserve === 'no-reserve' || !this.reserve.release()) throw dbFailure(what, this.file, err);
-      this.depleted = true;
-      try {
-        result = fn();
-      } catch (again) {
-        throw dbFailure(what, this.file, again);
-      } finally {
-        this.reserve.refill();
-      }
-      return result;
+      throw dbFailure(what, this.file, err);
     }
+    if (released) return result;
     // After the ballast was given up, each later statement tops it up again, until space freed (a box removed) lets it.
     if (this.depleted) this.depleted = !this.reserve.refill();
     return result;

@@ -42,14 +42,9 @@ export function openStateDb(homeDir: string, migrations: readonly Migration[] = 
   const reserve = reserveOf(file);
   let db: StateDb;
   try {
-    db = openChecked(file, migrations);
+    db = reserve.runFreeingIfFull(() => openChecked(file, migrations));
   } catch (err) {
-    if (!isDiskFull(err) || !reserve.release()) throw dbFailure('opening the state database', file, err);
-    try {
-      db = openChecked(file, migrations);
-    } catch (again) {
-      throw dbFailure('opening the state database', file, again);
-    }
+    throw dbFailure('opening the state database', file, err);
   }
   reserve.refill();
   return db;

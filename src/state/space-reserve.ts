@@ -1,5 +1,6 @@
 // A small file of ballast beside the state database, given up when the disk is full so the database can still record stops and removals.
 import fs from 'node:fs';
+import { isDiskFull } from '../errors.js';
 
 /** How much ballast the home keeps: room for a few hundred WAL frames (a stop and a removal write a handful each). */
 export const RESERVE_BYTES = 2 * 1024 * 1024;
@@ -46,6 +47,25 @@ export class SpaceReserve {
       return had;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Runs `fn`; when it fails for lack of space and there is ballast to give, gives it up, runs `fn` once more and
+   * rebuilds the ballast from what is left. `onReleased` is told when the ballast was given up. Other failures,
+   * and the retry's, are thrown as they are.
+   */
+  runFreeingIfFull<T>(fn: () => T, onReleased?: () => void): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isDiskFull(err) || !this.release()) throw err;
+      onReleased?.();
+      try {
+        return fn();
+      } finally {
+        this.refill();
+      }
     }
   }
 }
