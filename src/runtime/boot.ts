@@ -210,7 +210,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
       }, 'Engine', Math.max(1, deadline - Date.now()));
       return agentVersion;
     })();
-    const agentVersion = await raceBoot(booted, vm, req.boxId, deadline);
+    const agentVersion = await raceVmBoot(booted, vm, `box ${req.boxId}`, deadline);
     timings.containerInitMs = t.lap();
     timings.totalMs = t.total();
     return { vm, portal: portal!, agentVersion, helpers };
@@ -223,23 +223,27 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   }
 }
 
-// Waits for the boot to finish, failing early (with the console tail) if the VM exits or the deadline passes.
-async function raceBoot<T>(booted: Promise<T>, vm: RunningVm, boxId: string, deadlineMs: number): Promise<T> {
+/**
+ * Waits for `booted` (the agent's handshake, and more), failing early, with the console tail, when the VM exits or
+ * `deadlineMs` (epoch ms) passes; a portal that breaks as QEMU exits fails with QEMU's exit and its own words.
+ * `label` names the VM in messages ("box 01J...", "the template VM").
+ */
+export async function raceVmBoot<T>(booted: Promise<T>, vm: RunningVm, label: string, deadlineMs: number): Promise<T> {
   const startedMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(boxliteError('Engine',
-      `box ${boxId} did not finish booting within ${Math.round((deadlineMs - startedMs) / 1000)} s; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`)), deadlineMs - Date.now());
+      `${label} did not finish booting within ${Math.round((deadlineMs - startedMs) / 1000)} s; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`)), deadlineMs - Date.now());
   });
-  const died = vm.exited.then((exit) => { throw bootFailure(boxId, exit, vm); });
+  const died = vm.exited.then((exit) => { throw bootFailure(label, exit, vm); });
   try {
     return await Promise.race([booted, timeout, died]);
   } catch (err) {
     if (BoxliteError.is(err) && err.code === 'Engine') throw err;
     // A portal that broke (ECONNRESET, closed) is most often QEMU exiting: its exit, with its own words, wins.
     const exit = await orTimeout(vm.exited, EXIT_SETTLE_MS, undefined);
-    if (exit) throw bootFailure(boxId, exit, vm);
-    throw boxliteError(BoxliteError.is(err) ? err.code : 'Engine', `box ${boxId} failed to start: ${messageOf(err)}\nlast console lines:\n${vm.consoleTail()}`, err);
+    if (exit) throw bootFailure(label, exit, vm);
+    throw boxliteError(BoxliteError.is(err) ? err.code : 'Engine', `${label} failed to start: ${messageOf(err)}\nlast console lines:\n${vm.consoleTail()}`, err);
   } finally {
     clearTimeout(timer);
     died.catch(() => undefined);
@@ -247,8 +251,8 @@ async function raceBoot<T>(booted: Promise<T>, vm: RunningVm, boxId: string, dea
 }
 
 /** The error for a VM that exited while booting. */
-export function bootFailure(boxId: string, exit: VmExit, vm: RunningVm): BoxliteError {
-  return boxliteError('Engine', `box ${boxId} failed to boot: the VM exited (${describeExit(exit)})`
+export function bootFailure(label: string, exit: VmExit, vm: RunningVm): BoxliteError {
+  return boxliteError('Engine', `${label} failed to boot: the VM exited (${describeExit(exit)})`
     + `${exit.stderr ? `; QEMU said: ${exit.stderr}` : ''}\nlast console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`);
 }
 

@@ -12,7 +12,6 @@ import { messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
 import { findExecutable } from '../setup/os-packages.js';
 import { lockHeld, withFileLock } from '../util/file-lock.js';
-import { orTimeout } from '../util/timeout.js';
 import type { VmConfig } from '../vmm/config.js';
 import type { VmmDriver } from '../vmm/driver.js';
 import { buildQemuArgv } from '../vmm/qemu/argv.js';
@@ -20,7 +19,7 @@ import { QEMU_BINARY } from '../vmm/qemu/process.js';
 import { networkSocketPath, removeNetworkSocketDir, startNetwork } from '../vmm/network/passt.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import { findGuestArtifacts } from '../setup/index.js';
-import { boxVmConfig, describeExit } from './boot.js';
+import { boxVmConfig, raceVmBoot } from './boot.js';
 import { BoxPaths } from './box-paths.js';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB } from './options.js';
 
@@ -165,16 +164,11 @@ export class TemplateStore {
       try {
         // A QEMU that exits (e.g. it cannot allocate the memory) fails the template at once, in QEMU's words.
         const gone = new AbortController();
-        const died = vm.exited.then((exit) => {
-          gone.abort();
-          throw new Error(`the template VM exited (${describeExit(exit)})${exit.stderr ? `; QEMU said: ${exit.stderr}` : ''}`);
-        });
-        died.catch(() => undefined);
-        // A portal that breaks (ECONNRESET) as QEMU exits: the exit, in QEMU's words, is the reason recorded.
-        const exitFirst = async (e: unknown): Promise<never> => { await orTimeout(died, 2000, undefined); throw e; };
-        const portal = await Promise.race([PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS, gone.signal), died]).catch(exitFirst);
-        const ready = await orTimeout(Promise.race([portal.handshake(), died]).finally(() => portal.close()), TEMPLATE_BOOT_MS, undefined).catch(exitFirst);
-        if (!ready) throw new Error(`the template VM's agent did not answer within ${TEMPLATE_BOOT_MS / 1000} s; console: ${vm.consoleTail(10)}`);
+        void vm.exited.then(() => gone.abort());
+        await raceVmBoot((async () => {
+          const portal = await PortalClient.connect(templateConfig.portalSocketPaths[0]!, 'template VM', Date.now() + TEMPLATE_BOOT_MS, gone.signal);
+          try { await portal.handshake(); } finally { portal.close(); }
+        })(), vm, 'the template VM', Date.now() + TEMPLATE_BOOT_MS);
         await fs.promises.rm(tmpState, { force: true });
         await this.driver.saveState(vm, templateConfig, tmpState);
       } finally {
