@@ -12,8 +12,8 @@ import { decodeHostFrame, encodeGuestMessage } from '../../src/portal/codec.js';
 import { FrameSplitter } from '../../src/portal/framer.js';
 import { INITIAL_OUTPUT_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION, type HostMessage } from '../../src/portal/protocol.js';
 
-// Plays a guest agent: answers HELLO, then does `misbehave` with the first EXEC.
-async function fakeGuest(misbehave: (socket: net.Socket, exec: Extract<HostMessage, { kind: 'exec' }>) => void): Promise<{ path: string; server: net.Server }> {
+// Plays a guest agent: answers HELLO, then does `misbehave` with each EXEC; `onMessage` sees every message first.
+async function fakeGuest(misbehave: (socket: net.Socket, exec: Extract<HostMessage, { kind: 'exec' }>) => void, onMessage?: (socket: net.Socket, msg: HostMessage) => void): Promise<{ path: string; server: net.Server }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-fake-'));
   const sock = path.join(dir, 'portal.sock');
   const server = net.createServer((socket) => {
@@ -22,6 +22,7 @@ async function fakeGuest(misbehave: (socket: net.Socket, exec: Extract<HostMessa
     socket.on('data', (chunk) => {
       for (const body of splitter.push(chunk)) {
         const msg = decodeHostFrame(body);
+        onMessage?.(socket, msg);
         if (msg.kind === 'hello') socket.write(encodeGuestMessage({ kind: 'helloAck', version: PROTOCOL_VERSION, maxFrame: MAX_FRAME_BYTES, agentVersion: 'fake' }));
         if (msg.kind === 'exec') misbehave(socket, msg);
       }
@@ -93,22 +94,11 @@ describe('a guest that stalls', () => {
 
   it('hostile review #5: an EXEC the guest never answers fails within the exec-start deadline; the session stays usable', async () => {
     // The fake agent answers PING but ignores EXEC.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-fake-'));
-    const sock = path.join(dir, 'portal.sock');
     const seen: HostMessage[] = [];
-    const server = net.createServer((socket) => {
-      const splitter = new FrameSplitter();
-      socket.on('error', () => undefined);
-      socket.on('data', (chunk) => {
-        for (const body of splitter.push(chunk)) {
-          const msg = decodeHostFrame(body);
-          seen.push(msg);
-          if (msg.kind === 'hello') socket.write(encodeGuestMessage({ kind: 'helloAck', version: PROTOCOL_VERSION, maxFrame: MAX_FRAME_BYTES, agentVersion: 'fake' }));
-          if (msg.kind === 'ping') socket.write(encodeGuestMessage({ kind: 'pong', id: msg.id }));
-        }
-      });
+    const { path: sock, server } = await fakeGuest(() => undefined, (socket, msg) => {
+      seen.push(msg);
+      if (msg.kind === 'ping') socket.write(encodeGuestMessage({ kind: 'pong', id: msg.id }));
     });
-    await new Promise<void>((resolve) => server.listen(sock, resolve));
     try {
       const client = await PortalClient.connect(sock, 'box test', Date.now() + 5000, undefined, { ...DEFAULT_DEADLINES, execStartMs: 1500 });
       await client.handshake();
