@@ -45,6 +45,11 @@ export async function buildBaseDisk(dir: string, out: string): Promise<void> {
   }
 }
 
+/** The size in bytes of a box's writable disk of `sizeGb` (GB here are GiB: 1024³ bytes). */
+export function upperDiskBytes(sizeGb: number): number {
+  return sizeGb * 1024 ** 3;
+}
+
 /** Creates a sparse ext4 disk of `sizeGb` for the box's writes. */
 export async function buildUpperDisk(out: string, sizeGb: number): Promise<void> {
   const tmp = `${out}.tmp-${process.pid}`;
@@ -52,7 +57,7 @@ export async function buildUpperDisk(out: string, sizeGb: number): Promise<void>
     await fs.promises.rm(tmp, { force: true });
     const fd = await fs.promises.open(tmp, 'w', 0o600);
     try {
-      await fd.truncate(sizeGb * 1024 ** 3);
+      await fd.truncate(upperDiskBytes(sizeGb));
     } finally {
       await fd.close();
     }
