@@ -16,5 +16,7 @@ export type { StageTimings } from './runtime/boot.js';
 export type {
   BoxOptions, BoxliteOptions, RootfsSpec, VolumeSpec, NetworkSpec, PortSpec,
 } from './runtime/options.js';
+export { SecurityOptions, SecurityOptionsBuilder } from './runtime/security.js';
+export type { ResourceLimits, SecurityJson, SecurityPreset } from './runtime/security.js';
 export type { AcceleratorPreference, AcceleratorChoice } from './vmm/accel.js';
 export { chooseAccelerator } from './vmm/accel.js';
