@@ -9,7 +9,7 @@ import { Execution, startExecution, type ExecutionHost } from './execution.js';
 import { BoxID } from './ids.js';
 import { timingsOf, type BoxLifecycle } from './lifecycle.js';
 import { collectBoxMetrics, type BoxMetrics } from './metrics.js';
-import type { ResolvedBoxOptions } from './options.js';
+import { securityOf, type ResolvedBoxOptions } from './options.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import { orTimeout } from '../util/timeout.js';
@@ -154,12 +154,14 @@ export class LiteBox implements AsyncDisposable {
 /** @internal BoxInfo from a state row. */
 export function toInfo(rec: BoxRecord): BoxInfo {
   const active = rec.status === 'running' || rec.status === 'stopping';
+  const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
   return {
     id: BoxID.parse(rec.id)!, name: rec.name, status: BoxStatus.fromName(rec.status),
     createdAt: new Date(rec.createdAt), lastUpdated: new Date(rec.lastUpdated),
     pid: active ? rec.vmm?.pid : undefined, image: rec.image, cpus: rec.cpus, memoryMib: rec.memoryMib,
     labels: rec.labels, accelerator: rec.accelerator, lastError: rec.lastError, detach: rec.detach, autoRemove: rec.autoRemove,
-    ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : (JSON.parse(rec.optionsJson) as ResolvedBoxOptions).ports ?? [],
+    ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : options.ports ?? [],
+    security: securityOf(options),
   };
 }
 

@@ -5,9 +5,11 @@ import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { normalizeReference } from '../images/reference.js';
 import { checkUser } from './command.js';
+import { upperDiskBytes } from './disks.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import { resolvePorts } from './ports.js';
+import { SecurityOptions, type SecurityJson } from './security.js';
 import { resolveVolumes, type ResolvedVolume } from './volumes.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
@@ -74,6 +76,11 @@ export interface BoxOptions {
   labels?: Record<string, string>;
   /** `auto` (default: KVM where it works, else TCG), `kvm` or `tcg`. Also `BOXLITE_ACCEL`. */
   accelerator?: AcceleratorPreference;
+  /**
+   * How the box's host processes (VMM and helpers) are isolated from the host: jailer, seccomp, namespaces,
+   * chroot, uid, rlimits. Default `SecurityOptions.standard()`. See [docs/security.md](../../docs/security.md).
+   */
+  security?: SecurityOptions;
 }
 
 /** BoxOptions after defaults and validation. */
@@ -94,6 +101,8 @@ export interface ResolvedBoxOptions {
   ports?: PortForward[];
   /** Shared host directories. Absent in boxes created before volumes existed. */
   volumes?: ResolvedVolume[];
+  /** Security options in their JSON form. Absent in boxes created before they existed: read those with `securityOf`. */
+  security?: SecurityJson;
 }
 
 /** Options of a runtime (the spec's BoxliteOptions). */
@@ -159,11 +168,30 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   }
   const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
+  const security = resolveSecurity(o.security, diskSizeGb);
   return {
     cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator, ports: resolvePorts(o.ports), volumes: resolveVolumes(o.volumes),
     autoRemove: o.autoRemove ?? true,
     detach: o.detach ?? false,
+    security: security.toJSON(),
   };
+}
+
+/** A box's security options: as persisted, or `SecurityOptions.standard()` for boxes created before they existed. */
+export function securityOf(options: Pick<ResolvedBoxOptions, 'security'>): SecurityOptions {
+  return options.security === undefined ? SecurityOptions.standard() : SecurityOptions.from(options.security);
+}
+
+/** Validates `security` (default standard), and that RLIMIT_FSIZE leaves the VMM room to write the box's disk. */
+function resolveSecurity(value: SecurityOptions | undefined, diskSizeGb: number): SecurityOptions {
+  const security = SecurityOptions.from(value ?? SecurityOptions.standard());
+  const maxFileSize = security.resourceLimits.maxFileSize;
+  const diskBytes = upperDiskBytes(diskSizeGb);
+  if (maxFileSize !== undefined && maxFileSize < diskBytes) {
+    invalid(`security.resourceLimits.maxFileSize (${maxFileSize} bytes) is smaller than the box's disk (diskSizeGb=${diskSizeGb}, ${diskBytes} bytes): ` +
+      'the VMM writes that disk, so raise the limit or lower diskSizeGb');
+  }
+  return security;
 }
 
 function normalizeEnv(env: BoxOptions['env']): Array<[string, string]> {

@@ -1,6 +1,7 @@
 // BoxStatus (the lifecycle states of the spec, with its predicates) and BoxInfo.
 import type { BoxID } from './ids.js';
 import type { PortForward } from '../vmm/network/passt.js';
+import type { SecurityOptions } from './security.js';
 
 type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
 
@@ -85,4 +86,6 @@ export interface BoxInfo {
    * (host port 0: picked at the next start).
    */
   readonly ports: ReadonlyArray<Readonly<PortForward>>;
+  /** How the box's host processes are isolated (`SecurityOptions.standard()` for boxes made before the option existed). */
+  readonly security: SecurityOptions;
 }
