@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
 import { BoxCommand } from '../runtime/command.js';
 import { parsePublishFlag } from '../runtime/ports.js';
+import { parseSecurityFlag } from '../runtime/security.js';
 import { parseVolumeFlag } from '../runtime/volumes.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import { attach, intFlag, openRuntime, repeatable, splitEnv } from './shared.js';
@@ -10,6 +11,7 @@ import { attach, intFlag, openRuntime, repeatable, splitEnv } from './shared.js'
 interface RunFlags {
   rootfs?: string; image?: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
   rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string; publish: string[]; volume: string[];
+  security?: string;
 }
 
 /** Adds the `run` subcommand. */
@@ -31,6 +33,7 @@ export function registerRun(program: Command): void {
     .option('--accel <auto|kvm|tcg>', 'accelerator')
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
     .option('-v, --volume <host:guest[:ro]>', 'share a host directory into the box (repeatable; :ro = read-only)', repeatable, [])
+    .option('--security <preset>', 'isolation of the box\'s host processes: development, standard (default) or maximum')
     .option('-p, --publish <[ip:]host:guest[/udp]>', 'publish a box port on the host (repeatable; host port empty or 0: any free port)', repeatable, [])
     .argument('<command...>', 'command and arguments (put them after --)')
     .action(async (argv: string[], flags: RunFlags) => {
@@ -41,6 +44,7 @@ export function registerRun(program: Command): void {
       const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
       if (flags.workdir !== undefined) cmd.workingDir(flags.workdir);
       if (flags.timeout !== undefined) cmd.timeout(intFlag('--timeout', flags.timeout)!);
+      const security = parseSecurityFlag(flags.security);
       const runtime = openRuntime(program);
       try {
         const box = await runtime.create({
@@ -54,6 +58,7 @@ export function registerRun(program: Command): void {
           autoRemove: !flags.detach && flags.rm !== false,
           ports: flags.publish.map(parsePublishFlag),
           volumes: flags.volume.map(parseVolumeFlag),
+          security,
         }, flags.name);
         const execution = await box.run(cmd);
         for (const p of box.info().ports) process.stderr.write(`published ${p.hostIp}:${p.hostPort} -> ${p.guestPort}/${p.protocol}\n`);
