@@ -3,8 +3,11 @@
 #include "launcher.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -36,7 +39,7 @@ static int known(int cap)
 	return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0;
 }
 
-int become(uid_t uid, gid_t gid, uint64_t caps)
+int become(long uid, long gid, const gid_t *groups, int ngroups, uint64_t caps)
 {
 	/* The bounding set first, while every capability (CAP_SETPCAP among them) is still effective. */
 	for (int cap = 0; cap < 64 && known(cap); cap++)
@@ -44,11 +47,11 @@ int become(uid_t uid, gid_t gid, uint64_t caps)
 			return fail("dropping a capability from the bounding set");
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		return fail("prctl(PR_SET_KEEPCAPS)");
-	if (setgroups(0, NULL) != 0)
+	if (ngroups >= 0 && setgroups((size_t)ngroups, groups) != 0)
 		return fail("setgroups");
-	if (setresgid(gid, gid, gid) != 0)
+	if (gid >= 0 && setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0)
 		return fail("setresgid");
-	if (setresuid(uid, uid, uid) != 0)
+	if (uid >= 0 && setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)
 		return fail("setresuid");
 	struct __user_cap_header_struct head = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2];
@@ -61,7 +64,38 @@ int become(uid_t uid, gid_t gid, uint64_t caps)
 	for (int cap = 0; cap < 64; cap++)
 		if ((caps & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
 			return fail("raising an ambient capability");
+	if (!caps && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+		return fail("clearing the ambient capabilities");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
 		return fail("prctl(PR_SET_KEEPCAPS, 0)");
 	return 0;
+}
+
+/* Writes `text` to the file `path` (a /proc control file). */
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(path);
+	ssize_t n = write(fd, text, strlen(text));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(text) ? 0 : fail(path);
+}
+
+int enter_user_namespace(void)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	if (unshare(CLONE_NEWUSER) != 0)
+		return fail("unshare(CLONE_NEWUSER) (are user namespaces allowed? see user.max_user_namespaces)");
+	char map[64];
+	if (write_file("/proc/self/setgroups", "deny") != 0)
+		return -1;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (write_file("/proc/self/uid_map", map) != 0)
+		return -1;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return write_file("/proc/self/gid_map", map);
 }

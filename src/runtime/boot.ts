@@ -19,6 +19,7 @@ import { startVolume } from '../vmm/volumes/virtiofsd.js';
 import { orTimeout } from '../util/timeout.js';
 import type { ResolvedVolume } from './volumes.js';
 import type { ResolvedBoxOptions } from './options.js';
+import type { BoxJail } from '../jailer/plan.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -98,6 +99,10 @@ export interface BootRequest {
   templates: TemplateStore | undefined;
   /** Called as soon as each of the box's processes (VM, helpers) exists, to record it. */
   onProcess(p: BoxProcess): void;
+  /** The box's jail (its security options' jailer); undefined runs its processes unconfined (development). */
+  jail: BoxJail | undefined;
+  /** QEMU's own seccomp filter (security.seccompEnabled). */
+  sandbox: boolean;
 }
 
 /** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
@@ -118,7 +123,7 @@ export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: 
 export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const t = new StageClock();
   const { paths } = req;
-  await paths.create();
+  await paths.create(req.jail?.uid, Boolean(req.options.volumes?.length));
   const timings: Partial<StageTimings> = { filesystemSetupMs: t.lap() };
 
   // A rootfs directory becomes this box's own base disk once; an image's base disk is shared by all its boxes.
@@ -130,11 +135,12 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   timings.imagePrepareMs = t.lap();
 
   if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
+  if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined);
   const guest = findGuestArtifacts(req.homeDir);
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
-  const config = boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk);
+  const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox };
   const ports = await assignHostPorts(req.options.ports ?? []);
   const startMode: StartMode = { restored: false };
   // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.
@@ -175,18 +181,22 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   const recorder = (kind: string, marker: string) => (p: { pid: number; start: number }): void => req.onProcess({ kind, marker, ...p });
   let vm: RunningVm;
   try {
-    const network = await startNetwork({ socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket) });
+    const jail = req.jail && { launcherPath: guest.launcherPath, box: req.jail };
+    const network = await startNetwork({ socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket), ...(jail ? { jail } : {}) });
     helpers.push({ kind: 'network', process: network });
     for (const v of req.options.volumes ?? []) {
       const socketPath = paths.volumeSocket(v.tag);
-      helpers.push({ kind: `volume:${v.tag}`, process: await startVolume({ ...v, socketPath }, guest.launcherPath, req.options.detach, recorder(`volume:${v.tag}`, socketPath)) });
+      helpers.push({ kind: `volume:${v.tag}`, process: await startVolume({ ...v, socketPath }, guest.launcherPath, req.options.detach, recorder(`volume:${v.tag}`, socketPath), req.jail) });
     }
   } catch (err) {
     stopHelpers();
     throw err;
   }
   try {
-    vm = await req.driver.launch(config, { consoleLogPath: paths.consoleLog, detached: req.options.detach, onSpawn: recorder('vmm', paths.dir) });
+    vm = await req.driver.launch(config, {
+      consoleLogPath: paths.consoleLog, detached: req.options.detach, onSpawn: recorder('vmm', paths.dir),
+      ...(req.jail ? { jail: { launcherPath: guest.launcherPath, box: req.jail } } : {}),
+    });
   } catch (err) {
     stopHelpers();
     markPhase(err, 'launch');
@@ -260,6 +270,23 @@ export function bootFailure(label: string, exit: VmExit, vm: RunningVm): Boxlite
 export function describeExit(exit: VmExit): string {
   if (exit.signal) return `signal ${exit.signal}`;
   return exit.code === null ? 'its process ended' : `code ${exit.code}`;
+}
+
+/**
+ * Makes the box's disks usable by its jail's uid: its writable disk (and a base disk of its own) become that uid's;
+ * an image's shared base disk, read-only in every jail, is made readable (its directory stays private).
+ */
+function giveDisks(jail: BoxJail, paths: BoxPaths, baseDisk: string, sharedBase: boolean): void {
+  const uid = jail.uid!;
+  const gid = jail.gid ?? uid;
+  fs.chownSync(paths.upperDisk, uid, gid);
+  fs.chmodSync(paths.upperDisk, 0o600);
+  if (sharedBase) {
+    if ((fs.statSync(baseDisk).mode & 0o004) === 0) fs.chmodSync(baseDisk, 0o644);
+  } else {
+    fs.chownSync(baseDisk, uid, gid);
+    fs.chmodSync(baseDisk, 0o400);
+  }
 }
 
 class StageClock {

@@ -1,4 +1,4 @@
-// Where a box's files live: <home>/boxes/<id>/ (disks, console log, sockets).
+// Where a box's files live: <home>/boxes/<id>/ (disks, console log), its sockets in <id>/sock/ or the run dir.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,8 +19,9 @@ export class BoxPaths {
     this.homeHash = crypto.createHash('sha256').update(path.resolve(homeDir)).digest('hex').slice(0, 12);
     // Unix socket paths are limited to 107 bytes; a long home dir gets its sockets in this user's private
     // directory under the temp dir (util/private-dir.ts), never in one another user could have made.
-    const longest = path.join(this.dir, 'portal-15.sock');
-    this.socketDir = Buffer.byteLength(longest) <= 100 ? this.dir : path.join(runDir(), `${this.homeHash}-${boxId}`);
+    // The sockets have a directory of their own, apart from the disks and the console log: a jailed VMM owns it.
+    const inBoxDir = path.join(this.dir, 'sock');
+    this.socketDir = Buffer.byteLength(path.join(inBoxDir, 'portal-15.sock')) <= 100 ? inBoxDir : path.join(runDir(), `${this.homeHash}-${boxId}`);
   }
 
   get baseDisk(): string { return path.join(this.dir, 'base.ext4'); }
@@ -29,16 +30,31 @@ export class BoxPaths {
   get consoleSocket(): string { return path.join(this.socketDir, 'console.sock'); }
   /** Outside the box dir: passt creates it after dropping privileges (see src/vmm/network/passt.ts). */
   get networkSocket(): string { return networkSocketPath(`${this.homeHash}-${this.boxId}`); }
-  volumeSocket(tag: string): string { return path.join(this.socketDir, `${tag}.sock`); }
+  /** In a directory of the volume's own, under the run dir: its file server (the directory's owner) creates it. */
+  volumeSocket(tag: string): string { return path.join(this.volumeSocketsDir, tag, 'sock'); }
+  private get volumeSocketsDir(): string { return path.join(runDir(), `${this.homeHash}-${this.boxId}.vol`); }
+  /** Where the VMM's sockets are. */
+  get socketsDir(): string { return this.socketDir; }
   portalSocket(port: number): string { return path.join(this.socketDir, `portal-${port}.sock`); }
   get portalSockets(): string[] { return Array.from({ length: PORTAL_PORTS }, (_, n) => this.portalSocket(n)); }
 
-  /** Creates the box dir, and afresh the socket dir when it lives elsewhere (Config error if that place is unsafe). */
-  async create(): Promise<void> {
+  /**
+   * Creates the box dir, and afresh its socket dir, owned by `socketOwner` (the jailed VMM's uid) when given, and
+   * the directory of its volumes' sockets when it has volumes (Config error if a place under the temp dir is unsafe).
+   */
+  async create(socketOwner?: number, volumes = false): Promise<void> {
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (this.socketDir !== this.dir) {
+    if (this.socketDir.startsWith(`${this.dir}/`)) {
+      await fs.promises.rm(this.socketDir, { recursive: true, force: true });
+      await fs.promises.mkdir(this.socketDir, { mode: 0o700 });
+      if (socketOwner !== undefined) await fs.promises.chown(this.socketDir, socketOwner, socketOwner);
+    } else {
       ensurePrivateDir(path.dirname(this.socketDir), 0o711);
-      freshPrivateSubdir(this.socketDir, 0o700);
+      freshPrivateSubdir(this.socketDir, 0o700, socketOwner);
+    }
+    if (volumes) {
+      ensurePrivateDir(runDir(), 0o711);
+      freshPrivateSubdir(this.volumeSocketsDir, 0o711);
     }
   }
 
@@ -60,14 +76,14 @@ export class BoxPaths {
     if (!isPrivateDir(base)) return [];
     const hash = new BoxPaths(homeDir, '').homeHash;
     return fs.readdirSync(base).filter((name) => {
-      const m = /^([0-9a-f]{12})-([0-9A-Z]+)(\.net)?$/.exec(name);
+      const m = /^([0-9a-f]{12})-([0-9A-Z]+)(\.net|\.vol)?$/.exec(name);
       return m !== null && m[1] === hash && !exists(m[2]!);
     }).map((name) => path.join(base, name));
   }
 
   // The box's directories under the temp dir, when the directory holding them is ours.
   private outsideDirs(): string[] {
-    const dirs = [path.dirname(this.networkSocket), ...(this.socketDir !== this.dir ? [this.socketDir] : [])];
+    const dirs = [path.dirname(this.networkSocket), this.volumeSocketsDir, ...(this.socketDir.startsWith(`${this.dir}/`) ? [] : [this.socketDir])];
     return dirs.filter((d) => isPrivateDir(path.dirname(d)));
   }
 }

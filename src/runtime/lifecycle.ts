@@ -13,7 +13,9 @@ import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTim
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
-import type { ResolvedBoxOptions } from './options.js';
+import { securityOf, type ResolvedBoxOptions } from './options.js';
+import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '../jailer/box-jail.js';
+import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
 
 /** How long `stop()` waits for the guest to power off before killing the VM. */
@@ -103,6 +105,7 @@ export class BoxLifecycle {
     for (let attempt = 1; ; attempt++) {
       try {
         paths.removeSync();
+        releaseBoxJail(this.homeDir, boxId, jailRecordOf(this.store.get(boxId)));
         return;
       } catch (err) {
         if (attempt >= 3) {
@@ -216,13 +219,20 @@ export class BoxLifecycle {
     this.store.clearPortClaims(rec.id);
     const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
     this.store.processes.endAll(rec.id); // none should be left; those of an earlier start must not be watched
+    let jail: Awaited<ReturnType<typeof prepareBoxJail>>;
     try {
+      const security = securityOf(options);
+      jail = await prepareBoxJail({
+        homeDir: this.homeDir, boxId: rec.id, security, memoryMib: options.memoryMib, cpus: options.cpus,
+        tcg: chooseAccelerator(options.accelerator).accelerator === 'tcg', previousUid: jailRecordOf(rec)?.uid,
+      });
+      this.store.update(rec.id, { jailJson: jail && JSON.stringify(jail.record) });
       checkRoomToStart(this.homeDir, this.sparseDisk(rec.id, options), this.store.list()
         .filter((r) => r.status === 'running' || r.status === 'stopping')
         .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
-        onProcess: (p) => this.store.processes.record(rec.id, p),
+        onProcess: (p) => this.store.processes.record(rec.id, p), jail: jail?.jail, sandbox: security.seccompEnabled,
       });
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
@@ -236,6 +246,7 @@ export class BoxLifecycle {
     } catch (err) {
       try {
         this.store.processes.endAll(rec.id);
+        releaseCgroup(jailRecordOf(this.store.get(rec.id)));
         this.store.releasePort(rec.id, port, this.me);
         this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
         this.store.bump('boxes_failed');
@@ -337,6 +348,7 @@ export class BoxLifecycle {
 
   private async removeLocked(boxId: string): Promise<void> {
     await this.paths(boxId).remove();
+    releaseBoxJail(this.homeDir, boxId, jailRecordOf(this.store.get(boxId)));
     this.store.delete(boxId);
   }
 
@@ -368,6 +380,7 @@ export class BoxLifecycle {
   // owner cleared with `patch` applied, and its portal claims dropped.
   private markStopped(boxId: string, patch: BoxPatch, from?: ReadonlyArray<BoxRecord['status']>): void {
     this.store.processes.endAll(boxId);
+    releaseCgroup(jailRecordOf(this.store.get(boxId)));
     this.store.update(boxId, { ...patch, status: 'stopped', vmm: undefined, owner: undefined }, from);
     this.store.clearPortClaims(boxId);
   }
@@ -392,6 +405,11 @@ export class BoxLifecycle {
     this.inflight.set(key, p);
     return p;
   }
+}
+
+/** The jail of a box's last start, if it had one. */
+export function jailRecordOf(rec: BoxRecord | undefined): JailRecord | undefined {
+  return rec?.jailJson ? JSON.parse(rec.jailJson) as JailRecord : undefined;
 }
 
 /** Stage timings recorded at the last start, if any. */

@@ -22,6 +22,7 @@ import { findGuestArtifacts } from '../setup/index.js';
 import { boxVmConfig, raceVmBoot } from './boot.js';
 import { BoxPaths } from './box-paths.js';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB } from './options.js';
+import { templateJail } from '../jailer/box-jail.js';
 
 /** Bumped when the way templates are made changes, so old ones are not used. */
 const TEMPLATE_FORMAT = 1;
@@ -59,7 +60,7 @@ export class TemplateStore {
   /** The template key of `config`: its argv with file paths left out, and the identity of QEMU, kernel and initramfs. */
   async key(config: VmConfig): Promise<string> {
     const shape: VmConfig = {
-      ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined,
+      ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined, sandbox: undefined,
       disks: config.disks.map((d) => ({ ...d, path: `/${d.name}` })),
       portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
       networkSocketPath: config.networkSocketPath && '/net',
@@ -138,28 +139,36 @@ export class TemplateStore {
     return [c.kernelPath, c.initrdPath, await this.qemuPath].map(fileIdentity);
   }
 
-  // Boots a VM of config's shape on placeholder disks, waits for the agent, and saves it to statePath.
+  // Boots a VM of config's shape on placeholder disks, waits for the agent, and saves it to statePath. The VM is
+  // jailed as a standard box is (templateJail), under a uid of its own.
   private async make(config: VmConfig, dir: string, statePath: string): Promise<void> {
     const sockets = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'boxlite-template-'));
     const netSocket = config.networkSocketPath && networkSocketPath(`template-${path.basename(sockets)}`);
     const tmpState = `${statePath}.tmp`;
+    const homeDir = path.dirname(this.root);
+    const jail = templateJail(homeDir, path.basename(dir));
+    const launcherPath = findGuestArtifacts(homeDir).launcherPath;
+    const own = async (p: string): Promise<void> => { if (jail?.uid !== undefined) await fs.promises.chown(p, jail.uid, jail.gid ?? jail.uid); };
     try {
+      await own(sockets);
       const disks = await Promise.all(config.disks.map(async (d) => {
         const p = path.join(dir, `${d.name}.placeholder`);
         await fs.promises.writeFile(p, '');
         await fs.promises.truncate(p, PLACEHOLDER_BYTES);
+        await own(p);
         return { ...d, path: p };
       }));
       const templateConfig: VmConfig = {
-        ...config, disks, restoreFrom: undefined,
+        ...config, disks, restoreFrom: undefined, sandbox: true,
         portalSocketPaths: config.portalSocketPaths.map((_, n) => path.join(sockets, `portal-${n}.sock`)),
         consoleSocketPath: path.join(sockets, 'console.sock'), controlSocketPath: path.join(sockets, 'qmp.sock'),
         ...(netSocket ? { networkSocketPath: netSocket } : {}),
       };
+      const jailed = jail && { launcherPath, box: jail };
       const network = netSocket
-        ? await startNetwork({ socketPath: netSocket, ports: [], detached: false, binary: findGuestArtifacts(path.dirname(this.root)).passtPath })
+        ? await startNetwork({ socketPath: netSocket, ports: [], detached: false, binary: findGuestArtifacts(homeDir).passtPath, ...(jailed ? { jail: jailed } : {}) })
         : undefined;
-      const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false })
+      const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false, ...(jailed ? { jail: jailed } : {}) })
         .catch((e: unknown) => { network?.kill(); throw e; });
       try {
         // A QEMU that exits (e.g. it cannot allocate the memory) fails the template at once, in QEMU's words.
@@ -182,6 +191,7 @@ export class TemplateStore {
       await fs.promises.rm(tmpState, { force: true });
       for (const d of config.disks) await fs.promises.rm(path.join(dir, `${d.name}.placeholder`), { force: true });
       await fs.promises.rm(sockets, { recursive: true, force: true });
+      if (jail) for (const d of [jail.root, `${jail.root}.net`]) await fs.promises.rm(d, { recursive: true, force: true });
     }
   }
 }

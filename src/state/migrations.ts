@@ -86,6 +86,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    description: 'the jail of a box (its uid, cgroup and jail directory; src/jailer/box-jail.ts), kept from its last start',
+    sql: `
+      ALTER TABLE boxes ADD COLUMN jail_json TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

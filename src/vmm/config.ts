@@ -34,18 +34,18 @@ export interface VmConfig {
   readonly volumes?: ReadonlyArray<{ readonly tag: string; readonly socketPath: string }>;
   /** Unix socket where the VMM serves its control protocol (needed to save the VM's state); none when absent. */
   readonly controlSocketPath?: string;
-  /** Start from this saved state of a VM with the same device set (only the files behind them differ) instead of booting. */
+  /**
+   * Start from this saved state of a VM with the same device set (only the files behind them differ) instead of
+   * booting. The driver opens it and hands QEMU the descriptor (`-incoming fd:3`): a jailed QEMU neither sees the
+   * file nor may run a program to read it.
+   */
   readonly restoreFrom?: string;
+  /** QEMU's own seccomp filter: no obsolete calls, no privilege changes, no new programs, no resource control. */
+  readonly sandbox?: boolean;
 }
 
-/**
- * `p` as one word for the shell QEMU runs `exec:` migrations with (`-incoming exec:`, `migrate exec:`): single-quoted,
- * with embedded single quotes escaped. Absolute paths without NUL or newlines only.
- */
-export function shellWord(p: string): string {
-  if (!p.startsWith('/') || /[\0\n\r]/.test(p)) throw boxliteError('Config', `${JSON.stringify(p)} must be an absolute path without NUL or line breaks`);
-  return `'${p.replace(/'/g, `'\\''`)}'`;
-}
+/** The descriptor a VM restored from a state file reads it from. */
+export const RESTORE_FD = 3;
 
 /** Checks the invariants of a VmConfig; throws BoxliteError `Config` naming the bad field. */
 export function validateVmConfig(c: VmConfig): VmConfig {

@@ -1,4 +1,5 @@
 // The VMM driver interface: what the runtime may ask of a hypervisor backend, with no backend flags in it.
+import type { BoxJail } from '../jailer/plan.js';
 import type { ProcessIdentity } from '../state/process-identity.js';
 import type { VmConfig } from './config.js';
 
@@ -20,6 +21,8 @@ export interface LaunchOptions {
   readonly detached: boolean;
   /** Called as soon as the VM's process exists (before it is ready), so that it can be recorded and found again. */
   readonly onSpawn?: (process: ProcessIdentity) => void;
+  /** Confine the VMM: the jailer built by setup (GuestArtifacts.launcherPath) and the box's jail. */
+  readonly jail?: { readonly launcherPath: string; readonly box: BoxJail };
 }
 
 /**

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime, type ProcessIdentity } from '../state/process-identity.js';
-import { launchArgv, NOT_FOUND_EXIT } from './launch-argv.js';
+import { launchArgv, NOT_FOUND_EXIT, type LaunchSpec } from './launch-argv.js';
 
 /** A running helper. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
 export interface HelperProcess {
@@ -32,6 +32,10 @@ export interface HelperSpec {
   detached: boolean;
   /** The uid (and gid) the helper runs as, set before it starts; undefined keeps this process's. */
   runAs?: number;
+  /** Start it with the jailer instead (which then sets its uid). */
+  jailer?: LaunchSpec['jailer'];
+  /** Its environment (default: PATH only). */
+  env?: NodeJS.ProcessEnv;
   timeoutMs: number;
   /** Called as soon as the process exists (before it is ready), so that it can be recorded and found again. */
   onSpawn?(process: ProcessIdentity): void;
@@ -42,8 +46,8 @@ export interface HelperSpec {
 /** Spawns the helper and waits until its socket exists; neither it nor its pipe keeps this process alive. */
 export async function startHelper(spec: HelperSpec): Promise<HelperProcess> {
   await fs.promises.rm(spec.socketPath, { force: true });
-  const [program, argv] = launchArgv({ command: spec.command, args: spec.args, dieWithParent: !spec.detached, runAs: spec.runAs });
-  const child = spawn(program, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: spec.detached, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  const [program, argv] = launchArgv({ command: spec.command, args: spec.args, dieWithParent: !spec.detached, runAs: spec.runAs, jailer: spec.jailer });
+  const child = spawn(program, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: spec.detached, env: spec.env ?? { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
   const pidStart = child.pid === undefined ? 0 : processStartTime(child.pid) ?? 0;
   if (child.pid !== undefined) spec.onSpawn?.({ pid: child.pid, start: pidStart });
   let stderr = '';

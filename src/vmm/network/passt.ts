@@ -10,6 +10,9 @@ import path from 'node:path';
 import { boxliteError } from '../../errors.js';
 import type { ProcessIdentity } from '../../state/process-identity.js';
 import { ensurePrivateDir, freshPrivateSubdir, isPrivateDir, runDir } from '../../util/private-dir.js';
+import { findExecutable } from '../../setup/os-packages.js';
+import { jailerArgv } from '../../jailer/jail-spec.js';
+import { childEnvironment, networkJail, type BoxJail } from '../../jailer/plan.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 import { executableForOtherUid } from './passt-binary.js';
 import { explainPortRefusals } from './port-probe.js';
@@ -45,6 +48,8 @@ export interface NetworkOptions {
   onSpawn?(process: ProcessIdentity): void;
   /** The passt to run (default PASST_BINARY on PATH); setup builds a fixed one where the installed one is broken. */
   binary?: string;
+  /** Confine it: the jailer built by setup and the box's jail (passt then runs as the box's uid). */
+  jail?: { launcherPath: string; box: BoxJail };
 }
 
 /** A running passt. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
@@ -59,14 +64,14 @@ export function networkSocketPath(name: string): string {
   return path.join(runDir(), `${name}.net`, 'net.sock');
 }
 
-/** The uid passt runs as: PASST_UID when this process is root, else this process's own. */
-const passtUid = (): number | undefined => (process.getuid?.() === 0 ? PASST_UID : undefined);
+/** The uid passt runs as: the box's jail uid, else PASST_UID when this process is root, else this process's own. */
+const passtUid = (jail?: BoxJail): number | undefined => jail ? jail.uid : process.getuid?.() === 0 ? PASST_UID : undefined;
 
 /** Creates the directory of `socketPath` (see networkSocketPath) afresh for passt; Config error if unsafe. */
-function prepareSocketDir(socketPath: string): void {
+function prepareSocketDir(socketPath: string, owner: number | undefined): void {
   const dir = path.dirname(socketPath);
   ensurePrivateDir(path.dirname(dir), 0o711);
-  freshPrivateSubdir(dir, 0o700, passtUid());
+  freshPrivateSubdir(dir, 0o700, owner);
 }
 
 /** Removes the socket directory of a network (when its box is removed); never below a directory that is not ours. */
@@ -96,11 +101,19 @@ export function passtArgv(opts: NetworkOptions): string[] {
 
 /** Starts passt and waits until its socket is there; a Network error (with passt's own words) if it cannot start. */
 export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess> {
-  prepareSocketDir(opts.socketPath);
+  const uid = passtUid(opts.jail?.box);
+  prepareSocketDir(opts.socketPath, uid);
   const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
+  const jail = opts.jail;
+  const binary = opts.binary ?? PASST_BINARY;
+  // The jailer needs an absolute path; it binds the program into passt's jail itself.
+  const program = jail && !path.isAbsolute(binary) ? await findExecutable(binary, (process.env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)) ?? binary : binary;
+  const args = passtArgv(opts);
   // Only the socket file is looked for: a probe connection would use up passt's one client (--one-off).
   return startHelper({
-    command: passtUid() === undefined ? opts.binary ?? PASST_BINARY : executableForOtherUid(opts.binary ?? PASST_BINARY), args: passtArgv(opts), socketPath: opts.socketPath, detached: opts.detached, runAs: passtUid(), timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
+    command: jail || uid === undefined ? program : executableForOtherUid(program), args, socketPath: opts.socketPath, detached: opts.detached,
+    runAs: jail ? undefined : uid, timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
+    ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid) => jailerArgv(networkJail({ ...jail.box, parentPid }, program, args, path.dirname(opts.socketPath))) }, env: childEnvironment(jail.box.policy) } : {}),
     failure: async (f) => {
       if (f.kind === 'spawn') {
         return boxliteError('Network', f.error.code === 'ENOENT'

@@ -1,5 +1,5 @@
 // Builds the qemu-system-x86_64 `microvm` command line from a VmConfig: a pure function.
-import { shellWord, type VmConfig } from '../config.js';
+import { RESTORE_FD, type VmConfig } from '../config.js';
 
 /** Kernel command line words the driver always passes (serial console, no reboot loops, fast and hang-free TSC). */
 export function kernelCmdline(c: VmConfig): string {
@@ -56,6 +56,7 @@ export function buildQemuArgv(c: VmConfig): string[] {
     ]),
     // A VM that may be saved: its state must not carry the "stopped" run state into the VMs restored from it.
     ...(c.controlSocketPath ? ['-qmp', `unix:${c.controlSocketPath},server=on,wait=off`, '-global', 'migration.store-global-state=off'] : []),
-    ...(c.restoreFrom ? ['-incoming', `exec:cat ${shellWord(c.restoreFrom)}`] : []),
+    ...(c.restoreFrom ? ['-incoming', `fd:${RESTORE_FD}`] : []),
+    ...(c.sandbox ? ['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'] : []),
   ];
 }

@@ -1,12 +1,18 @@
 // Spawns, adopts and supervises QEMU processes: console capture, exit tracking, forced termination.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
+import { orTimeout } from '../../util/timeout.js';
 import { findExecutable } from '../../setup/os-packages.js';
 import { commandLine, isAlive, processStartTime } from '../../state/process-identity.js';
 import { ConsoleLog, consoleTail } from '../console-log.js';
-import { shellWord, validateVmConfig, type VmConfig } from '../config.js';
+import { RESTORE_FD, validateVmConfig, type VmConfig } from '../config.js';
+import { jailerArgv } from '../../jailer/jail-spec.js';
+import { childEnvironment, vmmJail, type VmmFiles } from '../../jailer/plan.js';
 import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
 import { launchArgv } from '../launch-argv.js';
 import { buildQemuArgv } from './argv.js';
@@ -26,16 +32,32 @@ export class QemuDriver implements VmmDriver {
     const argv = buildQemuArgv(validateVmConfig(config));
     const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
     const notFound = (why: string, err?: unknown): Error => boxliteError('Engine', `could not start ${QEMU_BINARY}: ${why}; install it with \`npx boxlite setup\``, err);
-    if (!(await findExecutable(QEMU_BINARY, PATH.split(':').filter(Boolean)))) throw notFound(`it is not in PATH (${PATH})`);
+    const program = await findExecutable(QEMU_BINARY, PATH.split(':').filter(Boolean));
+    if (!program) throw notFound(`it is not in PATH (${PATH})`);
+    // The state to restore is handed over as a descriptor: a jailed QEMU neither sees the file nor may run `cat`.
+    const stateFd = config.restoreFrom !== undefined ? fs.openSync(config.restoreFrom, 'r') : undefined;
+    const keepFds = stateFd !== undefined ? [RESTORE_FD] : [];
+    const jail = options.jail;
     // Non-detached: the VM dies with this process, even on SIGKILL; it inherits no descriptor (launch-argv.ts).
-    const [cmd, args] = launchArgv({ command: QEMU_BINARY, args: argv, dieWithParent: !options.detached });
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.detached, env: { PATH } });
+    const [cmd, args] = launchArgv({
+      command: program, args: argv, dieWithParent: !options.detached, keepFds,
+      ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid: number | undefined) => jailerArgv(vmmJail({ ...jail.box, parentPid }, program, argv, vmmFiles(config), keepFds)) } } : {}),
+    });
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd, args, {
+        stdio: ['ignore', 'ignore', 'pipe', ...(stateFd !== undefined ? [stateFd] : [])], detached: options.detached,
+        env: childEnvironment(jail?.box.policy),
+      });
+    } finally {
+      if (stateFd !== undefined) fs.closeSync(stateFd);
+    }
     if (child.pid !== undefined) options.onSpawn?.({ pid: child.pid, start: processStartTime(child.pid) ?? 0 });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(notFound(err.message, err)));
     });
-    const vm = new ChildVm(child, options.consoleLogPath);
+    const vm = new ChildVm(child, options.consoleLogPath, jail?.box.uid);
     void captureConsole(config.consoleSocketPath, new ConsoleLog(options.consoleLogPath), vm);
     return vm;
   }
@@ -43,9 +65,12 @@ export class QemuDriver implements VmmDriver {
   async saveState(vm: RunningVm, config: VmConfig, statePath: string): Promise<void> {
     if (!config.controlSocketPath) throw boxliteError('Config', 'saving a VM needs the controlSocketPath it was launched with');
     const qmp = await QmpClient.connect(config.controlSocketPath, `VM ${vm.pid}`);
+    // QEMU sends its state to a socket beside its control socket, where this process writes it to statePath: a
+    // jailed QEMU may neither run a program (`exec:`) nor see statePath.
+    const receiver = await receiveState(path.join(path.dirname(config.controlSocketPath), 'migrate.sock'), statePath, vm instanceof ChildVm ? vm.uid : undefined);
     try {
       await qmp.execute('stop');
-      await qmp.execute('migrate', { uri: `exec:cat > ${shellWord(statePath)}` });
+      await qmp.execute('migrate', { uri: `unix:${receiver.socketPath}` });
       for (const deadline = Date.now() + SAVE_TIMEOUT_MS; ;) {
         const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
         if (info.status === 'completed') break;
@@ -53,8 +78,12 @@ export class QemuDriver implements VmmDriver {
         if (Date.now() > deadline) throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath} did not finish within ${SAVE_TIMEOUT_MS / 1000} s`);
         await sleep(20);
       }
+      await orTimeout(receiver.done, SAVE_TIMEOUT_MS, 'timeout').then((r) => {
+        if (r === 'timeout') throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath}: the state stream did not end within ${SAVE_TIMEOUT_MS / 1000} s`);
+      });
       await qmp.execute('quit').catch(() => undefined); // QEMU may close the socket before it answers
     } finally {
+      receiver.close();
       qmp.close();
       await vm.kill();
     }
@@ -66,6 +95,38 @@ export class QemuDriver implements VmmDriver {
     if (!cmdline?.includes(QEMU_BINARY) || !cmdline.includes(marker)) return undefined;
     return new AdoptedVm(pid, pidStart, consoleLogPath);
   }
+}
+
+/** The files and socket directories a VM of `config` needs in its jail. */
+export function vmmFiles(config: VmConfig): VmmFiles {
+  const dirs = (paths: ReadonlyArray<string | undefined>): string[] => [...new Set(paths.filter((p): p is string => p !== undefined).map((p) => path.dirname(p)))];
+  const serving = dirs([config.consoleSocketPath, ...config.portalSocketPaths, config.controlSocketPath]);
+  return {
+    readOnly: [config.kernelPath, config.initrdPath, ...config.disks.filter((d) => d.readOnly).map((d) => d.path)],
+    readWrite: config.disks.filter((d) => !d.readOnly).map((d) => d.path),
+    socketDirs: serving,
+    connectDirs: dirs([config.networkSocketPath, ...(config.volumes ?? []).map((v) => v.socketPath)]).filter((d) => !serving.includes(d)),
+    devices: config.accelerator === 'kvm' ? ['/dev/kvm'] : [],
+  };
+}
+
+/** Listens on `socketPath` (for `uid` to connect to) and writes the one stream it receives to `statePath`. */
+async function receiveState(socketPath: string, statePath: string, uid: number | undefined): Promise<{ socketPath: string; done: Promise<void>; close(): void }> {
+  await fs.promises.rm(socketPath, { force: true });
+  let resolveDone!: () => void;
+  let rejectDone!: (e: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => { resolveDone = resolve; rejectDone = reject; });
+  done.catch(() => undefined);
+  const server = net.createServer({ allowHalfOpen: false }, (socket) => {
+    server.close(); // one stream only
+    pipeline(socket, fs.createWriteStream(statePath, { mode: 0o600 })).then(resolveDone, rejectDone);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  if (uid !== undefined) fs.chownSync(socketPath, uid, uid);
+  return { socketPath, done, close: () => { server.close(); fs.rmSync(socketPath, { force: true }); } };
 }
 
 // Copies the console socket into the capped log until the VM exits; output before we connect is lost.
@@ -97,7 +158,7 @@ class ChildVm implements RunningVm {
   private exitInfo: VmExit | undefined;
   private stderrTail = '';
 
-  constructor(private readonly child: ChildProcess, readonly consoleLogPath: string) {
+  constructor(private readonly child: ChildProcess, readonly consoleLogPath: string, readonly uid?: number) {
     this.pid = child.pid!;
     this.pidStart = processStartTime(this.pid) ?? 0;
     child.stderr!.on('data', (c: Buffer) => { this.stderrTail = (this.stderrTail + c.toString('utf8')).slice(-4096); });

@@ -30,11 +30,15 @@ describe('QEMU argv', () => {
     assert.ok(after(argv, '-global').includes('migration.store-global-state=off'));
   });
 
-  it('restores from a saved state with the same devices, adding only -incoming', () => {
-    const argv = buildQemuArgv({ ...config, restoreFrom: '/t/abc/state' });
-    assert.deepEqual(after(argv, '-incoming'), ["exec:cat '/t/abc/state'"]);
-    assert.deepEqual(after(buildQemuArgv({ ...config, restoreFrom: "/home/o'brien/my boxes/state" }), '-incoming'), [`exec:cat '/home/o'\\''brien/my boxes/state'`]);
+  it('restores from a saved state with the same devices, adding only -incoming from descriptor 3 (no program runs)', () => {
+    const argv = buildQemuArgv({ ...config, restoreFrom: "/home/o'brien/my boxes/state" });
+    assert.deepEqual(after(argv, '-incoming'), ['fd:3']);
     assert.deepEqual(argv.slice(0, -2), buildQemuArgv(config));
+  });
+
+  it('adds QEMU\'s own seccomp filter when asked, with spawning, privilege changes and resource control denied', () => {
+    assert.equal(buildQemuArgv(config).includes('-sandbox'), false);
+    assert.deepEqual(after(buildQemuArgv({ ...config, sandbox: true }), '-sandbox'), ['on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny']);
   });
 
   it('uses -cpu host with KVM', () => {
