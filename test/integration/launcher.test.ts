@@ -23,7 +23,7 @@ test('hostile review #2: under the launcher a program is its user, and the filte
   fs.chmodSync(probe, 0o755);
   const work = path.join(dir, 'work');
   fs.mkdirSync(work, { mode: 0o700 }); // root's, 0700: only DAC_OVERRIDE gets the program in
-  const r = spawnSync(launcher(), ['--uid', '65534', '--gid', '65534', '--caps', 'dac_override,fowner', '--', probe, 'attack', work], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(launcher(), ['--uid', '65534', '--gid', '65534', '--caps', 'dac_override,fowner', '--seccomp', '--', probe, 'attack', work], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(Object.fromEntries(parseAttacks(r.stdout)), {
     'create file': 'ok',
@@ -48,6 +48,6 @@ test('hostile review #2: the launcher refuses uid or gid 0 and unknown capabilit
     const r = spawnSync(launcher(), [...args, '--', '/bin/echo', 'ran'], { encoding: 'utf8' });
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stdout, '', 'nothing ran');
-    assert.match(r.stderr, /^boxlite-launcher: (--uid and --gid take a number other than 0|--caps takes names)/);
+    assert.match(r.stderr, /^boxlite-launcher: (--uid, --gid and --groups take numbers other than 0|--caps takes names)/);
   }
 });
