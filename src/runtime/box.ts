@@ -7,7 +7,7 @@ import { describeExit, type ImageRootfs } from './boot.js';
 import { BoxCommand } from './command.js';
 import { Execution, startExecution, type ExecutionHost } from './execution.js';
 import { BoxID } from './ids.js';
-import { timingsOf, type BoxLifecycle } from './lifecycle.js';
+import { jailRecordOf, timingsOf, type BoxLifecycle } from './lifecycle.js';
 import { collectBoxMetrics, type BoxMetrics } from './metrics.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
 import type { PortForward } from '../vmm/network/passt.js';
@@ -162,6 +162,7 @@ export function toInfo(rec: BoxRecord): BoxInfo {
     labels: rec.labels, accelerator: rec.accelerator, lastError: rec.lastError, detach: rec.detach, autoRemove: rec.autoRemove,
     ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : options.ports ?? [],
     security: securityOf(options),
+    jail: jailRecordOf(rec),
   };
 }
 

@@ -88,4 +88,9 @@ export interface BoxInfo {
   readonly ports: ReadonlyArray<Readonly<PortForward>>;
   /** How the box's host processes are isolated (`SecurityOptions.standard()` for boxes made before the option existed). */
   readonly security: SecurityOptions;
+  /**
+   * The jail of the box's last start (its jailer on): the uid and gid its QEMU and passt ran as (absent for an
+   * ordinary user's boxes, which run as that user), its cgroup directories or why it had none, its jail directory.
+   */
+  readonly jail: Readonly<{ uid?: number; gid?: number; cgroups: readonly string[]; cgroupUnavailable?: string; root: string }> | undefined;
 }
