@@ -1,4 +1,4 @@
-// `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs, volume launcher) and reports it.
+// `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs, jailer) and reports it.
 import type { Command } from 'commander';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, resolveHomeDir, snapshotsEnabled } from '../runtime/options.js';
 import { ensureDefaultTemplate, TemplateStore } from '../runtime/templates.js';
@@ -31,7 +31,7 @@ export function registerSetup(program: Command): void {
         `qemu:         ${await qemuVersion()}`,
         `kernel:       ${guest.kernelVersion} (${guest.kernelPath})`,
         `initramfs:    ${guest.initrdPath}`,
-        `launcher:     ${guest.launcherPath} (starts each volume's virtiofsd as the directory's owner)`,
+        `launcher:     ${guest.launcherPath} (the jailer: starts each box's QEMU, passt and virtiofsd confined)`,
         `accelerator:  ${accel.accelerator} — ${accel.reason}`,
         `snapshot:     ${snapshotLine}`,
         '',

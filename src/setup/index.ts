@@ -33,7 +33,7 @@ export interface EnsureGuestArtifactsOptions extends StepOptions {
   homeDir: string;
   /** The agent's sources (default DEFAULT_GUEST_SRC_DIR). */
   guestSrcDir?: string;
-  /** The volume launcher's sources (default DEFAULT_LAUNCHER_SRC_DIR). */
+  /** The jailer's sources (launcher/) (default DEFAULT_LAUNCHER_SRC_DIR). */
   launcherSrcDir?: string;
   /** Check for (and as root install) the host packages first (default true). */
   osPackages?: boolean;

@@ -1,4 +1,4 @@
-// Builds the host launcher (launcher/, static C) that starts virtiofsd unprivileged, once per version of its sources.
+// Builds the jailer (launcher/, static C) that starts a box's QEMU, passt and virtiofsd confined, once per version of its sources.
 import path from 'node:path';
 import { ensureProgram, type BuiltProgram } from './c-build.js';
 import type { StepOptions } from './types.js';
@@ -9,7 +9,7 @@ export const LAUNCHER_BINARY = 'boxlite-launcher';
 /** Returns `<home>/host/launcher/<hash>/boxlite-launcher`, building it first when that version is not built yet. */
 export async function ensureLauncher(homeDir: string, launcherSrcDir: string, opts: StepOptions = {}): Promise<BuiltProgram> {
   return ensureProgram({
-    srcDir: launcherSrcDir, outRoot: path.join(homeDir, 'host', 'launcher'), binary: LAUNCHER_BINARY, label: 'volume launcher',
+    srcDir: launcherSrcDir, outRoot: path.join(homeDir, 'host', 'launcher'), binary: LAUNCHER_BINARY, label: 'jailer (launcher)',
     whyStatic: 'it must run unchanged wherever the helper is confined, with no shared libraries to find', needs: 'gcc, libc6-dev and make',
   }, opts);
 }

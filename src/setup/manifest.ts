@@ -11,7 +11,7 @@ export interface GuestArtifacts {
   /** The guest kernel release, e.g. `6.1.0-56-cloud-amd64`. */
   kernelVersion: string;
   agentHash: string;
-  /** The host launcher that starts each volume's virtiofsd unprivileged. */
+  /** The jailer (launcher/) that starts each box's QEMU, passt and virtiofsd confined. */
   launcherPath: string;
   /** The passt setup built for this host (see passt-build.ts); absent: the installed `passt`. */
   passtPath?: string;
@@ -83,7 +83,7 @@ export function findGuestArtifacts(homeDir: string): GuestArtifacts {
   const m = readManifest(homeDir);
   const found = m && artifactsOf(homeDir, m);
   if (!found) {
-    throw boxliteError('Config', `guest kernel/initramfs or volume launcher not found in ${guestDir(homeDir)}: run \`npx boxlite setup\` (or \`bash scripts/setup.sh\`)`);
+    throw boxliteError('Config', `guest kernel/initramfs or jailer (launcher) not found in ${guestDir(homeDir)}: run \`npx boxlite setup\` (or \`bash scripts/setup.sh\`)`);
   }
   return found;
 }

@@ -31,7 +31,7 @@ export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'apt-get', pkg: 'apt' },
 ];
 
-/** Files the volume launcher's build needs (glibc's static libc and headers, the kernel's seccomp/capability headers). */
+/** Files the jailer's (launcher/) build needs (glibc's static libc and headers, the kernel's seccomp/capability headers). */
 export const OS_BUILD_FILES: readonly { file: string; pkg: string }[] = [
   { file: '/usr/include/stdio.h', pkg: 'libc6-dev' },
   { file: '/usr/include/linux/seccomp.h', pkg: 'linux-libc-dev' },

@@ -60,7 +60,7 @@ test('an image disk built on a full disk: Storage error; no disk cached; once sp
 
 test('a box started on a full disk: Storage error; its state is unchanged and it can start once space is freed', { skip }, async () => {
   const home = smallDisk(64);
-  for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the volume launcher it names
+  for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the jailer it names
   await using runtime = new BoxliteRuntime({ homeDir: home });
   const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, diskSizeGb: 1, autoRemove: false }, 'full');
   const filler = fillDisk(home);
@@ -109,7 +109,7 @@ test('hostile review #7: on a full disk a box can still be locked and removed (t
 
 test('hostile review #7: a box whose start cannot fit is refused with a Storage error naming the numbers, before boot', { skip }, async () => {
   const home = smallDisk(64);
-  for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the volume launcher it names
+  for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the jailer it names
   await using runtime = new BoxliteRuntime({ homeDir: home, snapshots: false });
   const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() }, diskSizeGb: 4, autoRemove: false }, 'tight');
   const filler = fillDisk(home);
@@ -128,7 +128,7 @@ test('hostile review #7: a box whose start cannot fit is refused with a Storage 
 
 test('hostile review #7: a box that fills the host disk: its writes fail, it keeps answering; ls, list and remove(force) work on the full disk and free it', { skip }, async () => {
   const home = smallDisk(160);
-  for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the volume launcher it names
+  for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the jailer it names
   const warnings: Array<Error & { code?: string }> = [];
   const onWarning = (w: Error): void => { warnings.push(w); };
   process.on('warning', onWarning);

@@ -1,4 +1,4 @@
-// The volume launcher on its own (no VM): the program it starts runs as the given unprivileged user and cannot
+// The jailer (launcher/) on its own (no VM): the program it starts runs as the given unprivileged user and cannot
 // make setuid/setgid files, devices, file capabilities or give files away; it refuses to leave a program root.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

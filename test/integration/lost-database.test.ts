@@ -11,7 +11,7 @@ import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { TEST_HOME } from '../helpers/boxes.js';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-lostdb-'));
-for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the volume launcher it names
+for (const d of ['guest', 'host']) fs.symlinkSync(path.join(TEST_HOME, d), path.join(home, d)); // the guest and the jailer it names
 const file = path.join(home, 'db', 'boxlite.db');
 const vmPids: number[] = [];
 

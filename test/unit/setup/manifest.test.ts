@@ -13,7 +13,7 @@ after(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe('findGuestArtifacts', () => {
   it('tells the user to run setup when there is no manifest', () => {
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /guest kernel\/initramfs or volume launcher not found in .*: run `npx boxlite setup`/ });
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /guest kernel\/initramfs or jailer \(launcher\) not found in .*: run `npx boxlite setup`/ });
   });
 
   it('returns absolute paths once the manifest and its files exist, and fails again when a file goes', async () => {
@@ -36,7 +36,7 @@ describe('findGuestArtifacts', () => {
     });
     const { launcherHash: _h, launcherPath: _p, ...beforeTheLauncher } = m;
     await writeManifest(home, beforeTheLauncher);
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /volume launcher not found .*run `npx boxlite setup`/ }, 'a home set up before the launcher existed needs setup again');
+    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /jailer \(launcher\) not found .*run `npx boxlite setup`/ }, 'a home set up before the launcher existed needs setup again');
     await writeManifest(home, m);
     fs.rmSync(path.join(home, 'guest', m.initrdPath));
     assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
