@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { chrootBaseOf, SecurityOptions } from '../runtime/security.js';
-import { boxCgroupLimits, createBoxCgroup, removeCgroupDirs } from './cgroups.js';
+import { boxCgroupLimits, boxCgroupNames, cgroupDirs, createBoxCgroup, removeCgroupDirs } from './cgroups.js';
 import type { BoxJail } from './plan.js';
 import { claimJailUid, releaseJailUid, TEMPLATE_UID } from './uids.js';
 
@@ -78,6 +78,32 @@ export function releaseBoxJail(homeDir: string, boxId: string, record: JailRecor
   releaseCgroup(record);
   for (const d of [record.root, `${record.root}.net`]) fs.rmSync(d, { recursive: true, force: true });
   if (record.uid !== undefined) releaseJailUid(homeDir, boxId, record.uid);
+}
+
+/**
+ * Recovery: removes what jails of `homeDir` left behind for boxes that are gone or not running (their process
+ * died without cleaning up): cgroups under this process's own, and jail directories under the default chroot base.
+ * `state(boxId)` says whether the box exists and runs. Returns what was removed.
+ */
+export function sweepJails(homeDir: string, state: (boxId: string) => 'running' | 'idle' | 'gone'): string[] {
+  const removed: string[] = [];
+  const prefix = `${cgroupName(homeDir, '')}`;
+  for (const name of boxCgroupNames()) {
+    if (!name.startsWith(prefix) || state(name.slice(prefix.length)) === 'running') continue;
+    const dirs = cgroupDirs(name) ?? [];
+    if (removeCgroupDirs(dirs, 0).length === 0) removed.push(...dirs);
+  }
+  const jails = path.join(homeDir, 'jails');
+  let entries: string[] = [];
+  try { entries = fs.readdirSync(jails); } catch { /* none yet */ }
+  for (const entry of entries) {
+    const id = entry.replace(/\.net$/, '');
+    const old = Date.now() - (fs.statSync(path.join(jails, entry), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000;
+    if (id.startsWith('template-') ? !old : state(id) !== 'gone') continue;
+    fs.rmSync(path.join(jails, entry), { recursive: true, force: true });
+    removed.push(path.join(jails, entry));
+  }
+  return removed;
 }
 
 /** The jail directories (VMM and network), empty: each becomes a mount point in the process's own namespace. */

@@ -5,6 +5,7 @@ import { asBoxliteError, BoxliteError } from '../errors.js';
 import type { BoxStore } from '../state/box-store.js';
 import { isAlive } from '../state/process-identity.js';
 import { BoxPaths } from './box-paths.js';
+import { sweepJails } from '../jailer/box-jail.js';
 import type { BoxLifecycle } from './lifecycle.js';
 
 /** What recovery did, for diagnostics. */
@@ -54,6 +55,12 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
     fs.rmSync(dir, { recursive: true, force: true });
     report.cleaned.push(dir);
   }
+  report.cleaned.push(...sweepJails(homeDir, (id) => {
+    const rec = store.get(id);
+    // A box being started or stopped by a live process (its lock) counts as running: its cgroup may be empty yet.
+    if (!rec) return 'gone';
+    return rec.status === 'running' || rec.status === 'stopping' || (rec.lockOwner && isAlive(rec.lockOwner)) ? 'running' : 'idle';
+  }));
   const tmpDir = path.join(homeDir, 'tmp');
   for (const f of safeReaddir(tmpDir)) {
     const p = path.join(tmpDir, f);

@@ -16,6 +16,8 @@ import { openStateDb } from '../../src/state/db.js';
 import { orTimeout } from '../../src/util/timeout.js';
 import { busyboxBox, TEST_HOME } from '../helpers/boxes.js';
 import { boxChild, cleanUpChildren, freshHome as newHome, recordedProcesses, type BoxChild } from '../helpers/box-children.js';
+import { confinedPid, fdTargets } from '../helpers/jailed.js';
+import { findGuestArtifacts } from '../../src/setup/index.js';
 
 const children: ChildProcess[] = [];
 const homes: string[] = [];
@@ -30,10 +32,6 @@ after(() => cleanUpChildren(children, homes));
 const freshHome = (): string => newHome('boxlite-helpers-', homes);
 const child = (home: string, args: string[], leak?: string): BoxChild => boxChild(home, args, children, leak);
 const recorded = recordedProcesses;
-
-const fdTargets = (pid: number): string[] => fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
-  try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; }
-});
 
 test('hostile review #8: passt killed under a box another process started: the box is failed naming passt, and a pending call rejects', async () => {
   const home = freshHome();
@@ -94,7 +92,8 @@ test('hostile review #12: QEMU, passt and virtiofsd inherit no descriptor of the
   const procs = recorded(home, boxId);
   assert.deepEqual(procs.map((p) => p.kind).sort(), ['network', 'vmm', 'volume:vol0'].sort());
   for (const p of procs) {
-    const fds = fdTargets(p.pid);
+    // The confined program itself (behind the jailer's supervisor, with a pid namespace), and the supervisor.
+    const fds = [...fdTargets(p.pid), ...fdTargets(confinedPid(p.pid, findGuestArtifacts(home).launcherPath))];
     assert.ok(fds.length > 3, `${p.kind} is inspected (${fds.length} fds)`);
     for (const l of leaked) assert.ok(!fds.includes(l), `${p.kind} (pid ${p.pid}) does not hold the embedder's ${l}: ${fds.join(', ')}`);
     assert.ok(!fds.some((f) => f.includes(path.join(home, 'db'))), `${p.kind} holds no descriptor of the state database: ${fds.join(', ')}`);

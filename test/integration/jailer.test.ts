@@ -14,11 +14,16 @@ import { findGuestArtifacts } from '../../src/setup/index.js';
 import { CLAIMS_DIR, isJailUid } from '../../src/jailer/uids.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { TEST_HOME } from '../helpers/boxes.js';
-import { cleanUpChildren, freshHome, recordedProcesses } from '../helpers/box-children.js';
+import { boxChild, cleanUpChildren, freshHome, recordedProcesses } from '../helpers/box-children.js';
+import type { ChildProcess } from 'node:child_process';
+import { cgroupDirs } from '../../src/jailer/cgroups.js';
+import { cgroupName } from '../../src/jailer/box-jail.js';
+import { isAlive } from '../../src/state/process-identity.js';
 import { capBits, confinedPid, environNames, fdTargets, limitOf, ownNamespaces, procStatus, seesInItsRoot } from '../helpers/jailed.js';
 
 const homes: string[] = [];
-after(() => cleanUpChildren([], homes));
+const children: ChildProcess[] = [];
+after(() => cleanUpChildren(children, homes));
 
 const asRoot = process.getuid?.() === 0;
 const notRoot = asRoot ? false : 'the jailer gives boxes uids of their own only when started as root (test/integration/ordinary-user covers the rest)';
@@ -172,3 +177,30 @@ test('bad security options are InvalidArgument naming the field, and make no box
     await rt.close();
   }
 });
+
+test('an owner killed with SIGKILL leaves no cgroup or jail behind: the next runtime on the home removes them', { skip: notRoot }, async () => {
+  const home = freshHome('boxlite-jail-', homes);
+  const c = boxChild(home, ['hold', 'victim'], children);
+  const { boxId, vmmPid } = await c.next() as { boxId: string; vmmPid: number };
+  const rt0 = new BoxliteRuntime({ homeDir: home });
+  const jail = (await rt0.getInfo(boxId))!.jail!;
+  await rt0.close();
+  assert.ok(jail.cgroups.length > 0 && jail.cgroups.every((d) => fs.existsSync(d)), 'the running box has its cgroup');
+  // Leftovers of a process that died before it could clean up: a cgroup and a jail directory of boxes long gone.
+  const stale = cgroupDirs(cgroupName(home, '01JSTALEBOX0000000000000000'))!;
+  for (const d of stale) fs.mkdirSync(d, { recursive: true });
+  fs.mkdirSync(path.join(home, 'jails', '01JSTALEBOX0000000000000000'), { recursive: true });
+  c.proc.kill('SIGKILL');
+  for (const deadline = Date.now() + 10_000; isAlive({ pid: vmmPid, start: recordedStart(home, boxId) }) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+  const rt = new BoxliteRuntime({ homeDir: home });
+  try {
+    assert.equal((await rt.getInfo(boxId))!.status.name, 'stopped');
+    for (const d of [...jail.cgroups, ...stale, path.join(home, 'jails', '01JSTALEBOX0000000000000000')]) assert.equal(fs.existsSync(d), false, `${d} is gone`);
+  } finally {
+    await rt.close();
+  }
+});
+
+function recordedStart(home: string, boxId: string): number {
+  return recordedProcesses(home, boxId).find((p) => p.kind === 'vmm')?.start ?? 0;
+}
