@@ -1,4 +1,5 @@
 // `npm run bench`: our cold start, exec latency and throughput, side by side with baselines from the same run.
+// BENCH_JAILER=0 skips the jailer section (standard vs development starts, the launcher supervisors' memory).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,6 +7,7 @@ import path from 'node:path';
 import { BoxPaths } from '../src/runtime/box-paths.js';
 import { BoxCommand } from '../src/runtime/command.js';
 import { BoxliteRuntime } from '../src/runtime/runtime.js';
+import { SecurityOptions } from '../src/runtime/security.js';
 import { findGuestArtifacts } from '../src/setup/index.js';
 import { chooseAccelerator } from '../src/vmm/accel.js';
 import { busyboxRootfs } from '../test/fixtures/rootfs.js';
@@ -16,6 +18,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
 const THROUGHPUT_MB = Number(process.env.BENCH_MB ?? 200);
 const NETWORK_MB = Number(process.env.BENCH_NET_MB ?? 100);
+const JAILER = process.env.BENCH_JAILER !== '0';
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -33,32 +36,46 @@ async function main(): Promise<void> {
   const floor: number[] = [];
   const cold: number[] = [];
   const restored: number[] = [];
+  const devCold: number[] = [];
+  const devRestored: number[] = [];
   const stages: Record<string, number[]> = {};
   const initrd = floorInitrd();
   await using coldRuntime = new BoxliteRuntime({ homeDir, snapshots: false });
   await using runtime = new BoxliteRuntime({ homeDir, snapshots: true });
-  const startOnce = async (rt: BoxliteRuntime): Promise<{ ms: number; box: Awaited<ReturnType<BoxliteRuntime['create']>> }> => {
+  // Every box but the jailer section's development ones runs under the default, standard security (jailed).
+  const startOnce = async (rt: BoxliteRuntime, security = SecurityOptions.standard()): Promise<{ ms: number; box: Awaited<ReturnType<BoxliteRuntime['create']>> }> => {
     const t0 = performance.now();
-    const box = await rt.create({ rootfs: { rootfsPath: rootfs }, ...shape });
+    const box = await rt.create({ rootfs: { rootfsPath: rootfs }, ...shape, security });
     await (await box.run(new BoxCommand('true'))).wait();
     return { ms: performance.now() - t0, box };
   };
   const first = await startOnce(runtime); // makes the snapshot of this shape when there is none yet
   const firstRestored = first.box.stageTimings?.startMode?.restored;
   await first.box.stop();
+  if (JAILER) await (await startOnce(runtime, SecurityOptions.development())).box.stop(); // the same warm-up, unjailed
+  const restoredStart = async (security: SecurityOptions): Promise<number> => {
+    const r = await startOnce(runtime, security);
+    if (!r.box.stageTimings?.startMode?.restored) throw new Error(`a box did not start from the snapshot: ${JSON.stringify(r.box.stageTimings?.startMode)}`);
+    await r.box.stop();
+    return r.ms;
+  };
+  // The jailer section's development starts interleave with the standard ones (the rows above it), round by round.
   for (let i = 0; i < ROUNDS; i++) {
     floor.push(await bareBootMs(guest.kernelPath, initrd, accel.accelerator, shape.memoryMib, shape.cpus));
     const c = await startOnce(coldRuntime);
     cold.push(c.ms);
     for (const [k, v] of Object.entries(c.box.stageTimings ?? {})) if (typeof v === 'number') (stages[k] ??= []).push(v);
     await c.box.stop();
-    const r = await startOnce(runtime);
-    if (!r.box.stageTimings?.startMode?.restored) throw new Error(`a box did not start from the snapshot: ${JSON.stringify(r.box.stageTimings?.startMode)}`);
-    restored.push(r.ms);
-    await r.box.stop();
+    if (JAILER) {
+      const d = await startOnce(coldRuntime, SecurityOptions.development());
+      devCold.push(d.ms);
+      await d.box.stop();
+    }
+    restored.push(await restoredStart(SecurityOptions.standard()));
+    if (JAILER) devRestored.push(await restoredStart(SecurityOptions.development()));
   }
 
-  const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape });
+  const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape, security: SecurityOptions.standard() });
   await box.start();
   const portal = box.session!.portal;
   const pings: number[] = [];
@@ -82,8 +99,17 @@ async function main(): Promise<void> {
   t = performance.now();
   const hostMBs = await hostPipe(bytes).then((n) => n / 1e6 / ((performance.now() - t) / 1000));
   const download = await downloadThroughput(box, NETWORK_MB * 1024 * 1024);
-  const rssBytes = (await box.metrics()).memoryBytes ?? NaN;
-  const passtBytes = rssOfProcessWith(new BoxPaths(homeDir, box.id.asStr()).networkSocket);
+  // Under the jailer (standard) the recorded VMM pid is the launcher that supervises QEMU, its child: the box's QEMU
+  // memory is that process and its descendants (box.metrics().memoryBytes reads the recorded pid alone).
+  const vmmPid = box.info().pid!;
+  const vmmTree = treeOf(vmmPid);
+  const rssBytes = vmmTree.reduce((n, p) => n + rssOf(p), 0);
+  // Likewise passt with its supervisor: the processes whose command line holds the socket path, but QEMU's.
+  const passtBytes = processesWith(new BoxPaths(homeDir, box.id.asStr()).networkSocket).filter((p) => !vmmTree.includes(p)).reduce((n, p) => n + rssOf(p), 0);
+  const launcher = fs.realpathSync(guest.launcherPath);
+  const supervisors = JAILER ? processesWith(box.id.asStr()).filter((p) => exeOf(p) === launcher) : [];
+  const supervisorBytes = supervisors.reduce((n, p) => n + rssOf(p), 0);
+  const qemuBytes = vmmTree.filter((p) => exeOf(p) !== launcher).reduce((n, p) => n + rssOf(p), 0);
   await box.stop();
 
   console.log(row('measure', 'boxlite', 'baseline', 'ratio'));
@@ -105,19 +131,54 @@ async function main(): Promise<void> {
     console.log(row('network download into the box', `${download.boxMBs.toFixed(1)} MB/s`, `${download.hostMBs.toFixed(1)} MB/s`, `${(download.boxMBs / download.hostMBs).toFixed(3)}x`));
     console.log(`   (${NETWORK_MB} MiB over HTTP from a server in a test network namespace: busybox wget in the box through passt; baseline: the host fetching the same from the same server)`);
   }
-  console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); no other process per box`);
+  console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); each with its launcher supervisor (standard security), no other process per box`);
+  if (!JAILER) return;
+
+  console.log('\njailer (security presets, same run)');
+  console.log(row('measure', 'standard', 'development', 'ratio'));
+  console.log(row('snapshot start: create+run+wait', ms(median(restored)), ms(median(devRestored)), `${(median(restored) / median(devRestored)).toFixed(2)}x`));
+  console.log(row('cold start: create+run(true)+wait', ms(median(cold)), ms(median(devCold)), `${(median(cold) / median(devCold)).toFixed(2)}x`));
+  console.log('   (standard: the rows above, jailed by the launcher; development: no jailer, QEMU and passt unconfined as root; medians, interleaved)');
+  console.log(row('measure', 'supervisors', 'QEMU', 'ratio'));
+  console.log(row('RSS of the launcher supervisors', `${(supervisorBytes / 1024).toFixed(0)} KiB`, `${(qemuBytes / 1024).toFixed(0)} KiB`, `${(supervisorBytes / qemuBytes).toFixed(4)}x`));
+  console.log(`   (${supervisors.length} launcher processes that stay for one running standard box, pids ${supervisors.join(', ')}: QEMU's and passt's supervisors; baseline: its QEMU alone)`);
 }
 
-/** The RSS of the process whose command line mentions `marker` (0 when there is none). */
-function rssOfProcessWith(marker: string): number {
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+const pids = (): number[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
+
+/** The VmRSS of a process in bytes (0 once it ended). */
+function rssOf(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch { return 0; /* the process ended */ }
+}
+
+/** Where a process's /proc/<pid>/exe points (undefined when it cannot be read). */
+function exeOf(pid: number): string | undefined {
+  try { return fs.readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }
+}
+
+/** The processes whose command line mentions `marker`. */
+function processesWith(marker: string): number[] {
+  return pids().filter((pid) => {
+    try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker); } catch { return false; }
+  });
+}
+
+/** `pid` and its descendants (by the parent pid of /proc/<pid>/stat). */
+function treeOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of pids()) {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
-      const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      if (kb) return Number(kb) * 1024;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(p);
     } catch { /* the process ended */ }
   }
-  return 0;
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
 }
 
 function hostPipe(bytes: number): Promise<number> {
