@@ -8,6 +8,7 @@ import { BoxCommand } from './command.js';
 import { Execution, startExecution, type ExecutionHost } from './execution.js';
 import { BoxID } from './ids.js';
 import { jailRecordOf, timingsOf, type BoxLifecycle } from './lifecycle.js';
+import { confinedProgram } from '../jailer/supervisor.js';
 import { collectBoxMetrics, type BoxMetrics } from './metrics.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
 import type { PortForward } from '../vmm/network/passt.js';
@@ -158,7 +159,7 @@ export function toInfo(rec: BoxRecord): BoxInfo {
   return {
     id: BoxID.parse(rec.id)!, name: rec.name, status: BoxStatus.fromName(rec.status),
     createdAt: new Date(rec.createdAt), lastUpdated: new Date(rec.lastUpdated),
-    pid: active ? rec.vmm?.pid : undefined, image: rec.image, cpus: rec.cpus, memoryMib: rec.memoryMib,
+    pid: active && rec.vmm ? confinedProgram(rec.vmm.pid) : undefined, image: rec.image, cpus: rec.cpus, memoryMib: rec.memoryMib,
     labels: rec.labels, accelerator: rec.accelerator, lastError: rec.lastError, detach: rec.detach, autoRemove: rec.autoRemove,
     ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : options.ports ?? [],
     security: securityOf(options),

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoxRecord } from '../state/box-store.js';
 import { timingsOf, type BoxSession } from './lifecycle.js';
+import { confinedProgram } from '../jailer/supervisor.js';
 
 /** Per-box statistics (the spec's BoxMetrics). Durations in milliseconds; undefined where not known yet. */
 export interface BoxMetrics {
@@ -39,7 +40,7 @@ const CPU_SAMPLE_MS = 200;
 export async function collectBoxMetrics(rec: BoxRecord, session: BoxSession | undefined): Promise<BoxMetrics> {
   const t = timingsOf(rec);
   const active = rec.status === 'running' && rec.vmm !== undefined;
-  const pid = active ? rec.vmm!.pid : undefined;
+  const pid = active ? confinedProgram(rec.vmm!.pid) : undefined; // QEMU itself, not the jailer supervising it
   const [cpuPercent, network] = await Promise.all([
     pid === undefined ? undefined : sampleCpuPercent(pid, rec.cpus),
     session?.portal.isOpen ? session.portal.guestStats().catch(() => undefined) : undefined,

@@ -49,7 +49,7 @@ export class BoxStatus {
 /** The dynamic part of a box's state (the spec's BoxState). */
 export interface BoxState {
   readonly status: BoxStatus;
-  /** PID of the VMM process while the box is active. */
+  /** PID of the VMM process (QEMU itself, not the jailer supervising it) while the box is active. */
   readonly pid: number | undefined;
   /** The box's container id (64 lowercase hex characters). */
   readonly containerId: string | undefined;
@@ -66,7 +66,7 @@ export interface BoxInfo {
   readonly createdAt: Date;
   /** When the status last changed. */
   readonly lastUpdated: Date;
-  /** PID of the VMM process while the box is active. */
+  /** PID of the VMM process (QEMU itself, not the jailer supervising it) while the box is active. */
   readonly pid: number | undefined;
   /** Image reference or rootfs path. */
   readonly image: string;

@@ -64,8 +64,9 @@ export function lostDbError(homeDir: string, file: string): BoxliteError | undef
     `or, to start afresh, ${vms.length > 0 ? `stop those VMs (kill ${vms.map((v) => v.pid).join(' ')}) and ` : ''}move ${boxesDir} aside`);
 }
 
-/** The VMs (QEMU processes) whose command line names one of the box directories `dirs`. */
+/** The VMs (QEMU processes, not their jailers) whose command line names one of the box directories `dirs`. */
 function runningVmsOf(dirs: string[]): Array<{ pid: number; dir: string }> {
-  return processesNaming(dirs.map((d) => `${d}/`)).filter((p) => p.cmdline.includes('qemu-system'))
+  // QEMU itself: the jailer supervising it names the same paths, and ends with it.
+  return processesNaming(dirs.map((d) => `${d}/`)).filter((p) => p.cmdline.includes('qemu-system') && !p.cmdline.split('\0')[0]!.endsWith('/boxlite-launcher'))
     .map((p) => ({ pid: p.pid, dir: dirs.find((d) => p.cmdline.includes(`${d}/`))! }));
 }

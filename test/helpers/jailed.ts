@@ -1,14 +1,13 @@
 // What /proc says about a box's host processes: the confined program behind a supervising jailer, and its status.
 import fs from 'node:fs';
 import path from 'node:path';
+import { confinedProgram } from '../../src/jailer/supervisor.js';
 
-/** The program a recorded pid runs: itself, or, when it is the jailer's supervisor (a pid namespace), its one child. */
+/** The program a recorded pid runs: itself, or, when it is this home's jailer supervising it (a pid namespace), its child. */
 export function confinedPid(pid: number, launcherPath: string): number {
-  const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-  if (exe !== fs.realpathSync(launcherPath)) return pid;
-  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  if (children.length !== 1) throw new Error(`supervisor ${pid} has ${children.length} children`);
-  return children[0]!;
+  const program = confinedProgram(pid);
+  if (fs.readlinkSync(`/proc/${pid}/exe`) === fs.realpathSync(launcherPath) && program === pid) throw new Error(`supervisor ${pid} has no one child`);
+  return program;
 }
 
 /** The fields of /proc/<pid>/status, by name, whitespace squeezed. */

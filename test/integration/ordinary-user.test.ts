@@ -51,6 +51,7 @@ before(() => {
 
 after(() => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
+  if (uid) fs.rmSync(path.join(os.tmpdir(), `boxlite-${uid}`), { recursive: true, force: true }); // the user's run dir
   if (made) spawnSync('userdel', [USER]);
 });
 
