@@ -99,14 +99,13 @@ async function main(): Promise<void> {
   t = performance.now();
   const hostMBs = await hostPipe(bytes).then((n) => n / 1e6 / ((performance.now() - t) / 1000));
   const download = await downloadThroughput(box, NETWORK_MB * 1024 * 1024);
-  // Under the jailer (standard) the recorded VMM pid is the launcher that supervises QEMU, its child: the box's QEMU
-  // memory is that process and its descendants (box.metrics().memoryBytes reads the recorded pid alone).
+  // info().pid is QEMU itself; under the jailer (standard) its parent is the launcher supervising it, counted apart.
   const vmmPid = box.info().pid!;
-  const vmmTree = treeOf(vmmPid);
+  const launcher = fs.realpathSync(guest.launcherPath);
+  const vmmTree = [...treeOf(vmmPid), ...[parentOf(vmmPid)].filter((p) => exeOf(p) === launcher)];
   const rssBytes = vmmTree.reduce((n, p) => n + rssOf(p), 0);
   // Likewise passt with its supervisor: the processes whose command line holds the socket path, but QEMU's.
   const passtBytes = processesWith(new BoxPaths(homeDir, box.id.asStr()).networkSocket).filter((p) => !vmmTree.includes(p)).reduce((n, p) => n + rssOf(p), 0);
-  const launcher = fs.realpathSync(guest.launcherPath);
   const supervisors = JAILER ? processesWith(box.id.asStr()).filter((p) => exeOf(p) === launcher) : [];
   const supervisorBytes = supervisors.reduce((n, p) => n + rssOf(p), 0);
   const qemuBytes = vmmTree.filter((p) => exeOf(p) !== launcher).reduce((n, p) => n + rssOf(p), 0);
@@ -166,13 +165,18 @@ function processesWith(marker: string): number[] {
   });
 }
 
+/** The parent pid of `pid` (from /proc/<pid>/stat). */
+function parentOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** `pid` and its descendants (by the parent pid of /proc/<pid>/stat). */
 function treeOf(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const p of pids()) {
     try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const ppid = parentOf(p);
       (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(p);
     } catch { /* the process ended */ }
   }
