@@ -51,7 +51,7 @@ void close_fds_except(const int *keep, int nkeep);
 char **kept_environment(const char *const *names, int nnames);
 
 /* supervise.c: forks; the parent waits for the child (now pid 1 of the new pid namespace) and exits as it did,
- * forwarding termination signals. The parent drops to uid/gid (unless negative) with no capability, and dies
+ * forwarding termination signals. The parent drops to uid/gid (unless negative) and every capability, and dies
  * with `parent` when die_with is set. Returns in the child only, with a descriptor that reads EOF once the parent is
  * gone (see parent_alive). */
 int supervise(long uid, long gid, int die_with, pid_t parent);

@@ -1,6 +1,6 @@
 /* boxlite-launcher: the jailer. Starts one host process of a box (QEMU, passt, virtiofsd) confined. Usage:
  *   boxlite-launcher [OPTIONS] -- PROGRAM ARGS...
- * In order: join the --cgroup dirs; a user namespace when not started as root (keeping this uid); the asked
+ * In order: the death signal (--parent-pid, checked against that parent); join the --cgroup dirs; a user namespace when not started as root (keeping this uid); the asked
  * --namespaces (with a pid namespace, a supervising parent stays and PROGRAM becomes its pid 1); --read-only DIR
  * bound read-only, or the --jail: a tmpfs holding only the --bind/--ro-bind/--dev/--symlink paths (and a --proc of
  * its own pid namespace), pivoted into;
@@ -153,8 +153,7 @@ static int parse(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .uid = -1, .gid = -1, .ngroups = -1 };
-	o.ngroups = 0;
+	struct options o = { .uid = -1, .gid = -1 };
 	int prog = parse(argc, argv, &o);
 	int root = geteuid() == 0;
 	if (!root && o.uid >= 0 && ((uid_t)o.uid != getuid() || (gid_t)o.gid != getgid()))

@@ -48,7 +48,7 @@ int supervise(long uid, long gid, int die_with, pid_t parent)
 	int keep[] = { pipefd[1] };
 	close_fds_except(keep, 1);
 	/* Changing credentials clears the death signal: set it again, then make sure that parent is still there. */
-	if (uid >= 0 && become(uid, gid, NULL, 0, 0) != 0) {
+	if (become(uid, gid, NULL, uid >= 0 ? 0 : -1, 0) != 0) {
 		kill(pid, SIGKILL);
 		_exit(EXIT_SETUP);
 	}

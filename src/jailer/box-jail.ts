@@ -125,6 +125,11 @@ function checkUnprivileged(s: SecurityOptions): void {
   try { max = Number(fs.readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim()); } catch { /* no such file: no user namespaces */ }
   let debianSwitch = '1';
   try { debianSwitch = fs.readFileSync('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').trim(); } catch { /* not a Debian kernel switch here */ }
+  let apparmor = '0';
+  try { apparmor = fs.readFileSync('/proc/sys/kernel/apparmor_restrict_unprivileged_userns', 'utf8').trim(); } catch { /* no such restriction here */ }
+  if (apparmor === '1') {
+    throw boxliteError('Config', 'the jailer needs user namespaces to confine a box without root, and AppArmor restricts them here (kernel.apparmor_restrict_unprivileged_userns is 1); allow them for node with an AppArmor profile, run as root, or use SecurityOptions.development()');
+  }
   if (debianSwitch === '0') {
     throw boxliteError('Config', 'the jailer needs user namespaces to confine a box without root, and kernel.unprivileged_userns_clone is 0 here; set it to 1 (sysctl kernel.unprivileged_userns_clone=1), run as root, or use SecurityOptions.development()');
   }

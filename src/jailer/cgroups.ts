@@ -49,7 +49,7 @@ export function createBoxCgroup(name: string, limits: CgroupLimits): { dirs: str
       fs.mkdirSync(dir, { recursive: true });
       for (const parent of [ROOT, path.dirname(dir)]) fs.writeFileSync(path.join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
       fs.writeFileSync(path.join(dir, 'memory.max'), String(limits.memoryBytes));
-      fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0');
+      if (fs.existsSync(path.join(dir, 'memory.swap.max'))) fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0'); // only with swap accounting
       fs.writeFileSync(path.join(dir, 'pids.max'), String(limits.pids));
       fs.writeFileSync(path.join(dir, 'cpu.max'), `${limits.cpus * CPU_PERIOD_US} ${CPU_PERIOD_US}`);
     } else {

@@ -11,6 +11,7 @@ import type { PortForward } from '../vmm/network/passt.js';
 import { resolvePorts } from './ports.js';
 import { SecurityOptions, type SecurityJson } from './security.js';
 import { resolveVolumes, type ResolvedVolume } from './volumes.js';
+import { JAIL_UID_BASE, JAIL_UID_COUNT } from '../jailer/uids.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
 export type RootfsSpec = { image: string } | { rootfsPath: string };
@@ -182,7 +183,10 @@ export function securityOf(options: Pick<ResolvedBoxOptions, 'security'>): Secur
   return options.security === undefined ? SecurityOptions.standard() : SecurityOptions.from(options.security);
 }
 
-/** Validates `security` (default standard), and that RLIMIT_FSIZE leaves the VMM room to write the box's disk. */
+/**
+ * Validates `security` (default standard), that RLIMIT_FSIZE leaves the VMM room to write the box's disk, and that
+ * an explicit uid or gid is not one the jailer hands out.
+ */
 function resolveSecurity(value: SecurityOptions | undefined, diskSizeGb: number): SecurityOptions {
   const security = SecurityOptions.from(value ?? SecurityOptions.standard());
   const maxFileSize = security.resourceLimits.maxFileSize;
@@ -190,6 +194,11 @@ function resolveSecurity(value: SecurityOptions | undefined, diskSizeGb: number)
   if (maxFileSize !== undefined && maxFileSize < diskBytes) {
     invalid(`security.resourceLimits.maxFileSize (${maxFileSize} bytes) is smaller than the box's disk (diskSizeGb=${diskSizeGb}, ${diskBytes} bytes): ` +
       'the VMM writes that disk, so raise the limit or lower diskSizeGb');
+  }
+  for (const [field, id] of [['uid', security.uid], ['gid', security.gid]] as const) {
+    if (id !== undefined && id >= JAIL_UID_BASE && id < JAIL_UID_BASE + JAIL_UID_COUNT) {
+      invalid(`security.${field} ${id} is in ${JAIL_UID_BASE}..${JAIL_UID_BASE + JAIL_UID_COUNT - 1}, the range the jailer hands out to boxes one by one; leave it unset (a uid of the box's own) or pick one outside it`);
+    }
   }
   return security;
 }

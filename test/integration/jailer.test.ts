@@ -168,6 +168,7 @@ test('bad security options are InvalidArgument naming the field, and make no box
       [{ uid: 0 }, /security\.uid/],
       [{ resourceLimits: { maxOpenFiles: -1 } }, /security\.resourceLimits\.maxOpenFiles/],
       [{ envAllowList: ['PATH'] }, /envAllowList/],
+      [{ uid: 2_013_265_925 }, /security\.uid 2013265925 is in .* the range the jailer hands out/],
     ];
     for (const [security, field] of bad) {
       await assert.rejects(rt.create({ ...base, security: security as SecurityOptions }), (e: unknown) => BoxliteError.is(e) && e.code === 'InvalidArgument' && field.test(e.message), JSON.stringify(security));
@@ -181,7 +182,8 @@ test('bad security options are InvalidArgument naming the field, and make no box
 test('an owner killed with SIGKILL leaves no cgroup or jail behind: the next runtime on the home removes them', { skip: notRoot }, async () => {
   const home = freshHome('boxlite-jail-', homes);
   const c = boxChild(home, ['hold', 'victim'], children);
-  const { boxId, vmmPid } = await c.next() as { boxId: string; vmmPid: number };
+  const { boxId } = await c.next() as { boxId: string };
+  const vmm = recordedProcesses(home, boxId).find((p) => p.kind === 'vmm')!;
   const rt0 = new BoxliteRuntime({ homeDir: home });
   const jail = (await rt0.getInfo(boxId))!.jail!;
   await rt0.close();
@@ -191,7 +193,8 @@ test('an owner killed with SIGKILL leaves no cgroup or jail behind: the next run
   for (const d of stale) fs.mkdirSync(d, { recursive: true });
   fs.mkdirSync(path.join(home, 'jails', '01JSTALEBOX0000000000000000'), { recursive: true });
   c.proc.kill('SIGKILL');
-  for (const deadline = Date.now() + 10_000; isAlive({ pid: vmmPid, start: recordedStart(home, boxId) }) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+  for (const deadline = Date.now() + 10_000; isAlive(vmm) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(isAlive(vmm), false, 'the box\'s VM died with its owner');
   const rt = new BoxliteRuntime({ homeDir: home });
   try {
     assert.equal((await rt.getInfo(boxId))!.status.name, 'stopped');
@@ -200,7 +203,3 @@ test('an owner killed with SIGKILL leaves no cgroup or jail behind: the next run
     await rt.close();
   }
 });
-
-function recordedStart(home: string, boxId: string): number {
-  return recordedProcesses(home, boxId).find((p) => p.kind === 'vmm')?.start ?? 0;
-}

@@ -125,7 +125,7 @@ async function receiveState(socketPath: string, statePath: string, uid: number |
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
   });
-  if (uid !== undefined) fs.chownSync(socketPath, uid, uid);
+  if (uid !== undefined) fs.lchownSync(socketPath, uid, uid); // its directory is the VM's uid's: never follow a symlink
   return { socketPath, done, close: () => { server.close(); fs.rmSync(socketPath, { force: true }); } };
 }
 

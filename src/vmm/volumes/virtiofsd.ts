@@ -66,6 +66,7 @@ export function virtiofsdJail(share: VolumeShare, launch: VolumeLaunch, parentPi
     ...(share.readOnly ? { readOnlyDir: share.hostPath } : {}),
     ...(parentPid !== undefined ? { parentPid } : {}),
     ...(launch.jail?.policy.jailerEnabled ? volumeJail(launch.jail) : {}),
+    keepFds: [], // whatever the preset, it inherits no descriptor of the embedding program
   };
 }
 
@@ -105,6 +106,7 @@ export async function startVolume(share: VolumeShare, launcherPath: string, deta
       return boxliteError('Config', `the file server for volume ${share.hostPath} did not start (${f.kind === 'exited' ? `exited with ${f.how}` : `no socket within ${READY_TIMEOUT_MS / 1000} s`})${said ? `: ${said}` : ''}${missing}`);
     },
   });
-  if (jail?.uid !== undefined) fs.chownSync(share.socketPath, jail.uid, jail.gid ?? jail.uid);
+  // The directory is the owner's, who could swap the socket for a symlink: never follow one.
+  if (jail?.uid !== undefined && fs.lstatSync(share.socketPath).isSocket()) fs.lchownSync(share.socketPath, jail.uid, jail.gid ?? jail.uid);
   return volume;
 }

@@ -13,13 +13,13 @@ test('virtiofsd starts through the launcher as the owner, with chown/fsetid/mkno
   assert.equal(cmd, '/h/boxlite-launcher');
   const split = args.indexOf('--');
   const [mine, daemon] = [args.slice(0, split), args.slice(split + 1)];
-  assert.deepEqual(mine, ['--uid', '1000', '--gid', '1001', '--caps', 'sys_admin,setpcap,dac_override,fowner', '--parent-pid', String(process.pid), '--seccomp']);
+  assert.deepEqual(mine, ['--uid', '1000', '--gid', '1001', '--caps', 'sys_admin,setpcap,dac_override,fowner', '--parent-pid', String(process.pid), '--seccomp', '--close-fds']);
   assert.equal(daemon[0], VIRTIOFSD_BINARY);
   assert.ok(daemon.includes("source=/home/me/it's here") && daemon.includes('--socket-path=/b/vol0.sock') && daemon.includes('no_xattr'));
   assert.ok(daemon.includes(`modcaps=${VIRTIOFSD_MODCAPS}`) && VIRTIOFSD_MODCAPS.split(':').length === 6);
   const [, roArgs] = virtiofsdCommand({ ...share, readOnly: true }, { ...launch, detached: true });
   const roMine = roArgs.slice(0, roArgs.indexOf('--'));
-  assert.deepEqual(roMine.slice(-3, -1), ['--read-only', "/home/me/it's here"], 'read-only: the launcher binds the directory read-only');
+  assert.deepEqual(roMine.slice(-4, -2), ['--read-only', "/home/me/it's here"], 'read-only: the launcher binds the directory read-only');
   assert.ok(!roMine.includes('--parent-pid'), 'a detached box\'s file server outlives this process');
 });
 
