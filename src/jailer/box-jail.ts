@@ -106,6 +106,23 @@ export function sweepJails(homeDir: string, state: (boxId: string) => 'running' 
   return removed;
 }
 
+/**
+ * Without a chroot, a box's QEMU and passt (the box's uid) open its files where they are: every directory above
+ * them must let others pass. Config error naming the first one that does not, with the way out.
+ */
+export function checkReachableWithoutJail(jail: BoxJail, files: readonly string[]): void {
+  if (jail.policy.chrootEnabled || jail.uid === undefined) return;
+  for (const file of files) {
+    for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+      const st = fs.statSync(dir, { throwIfNoEntry: false });
+      if (st && (st.mode & 0o001) === 0 && st.uid !== jail.uid) {
+        throw boxliteError('Config', `security.chrootEnabled is false, so the box's VMM (uid ${jail.uid}) must open ${file} in place, but ${dir} does not let other users pass (mode ${(st.mode & 0o777).toString(8)}); turn chrootEnabled on (the default), or use a home dir every directory above which others may traverse`);
+      }
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+}
+
 /** The jail directories (VMM and network), empty: each becomes a mount point in the process's own namespace. */
 function makeJailDirs(root: string): void {
   for (const d of [root, `${root}.net`]) {

@@ -20,6 +20,7 @@ import { orTimeout } from '../util/timeout.js';
 import type { ResolvedVolume } from './volumes.js';
 import type { ResolvedBoxOptions } from './options.js';
 import type { BoxJail } from '../jailer/plan.js';
+import { checkReachableWithoutJail } from '../jailer/box-jail.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -141,6 +142,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
   const accelerator = chooseAccelerator(req.options.accelerator);
   const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox };
+  if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.map((d) => d.path), config.consoleSocketPath]);
   const ports = await assignHostPorts(req.options.ports ?? []);
   const startMode: StartMode = { restored: false };
   // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.

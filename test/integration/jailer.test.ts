@@ -203,3 +203,19 @@ test('an owner killed with SIGKILL leaves no cgroup or jail behind: the next run
     await rt.close();
   }
 });
+
+test('without a chroot the VMM opens the box\'s files in place: a home others cannot pass is a Config error naming it, and nothing is left', { skip: notRoot }, async () => {
+  const home = freshHome('boxlite-jail-', homes); // mkdtemp: 0700 (and the shared guest's home is private too)
+  const rt = new BoxliteRuntime({ homeDir: home });
+  try {
+    const box = await rt.create({ ...base, security: SecurityOptions.builder().chrootEnabled(false).build() });
+    await assert.rejects(box.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Config'
+      && /must open \/\S+ in place, but \/\S* does not let other users pass \(mode 7[0-7]0\); turn chrootEnabled on/.test(e.message));
+    const jail = box.info().jail!;
+    assert.equal(box.info().status.name, 'stopped');
+    for (const d of jail.cgroups) assert.equal(fs.existsSync(d), false, `${d} is removed after the failed start`);
+    assert.deepEqual(recordedProcesses(home, box.id.asStr()), [], 'no process was started');
+  } finally {
+    await rt.close();
+  }
+});

@@ -107,11 +107,13 @@ export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess
   const jail = opts.jail;
   const binary = opts.binary ?? PASST_BINARY;
   // The jailer needs an absolute path; it binds the program into passt's jail itself.
-  const program = jail && !path.isAbsolute(binary) ? await findExecutable(binary, (process.env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)) ?? binary : binary;
+  const found = jail && !path.isAbsolute(binary) ? await findExecutable(binary, (process.env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)) ?? binary : binary;
+  // In its jail the binary is bound in; anywhere else passt's uid may not reach it (a 0700 /root): a copy it can run.
+  const program = uid === undefined || (jail && jail.box.policy.chrootEnabled) ? found : executableForOtherUid(found);
   const args = passtArgv(opts);
   // Only the socket file is looked for: a probe connection would use up passt's one client (--one-off).
   return startHelper({
-    command: jail || uid === undefined ? program : executableForOtherUid(program), args, socketPath: opts.socketPath, detached: opts.detached,
+    command: program, args, socketPath: opts.socketPath, detached: opts.detached,
     runAs: jail ? undefined : uid, timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
     ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid) => jailerArgv(networkJail({ ...jail.box, parentPid }, program, args, path.dirname(opts.socketPath))) }, env: childEnvironment(jail.box.policy) } : {}),
     failure: async (f) => {
