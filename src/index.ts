@@ -19,4 +19,5 @@ export type {
 export { SecurityOptions, SecurityOptionsBuilder } from './runtime/security.js';
 export type { ResourceLimits, SecurityJson, SecurityPreset } from './runtime/security.js';
 export type { AcceleratorPreference, AcceleratorChoice } from './vmm/accel.js';
+export type { EgressPolicy, EgressRule, NetworkPolicy } from './vmm/network/policy.js';
 export { chooseAccelerator } from './vmm/accel.js';

@@ -5,12 +5,14 @@ import { BoxCommand } from '../runtime/command.js';
 import { parsePublishFlag } from '../runtime/ports.js';
 import { parseSecurityFlag } from '../runtime/security.js';
 import { parseVolumeFlag } from '../runtime/volumes.js';
+import { parseNetworkFlags } from '../vmm/network/policy.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
 import { attach, intFlag, openRuntime, repeatable, splitEnv } from './shared.js';
 
 interface RunFlags {
   rootfs?: string; image?: string; env: string[]; label: string[]; workdir?: string; tty?: boolean; interactive?: boolean; detach?: boolean;
   rm?: boolean; cpus?: string; memory?: string; name?: string; accel?: AcceleratorPreference; timeout?: string; publish: string[]; volume: string[];
+  net?: string; allow: string[]; deny: string[];
   security?: string;
 }
 
@@ -34,6 +36,9 @@ export function registerRun(program: Command): void {
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
     .option('-v, --volume <host:guest[:ro]>', 'share a host directory into the box (repeatable; :ro = read-only)', repeatable, [])
     .option('--security <preset>', 'isolation of the box\'s host processes: development, standard (default) or maximum')
+    .option('--net <none|public|all>', 'what the box may reach: nothing, the internet (default), or all the host reaches but its loopback')
+    .option('--allow <rule>', 'reach only what these rules allow: CIDR or address[:port][/tcp|udp|icmp] (repeatable)', repeatable, [])
+    .option('--deny <rule>', 'never reach what these rules name (repeatable; wins over --allow)', repeatable, [])
     .option('-p, --publish <[ip:]host:guest[/udp]>', 'publish a box port on the host (repeatable; host port empty or 0: any free port)', repeatable, [])
     .argument('<command...>', 'command and arguments (put them after --)')
     .action(async (argv: string[], flags: RunFlags) => {
@@ -44,6 +49,7 @@ export function registerRun(program: Command): void {
       const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
       if (flags.workdir !== undefined) cmd.workingDir(flags.workdir);
       if (flags.timeout !== undefined) cmd.timeout(intFlag('--timeout', flags.timeout)!);
+      const network = parseNetworkFlags(flags.net, flags.allow, flags.deny);
       const security = parseSecurityFlag(flags.security);
       const runtime = openRuntime(program);
       try {
@@ -59,6 +65,7 @@ export function registerRun(program: Command): void {
           ports: flags.publish.map(parsePublishFlag),
           volumes: flags.volume.map(parseVolumeFlag),
           security,
+          ...(network ? { network } : {}),
         }, flags.name);
         const execution = await box.run(cmd);
         for (const p of box.info().ports) process.stderr.write(`published ${p.hostIp}:${p.hostPort} -> ${p.guestPort}/${p.protocol}\n`);

@@ -21,6 +21,8 @@ import type { ResolvedVolume } from './volumes.js';
 import type { ResolvedBoxOptions } from './options.js';
 import type { BoxJail } from '../jailer/plan.js';
 import { checkReachableWithoutJail } from '../jailer/box-jail.js';
+import { enforceEgress } from './box-network.js';
+import type { ResolvedEgress } from '../vmm/network/policy.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -104,6 +106,8 @@ export interface BootRequest {
   jail: BoxJail | undefined;
   /** QEMU's own seccomp filter (security.seccompEnabled). */
   sandbox: boolean;
+  /** The network policy to start with, and the uid the box's passt runs as (its table matches it). */
+  network: { egress: ResolvedEgress; uid: number | undefined };
 }
 
 /** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
@@ -141,7 +145,8 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
-  const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox };
+  const noNetwork = req.network.egress.mode === 'none';
+  const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox, ...(noNetwork ? { networkSocketPath: undefined } : {}) };
   if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.map((d) => d.path), config.consoleSocketPath]);
   const ports = await assignHostPorts(req.options.ports ?? []);
   const startMode: StartMode = { restored: false };
@@ -184,8 +189,15 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   let vm: RunningVm;
   try {
     const jail = req.jail && { launcherPath: guest.launcherPath, box: req.jail };
-    const network = await startNetwork({ socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket), ...(jail ? { jail } : {}) });
-    helpers.push({ kind: 'network', process: network });
+    if (config.networkSocketPath) {
+      // The policy is in force before passt can send anything.
+      enforceEgress(req.homeDir, req.boxId, req.network.uid, req.network.egress);
+      const network = await startNetwork({
+        socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket),
+        ...(jail ? { jail } : {}), ...(req.network.uid !== undefined ? { uid: req.network.uid } : {}),
+      });
+      helpers.push({ kind: 'network', process: network });
+    }
     for (const v of req.options.volumes ?? []) {
       const socketPath = paths.volumeSocket(v.tag);
       helpers.push({ kind: `volume:${v.tag}`, process: await startVolume({ ...v, socketPath }, guest.launcherPath, req.options.detach, recorder(`volume:${v.tag}`, socketPath), req.jail) });

@@ -14,6 +14,8 @@ import { securityOf, type ResolvedBoxOptions } from './options.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import { orTimeout } from '../util/timeout.js';
+import { networkStateOf } from './box-network.js';
+import type { NetworkPolicy } from '../vmm/network/policy.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -125,10 +127,19 @@ export class LiteBox implements AsyncDisposable {
     await this.guard('stopping', () => this.svc.lifecycle.stop(this.id.asStr()));
   }
 
-  /** Counters, stage timings, and the VM's CPU and memory use. */
+  /** Counters, stage timings, the VM's CPU and memory use, and what its network policy refused. */
   async metrics(): Promise<BoxMetrics> {
     const rec = this.record('get metrics of');
-    return collectBoxMetrics(rec, this.svc.lifecycle.session(rec.id));
+    return collectBoxMetrics(rec, this.svc.lifecycle.session(rec.id), this.svc.homeDir);
+  }
+
+  /**
+   * Changes what the box may reach (see NetworkPolicy), from any process, live while it runs: the next connection
+   * follows the new policy. Persisted; `info().network` shows it. A box created with egress `none` has no network
+   * device, so it cannot get one live (nor can a running box lose its device): stop it first.
+   */
+  async updateNetwork(policy: NetworkPolicy): Promise<void> {
+    await this.guard('updating the network of', () => this.svc.lifecycle.updateNetwork(this.id.asStr(), policy));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -164,6 +175,7 @@ export function toInfo(rec: BoxRecord): BoxInfo {
     ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : options.ports ?? [],
     security: securityOf(options),
     jail: jailRecordOf(rec),
+    network: { egress: networkStateOf(rec).egress },
   };
 }
 

@@ -14,6 +14,9 @@ import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
+import { currentEgress, enforceEgress, networkStateOf, releaseEgress, type NetworkState } from './box-network.js';
+import { claimJailUid, releaseJailUid } from '../jailer/uids.js';
+import { egressPolicyOf, resolveEgress, type NetworkPolicy } from '../vmm/network/policy.js';
 import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '../jailer/box-jail.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
@@ -105,7 +108,7 @@ export class BoxLifecycle {
     for (let attempt = 1; ; attempt++) {
       try {
         paths.removeSync();
-        releaseBoxJail(this.homeDir, boxId, jailRecordOf(this.store.get(boxId)));
+        this.releaseAll(boxId);
         return;
       } catch (err) {
         if (attempt >= 3) {
@@ -222,17 +225,25 @@ export class BoxLifecycle {
     let jail: Awaited<ReturnType<typeof prepareBoxJail>>;
     try {
       const security = securityOf(options);
+      // Before any uid is claimed: a claim whose box has no directory counts as stale (uids.ts).
+      await fs.promises.mkdir(this.paths(rec.id).dir, { recursive: true, mode: 0o700 });
       jail = await prepareBoxJail({
         homeDir: this.homeDir, boxId: rec.id, security, memoryMib: options.memoryMib, cpus: options.cpus,
         tcg: chooseAccelerator(options.accelerator).accelerator === 'tcg', previousUid: jailRecordOf(rec)?.uid,
       });
       this.store.update(rec.id, { jailJson: jail && JSON.stringify(jail.record) });
+      // The policy's table matches the uid of the box's passt: the jail's, or (development, as root) one of its own.
+      const network = networkStateOf(rec);
+      const egress = currentEgress(rec);
+      const netUid = jail?.record.uid ?? (process.getuid?.() === 0 && egress.mode !== 'none' ? await claimJailUid(this.homeDir, rec.id, network.uid) : undefined);
+      this.store.update(rec.id, { networkJson: JSON.stringify({ egress: network.egress, ...(netUid !== undefined ? { uid: netUid } : {}) } satisfies NetworkState) });
       checkRoomToStart(this.homeDir, this.sparseDisk(rec.id, options), this.store.list()
         .filter((r) => r.status === 'running' || r.status === 'stopping')
         .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
         onProcess: (p) => this.store.processes.record(rec.id, p), jail: jail?.jail, sandbox: security.seccompEnabled,
+        network: { egress, uid: netUid },
       });
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
@@ -247,6 +258,7 @@ export class BoxLifecycle {
       try {
         this.store.processes.endAll(rec.id);
         releaseCgroup(jailRecordOf(this.store.get(rec.id)));
+        releaseEgress(this.homeDir, rec.id);
         this.store.releasePort(rec.id, port, this.me);
         this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
         this.store.bump('boxes_failed');
@@ -348,7 +360,7 @@ export class BoxLifecycle {
 
   private async removeLocked(boxId: string): Promise<void> {
     await this.paths(boxId).remove();
-    releaseBoxJail(this.homeDir, boxId, jailRecordOf(this.store.get(boxId)));
+    this.releaseAll(boxId);
     this.store.delete(boxId);
   }
 
@@ -381,8 +393,39 @@ export class BoxLifecycle {
   private markStopped(boxId: string, patch: BoxPatch, from?: ReadonlyArray<BoxRecord['status']>): void {
     this.store.processes.endAll(boxId);
     releaseCgroup(jailRecordOf(this.store.get(boxId)));
+    releaseEgress(this.homeDir, boxId);
     this.store.update(boxId, { ...patch, status: 'stopped', vmm: undefined, owner: undefined }, from);
     this.store.clearPortClaims(boxId);
+  }
+
+  // Everything a removed box held on the host beyond its files: jail, cgroup, policy table, claimed uids.
+  private releaseAll(boxId: string): void {
+    const rec = this.store.get(boxId);
+    releaseBoxJail(this.homeDir, boxId, jailRecordOf(rec));
+    releaseEgress(this.homeDir, boxId);
+    const netUid = rec && networkStateOf(rec).uid;
+    if (netUid !== undefined) releaseJailUid(this.homeDir, boxId, netUid);
+  }
+
+  /**
+   * Changes the network policy of a box, live when it runs (its table is replaced atomically: the next connection
+   * follows the new policy). A box started without a network (egress none) cannot get one live, nor lose it.
+   */
+  updateNetwork(boxId: string, policy: NetworkPolicy): Promise<void> {
+    const egress = resolveEgress(policy);
+    return this.withLock(boxId, async (rec) => {
+      const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+      if (egress.mode === 'none' && options.ports?.length) throw boxliteError('InvalidArgument', `box ${rec.id} publishes ports, so its network egress cannot be "none"`);
+      const state = networkStateOf(rec);
+      if (rec.status === 'running' || rec.status === 'stopping') {
+        const before = resolveEgress({ egress: state.egress });
+        if ((before.mode === 'none') !== (egress.mode === 'none')) {
+          throw boxliteError('InvalidState', `box ${rec.id} is running ${before.mode === 'none' ? 'without a network device (egress none)' : 'with a network device'}: egress ${egress.mode === 'none' ? '"none"' : JSON.stringify(egressPolicyOf(egress))} needs a restart; stop the box, update, and start it again`);
+        }
+        enforceEgress(this.homeDir, rec.id, state.uid, egress);
+      }
+      this.store.update(rec.id, { networkJson: JSON.stringify({ ...state, egress: egressPolicyOf(egress) } satisfies NetworkState) });
+    });
   }
 
   private sparseDisk(boxId: string, options: ResolvedBoxOptions): SparseDisk {

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoxRecord } from '../state/box-store.js';
 import { timingsOf, type BoxSession } from './lifecycle.js';
 import { confinedProgram } from '../jailer/supervisor.js';
+import { policyTable, refusedCount } from '../vmm/network/nftables.js';
 
 /** Per-box statistics (the spec's BoxMetrics). Durations in milliseconds; undefined where not known yet. */
 export interface BoxMetrics {
@@ -25,6 +26,8 @@ export interface BoxMetrics {
   readonly networkBytesReceived: number | undefined;
   readonly networkTcpConnections: number | undefined;
   readonly networkTcpErrors: number | undefined;
+  /** Connections (and datagrams) the box's network policy refused, while it runs. */
+  readonly networkRefused: number | undefined;
   readonly stageFilesystemSetupMs: number | undefined;
   readonly stageImagePrepareMs: number | undefined;
   readonly stageGuestRootfsMs: number | undefined;
@@ -37,7 +40,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 const CPU_SAMPLE_MS = 200;
 
 /** @internal Gathers the metrics of one box. */
-export async function collectBoxMetrics(rec: BoxRecord, session: BoxSession | undefined): Promise<BoxMetrics> {
+export async function collectBoxMetrics(rec: BoxRecord, session: BoxSession | undefined, homeDir: string): Promise<BoxMetrics> {
   const t = timingsOf(rec);
   const active = rec.status === 'running' && rec.vmm !== undefined;
   const pid = active ? confinedProgram(rec.vmm!.pid) : undefined; // QEMU itself, not the jailer supervising it
@@ -58,6 +61,7 @@ export async function collectBoxMetrics(rec: BoxRecord, session: BoxSession | un
     networkBytesReceived: network?.netRxBytes,
     networkTcpConnections: network?.tcpConnections,
     networkTcpErrors: network?.tcpErrors,
+    networkRefused: active ? refusedCount(policyTable(homeDir, rec.id)) : undefined,
     stageFilesystemSetupMs: t?.filesystemSetupMs,
     stageImagePrepareMs: t?.imagePrepareMs,
     stageGuestRootfsMs: t?.guestRootfsMs,

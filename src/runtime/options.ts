@@ -12,6 +12,7 @@ import { resolvePorts } from './ports.js';
 import { SecurityOptions, type SecurityJson } from './security.js';
 import { resolveVolumes, type ResolvedVolume } from './volumes.js';
 import { JAIL_UID_BASE, JAIL_UID_COUNT } from '../jailer/uids.js';
+import { egressPolicyOf, resolveEgress, type EgressPolicy, type NetworkPolicy } from '../vmm/network/policy.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
 export type RootfsSpec = { image: string } | { rootfsPath: string };
@@ -27,10 +28,11 @@ export interface VolumeSpec {
 }
 
 /**
- * Network mode; only `isolated` exists: the box has its own network stack behind user-mode NAT (passt), reaches
- * what the host can reach except the host's loopback-only services, and is reached only through `ports`.
+ * The box network: its own network stack behind user-mode NAT (passt), reached only through `ports`, and what it
+ * may reach (`{ egress }`, see NetworkPolicy; default `public`). `isolated` (the spec's NetworkSpec::Isolated) is the
+ * default policy. Enforced on the host, not in the box.
  */
-export type NetworkSpec = 'isolated';
+export type NetworkSpec = 'isolated' | NetworkPolicy;
 
 /** A port forwarded from the host to the box. */
 export interface PortSpec {
@@ -102,6 +104,8 @@ export interface ResolvedBoxOptions {
   ports?: PortForward[];
   /** Shared host directories. Absent in boxes created before volumes existed. */
   volumes?: ResolvedVolume[];
+  /** The network policy the box was created with (`box.updateNetwork` changes the current one). Absent in older boxes: `all`. */
+  network?: { egress: EgressPolicy };
   /** Security options in their JSON form. Absent in boxes created before they existed: read those with `securityOf`. */
   security?: SecurityJson;
 }
@@ -162,7 +166,7 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const user = o.user === undefined ? undefined : checkUser(o.user);
   const env = normalizeEnv(o.env);
   const rootfs = resolveRootfs(o.rootfs);
-  if (o.network !== undefined && o.network !== 'isolated') invalid(`network must be "isolated", got ${JSON.stringify(o.network)}`);
+  const egress = resolveEgress(o.network);
   const labels = o.labels ?? {};
   for (const [k, v] of Object.entries(labels)) {
     if (k === '' || typeof v !== 'string') invalid(`labels must map non-empty names to strings, got ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
@@ -170,12 +174,19 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
   const security = resolveSecurity(o.security, diskSizeGb);
+  if (egress.mode === 'none' && o.ports?.length) invalid('ports cannot be published by a box with network egress "none" (it has no network device); drop ports or pick another egress');
   return {
     cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator, ports: resolvePorts(o.ports), volumes: resolveVolumes(o.volumes),
+    network: { egress: egressPolicyOf(egress) },
     autoRemove: o.autoRemove ?? true,
     detach: o.detach ?? false,
     security: security.toJSON(),
   };
+}
+
+/** The network policy a box was created with: as given, or `all` (what boxes did before policies) for older boxes. */
+export function createdEgress(options: Pick<ResolvedBoxOptions, 'network'>): EgressPolicy {
+  return options.network?.egress ?? 'all';
 }
 
 /** A box's security options: as persisted, or `SecurityOptions.standard()` for boxes created before they existed. */

@@ -6,6 +6,7 @@ import type { BoxStore } from '../state/box-store.js';
 import { isAlive } from '../state/process-identity.js';
 import { BoxPaths } from './box-paths.js';
 import { sweepJails } from '../jailer/box-jail.js';
+import { policyTable, policyTables, removeRuleset } from '../vmm/network/nftables.js';
 import type { BoxLifecycle } from './lifecycle.js';
 
 /** What recovery did, for diagnostics. */
@@ -61,6 +62,12 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
     if (!rec) return 'gone';
     return rec.status === 'running' || rec.status === 'stopping' || (rec.lockOwner && isAlive(rec.lockOwner)) ? 'running' : 'idle';
   }));
+  for (const boxId of policyTables(homeDir)) {
+    const rec = store.get(boxId);
+    if (rec && (rec.status === 'running' || rec.status === 'stopping' || (rec.lockOwner && isAlive(rec.lockOwner)))) continue;
+    removeRuleset(policyTable(homeDir, boxId));
+    report.cleaned.push(`nftables table ${policyTable(homeDir, boxId)}`);
+  }
   const tmpDir = path.join(homeDir, 'tmp');
   for (const f of safeReaddir(tmpDir)) {
     const p = path.join(tmpDir, f);

@@ -117,7 +117,7 @@ export class BoxliteRuntime implements AsyncDisposable {
       image: 'image' in o.rootfs ? o.rootfs.image : o.rootfs.rootfsPath, cpus: o.cpus, memoryMib: o.memoryMib, labels: o.labels,
       createdAt: now, lastUpdated: now, vmm: undefined, bootId: undefined, containerId: ContainerID.generate().asStr(),
       accelerator: undefined, lastError: undefined, detach: o.detach, autoRemove: o.autoRemove, owner: undefined, lockOwner: undefined,
-      timingsJson: undefined, imageDigest: undefined, imageConfigJson: undefined, portsJson: undefined, jailJson: undefined, commandsRun: 0, runErrors: 0, bytesSent: 0, bytesReceived: 0,
+      timingsJson: undefined, imageDigest: undefined, imageConfigJson: undefined, portsJson: undefined, jailJson: undefined, networkJson: undefined, commandsRun: 0, runErrors: 0, bytesSent: 0, bytesReceived: 0,
     });
     this.store.bump('boxes_created');
     return this.handle(id.asStr(), name);

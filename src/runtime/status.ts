@@ -2,6 +2,7 @@
 import type { BoxID } from './ids.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import type { SecurityOptions } from './security.js';
+import type { EgressPolicy } from '../vmm/network/policy.js';
 
 type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
 
@@ -88,6 +89,8 @@ export interface BoxInfo {
   readonly ports: ReadonlyArray<Readonly<PortForward>>;
   /** How the box's host processes are isolated (`SecurityOptions.standard()` for boxes made before the option existed). */
   readonly security: SecurityOptions;
+  /** The box's current network policy (as created, or as `updateNetwork` last set it). */
+  readonly network: Readonly<{ egress: EgressPolicy }>;
   /**
    * The jail of the box's last start (its jailer on): the uid and gid its QEMU and passt ran as (absent for an
    * ordinary user's boxes, which run as that user), its cgroup directories or why it had none, its jail directory.

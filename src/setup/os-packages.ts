@@ -8,7 +8,7 @@ import { runTool } from './run-tool.js';
 import type { StepOptions } from './types.js';
 
 /** The Debian packages setup installs. */
-export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch'] as const;
+export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables'] as const;
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
@@ -27,6 +27,7 @@ export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'make', pkg: 'make' },
   { tool: 'gcc', pkg: 'gcc' }, // with patch: the patched passt (passt-build.ts)
   { tool: 'patch', pkg: 'patch' },
+  { tool: 'nft', pkg: 'nftables' }, // the network policy (vmm/network/nftables.ts)
   { tool: 'dpkg-deb', pkg: 'dpkg' },
   { tool: 'apt-get', pkg: 'apt' },
 ];

@@ -22,7 +22,7 @@ export const PATCHED_PASST_VERSION = '0.0~git20230309.7c7625d-1';
 const PASST_TARBALL = 'passt_0.0~git20230309.7c7625d.orig.tar.xz';
 const PASST_TARBALL_SHA256 = 'f071e1c2f618fe678516c6c2a798c491ac44bb96d3a00617d343f67313e3db6c';
 /** The patch shipped with this package (dist/src/setup → ../../../patches). */
-export const PASST_PATCH = fileURLToPath(new URL('../../../patches/passt-2023_03_09-close-wait.patch', import.meta.url));
+export const PASST_PATCH = fileURLToPath(new URL('../../../patches/passt-2023_03_09.patch', import.meta.url));
 /** Where Debian's source index lives. */
 const DEB_SRC = 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n';
 

@@ -36,6 +36,8 @@ export interface BoxRecord {
   portsJson: string | undefined;
   /** The box's jail at its last start (JSON of JailRecord): uid, cgroup, jail directory. */
   jailJson: string | undefined;
+  /** The current network policy and passt's uid (JSON of NetworkState); undefined: as created. */
+  networkJson: string | undefined;
   commandsRun: number;
   runErrors: number;
   bytesSent: number;
@@ -47,11 +49,11 @@ interface Row {
   labels_json: string; created_at: number; last_updated: number; pid: number | null; pid_start: number | null;
   boot_id: string | null; container_id: string | null; accelerator: string | null; last_error: string | null;
   detach: number; auto_remove: number; owner_pid: number | null; owner_start: number | null; lock_owner: string | null;
-  timings_json: string | null; image_digest: string | null; image_config_json: string | null; ports_json: string | null; jail_json: string | null; commands_run: number; run_errors: number; bytes_sent: number; bytes_received: number;
+  timings_json: string | null; image_digest: string | null; image_config_json: string | null; ports_json: string | null; jail_json: string | null; network_json: string | null; commands_run: number; run_errors: number; bytes_sent: number; bytes_received: number;
 }
 
 /** Fields a state change may set. */
-export type BoxPatch = Partial<Pick<BoxRecord, 'status' | 'vmm' | 'bootId' | 'containerId' | 'accelerator' | 'lastError' | 'owner' | 'timingsJson' | 'imageDigest' | 'imageConfigJson' | 'portsJson' | 'jailJson'>>;
+export type BoxPatch = Partial<Pick<BoxRecord, 'status' | 'vmm' | 'bootId' | 'containerId' | 'accelerator' | 'lastError' | 'owner' | 'timingsJson' | 'imageDigest' | 'imageConfigJson' | 'portsJson' | 'jailJson' | 'networkJson'>>;
 
 const identityOrNull = (id: ProcessIdentity | undefined): [number | null, number | null] => (id ? [id.pid, id.start] : [null, null]);
 
@@ -137,6 +139,7 @@ export class BoxStore {
       if ('imageConfigJson' in patch) set('image_config_json', patch.imageConfigJson ?? null);
       if ('portsJson' in patch) set('ports_json', patch.portsJson ?? null);
       if ('jailJson' in patch) set('jail_json', patch.jailJson ?? null);
+      if ('networkJson' in patch) set('network_json', patch.networkJson ?? null);
       let where = 'id = ?';
       args.push(id);
       if (expect) { where += ` AND status IN (${expect.map(() => '?').join(',')})`; args.push(...expect); }
@@ -252,6 +255,7 @@ function toRecord(r: Row | undefined): BoxRecord | undefined {
     owner: ident(r.owner_pid, r.owner_start), lockOwner: parseIdentity(r.lock_owner), timingsJson: r.timings_json ?? undefined,
     imageDigest: r.image_digest ?? undefined, imageConfigJson: r.image_config_json ?? undefined, portsJson: r.ports_json ?? undefined,
     jailJson: r.jail_json ?? undefined,
+    networkJson: r.network_json ?? undefined,
     commandsRun: r.commands_run, runErrors: r.run_errors, bytesSent: r.bytes_sent, bytesReceived: r.bytes_received,
   };
 }

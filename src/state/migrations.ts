@@ -93,6 +93,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE boxes ADD COLUMN jail_json TEXT;
     `,
   },
+  {
+    version: 7,
+    description: 'the current network policy of a box (box.updateNetwork changes it) and the uid its passt runs as',
+    sql: `
+      ALTER TABLE boxes ADD COLUMN network_json TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -30,7 +30,8 @@ test('hostile review #1: a box downloads 100 MB from a server in a test network 
   t.after(() => ns.remove());
   await ns.startBulkServer(PORT);
   const expected = bulkSha256(BYTES);
-  const box = await busyboxBox({ ports: [{ guestPort: 8080, hostIp: '127.0.0.1' }] });
+  // The test namespace is a private address: the box's policy allows it (and nothing else).
+  const box = await busyboxBox({ ports: [{ guestPort: 8080, hostIp: '127.0.0.1' }], network: { egress: { allow: [`${ns.nsIp}/32`] } } });
   const bounded = (c: Parameters<NonNullable<Parameters<typeof sh>[2]>>[0]) => c.timeout((TRANSFER_TIMEOUT_S + 30) * 1000);
 
   // The review's case: nc sends the request, its stdin ends, so it shuts down its sending side (a FIN to passt)

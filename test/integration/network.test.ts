@@ -50,8 +50,8 @@ test('a published port reaches a server in the box; the host port is picked at s
   await box.stop();
 });
 
-test('the box reaches host services on a real interface, never the host\'s loopback-only services; DNS goes to the forwarder', async (t) => {
-  const box = await busyboxBox();
+test('with egress "all" the box reaches host services on a real interface, never the host\'s loopback-only services; DNS goes to the forwarder', async (t) => {
+  const box = await busyboxBox({ network: { egress: 'all' } });
   const privatePort = await hostServer('127.0.0.1', 'loopback-only');
   assert.equal(await guestGet(box, '10.0.2.2', privatePort), '', 'the gateway does not lead to the host loopback');
   assert.equal(await guestGet(box, '127.0.0.1', privatePort), '', "the box's own loopback is its own");
@@ -62,6 +62,10 @@ test('the box reaches host services on a real interface, never the host\'s loopb
     const publicPort = await hostServer('0.0.0.0', 'public-service');
     assert.equal(await guestGet(box, hostIp, publicPort), 'public-service');
     if (hostIp !== '127.0.0.1') assert.equal(await guestGet(box, hostIp, privatePort), '', 'a loopback-only service stays private');
+    // Under the default policy (public) the host's own addresses are refused too.
+    const boxed = await busyboxBox();
+    assert.equal(await guestGet(boxed, hostIp, publicPort), '', 'public: the host itself is not reachable');
+    await boxed.stop();
   }
   await box.stop();
 });

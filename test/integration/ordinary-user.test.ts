@@ -87,11 +87,14 @@ test('an ordinary user\'s box runs jailed: its own user, mount, pid, ipc, uts an
   }
 });
 
-test('an ordinary user is told what cannot be had: another uid (maximum) or volumes, with the way out', { skip }, async () => {
+test('an ordinary user is told what cannot be had: another uid (maximum), volumes, a network policy, with the way out', { skip }, async () => {
   const max = await asUser('maximum');
   assert.equal((max.line.error as { code: string }).code, 'Config');
   assert.match((max.line.error as { message: string }).message, /security\.uid\/gid 65534\/65534 cannot be had: only root .*SecurityOptions\.development\(\)/);
   const vol = await asUser('volume');
   assert.equal((vol.line.error as { code: string }).code, 'Config');
   assert.match((vol.line.error as { message: string }).message, /volumes need the host process to run as root/);
+  const pub = await asUser('public');
+  assert.equal((pub.line.error as { code: string }).code, 'Config');
+  assert.match((pub.line.error as { message: string }).message, /network egress "public" cannot be enforced here: .*needs root .*egress: 'all'/);
 });

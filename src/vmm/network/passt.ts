@@ -50,6 +50,8 @@ export interface NetworkOptions {
   binary?: string;
   /** Confine it: the jailer built by setup and the box's jail (passt then runs as the box's uid). */
   jail?: { launcherPath: string; box: BoxJail };
+  /** Without a jail, as root: the uid passt runs as (the box's own, which its network policy matches); default PASST_UID. */
+  uid?: number;
 }
 
 /** A running passt. It ends by itself when its VM disconnects; `kill()` ends it sooner. */
@@ -64,8 +66,8 @@ export function networkSocketPath(name: string): string {
   return path.join(runDir(), `${name}.net`, 'net.sock');
 }
 
-/** The uid passt runs as: the box's jail uid, else PASST_UID when this process is root, else this process's own. */
-const passtUid = (jail?: BoxJail): number | undefined => jail ? jail.uid : process.getuid?.() === 0 ? PASST_UID : undefined;
+/** The uid passt runs as: the box's (jail or own) uid, else PASST_UID when this process is root, else this process's own. */
+const passtUid = (jail?: BoxJail, uid?: number): number | undefined => jail ? jail.uid : process.getuid?.() === 0 ? uid ?? PASST_UID : undefined;
 
 /** Creates the directory of `socketPath` (see networkSocketPath) afresh for passt; Config error if unsafe. */
 function prepareSocketDir(socketPath: string, owner: number | undefined): void {
@@ -101,7 +103,7 @@ export function passtArgv(opts: NetworkOptions): string[] {
 
 /** Starts passt and waits until its socket is there; a Network error (with passt's own words) if it cannot start. */
 export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess> {
-  const uid = passtUid(opts.jail?.box);
+  const uid = passtUid(opts.jail?.box, opts.uid);
   prepareSocketDir(opts.socketPath, uid);
   const ports = opts.ports.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
   const jail = opts.jail;

@@ -21,7 +21,7 @@ function record(id: string, name?: string): BoxRecord {
     id, name, status: 'configured', optionsJson: '{}', image: '/rootfs', cpus: 1, memoryMib: 256, labels: { team: 'a' },
     createdAt: Date.now(), lastUpdated: Date.now(), vmm: undefined, bootId: undefined, containerId: undefined, accelerator: undefined,
     lastError: undefined, detach: false, autoRemove: true, owner: undefined, lockOwner: undefined, timingsJson: undefined,
-    imageDigest: undefined, imageConfigJson: undefined, portsJson: undefined, jailJson: undefined,
+    imageDigest: undefined, imageConfigJson: undefined, portsJson: undefined, jailJson: undefined, networkJson: undefined,
     commandsRun: 0, runErrors: 0, bytesSent: 0, bytesReceived: 0,
   };
 }

@@ -1,0 +1,121 @@
+// Enforces a box's egress policy on the host: an nftables table per box matching the uid its passt runs as.
+//
+// passt makes every connection of the box from the host, as the box's uid (the jailer gives each box its own), so
+// one table per box, in the network namespace of the process that starts it, sees exactly that box's traffic in
+// the output hook. What a box sends to its own gateway and DNS addresses, and to the host's loopback, never leaves;
+// DNS to the resolvers passt forwards to stays open; then the policy. A refused TCP connection is reset at once, the
+// rest answered with "administratively prohibited", so nothing in the box hangs; each refusal is counted.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { boxliteError } from '../../errors.js';
+import { GUEST_NETWORK } from './passt.js';
+import { NON_PUBLIC_V4, NON_PUBLIC_V6, type ParsedRule, type ResolvedEgress } from './policy.js';
+
+/** The nftables table of a box: `boxlite_<home hash>_<box id>`. */
+export function policyTable(homeDir: string, boxId: string): string {
+  return `${tablePrefix(homeDir)}${boxId}`;
+}
+
+/** The prefix of this home's tables. */
+export function tablePrefix(homeDir: string): string {
+  return `boxlite_${crypto.createHash('sha256').update(path.resolve(homeDir)).digest('hex').slice(0, 12)}_`;
+}
+
+/** The nameservers passt forwards the box's DNS to (from /etc/resolv.conf, as passt reads them). */
+export function hostResolvers(resolvConf = '/etc/resolv.conf'): string[] {
+  let text = '';
+  try { text = fs.readFileSync(resolvConf, 'utf8'); } catch { return []; }
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!.replace(/%.*$/, ''));
+}
+
+/** The ruleset of a box's table (pure): `nft -f` input that replaces the table whole, atomically. */
+export function renderRuleset(table: string, uid: number, egress: ResolvedEgress, resolvers: readonly string[]): string {
+  if (egress.mode === 'none') throw new Error('a box without a network has no ruleset');
+  const lines: string[] = [
+    'meta skuid != ' + uid + ' accept',
+    'ct state established,related accept',
+    `ip daddr { ${GUEST_NETWORK.gateway}, ${GUEST_NETWORK.dns} } jump refuse`,
+    ...resolvers.map((r) => `${r.includes(':') ? 'ip6' : 'ip'} daddr ${r} meta l4proto { tcp, udp } th dport 53 accept`),
+    'ip daddr 127.0.0.0/8 jump refuse',
+    'ip6 daddr ::1 jump refuse',
+  ];
+  const publicOnly = [
+    `ip daddr { ${NON_PUBLIC_V4.join(', ')} } jump refuse`,
+    `ip6 daddr { ${NON_PUBLIC_V6.join(', ')} } jump refuse`,
+    'fib daddr type local jump refuse',
+  ];
+  if (egress.mode === 'public') lines.push(...publicOnly);
+  if (egress.mode === 'rules') {
+    lines.push(...egress.deny.map((r) => `${match(r)} jump refuse`));
+    if (egress.allow) lines.push(...egress.allow.map((r) => `${match(r)} accept`), 'jump refuse');
+    else lines.push(...publicOnly);
+  }
+  return [
+    `table inet ${table} {}`,
+    `delete table inet ${table}`,
+    `table inet ${table} {`,
+    '  counter refused {}',
+    '  chain refuse {',
+    '    counter name refused',
+    '    meta l4proto tcp reject with tcp reset',
+    '    reject with icmpx admin-prohibited',
+    '  }',
+    '  chain out {',
+    '    type filter hook output priority filter; policy accept;',
+    ...lines.map((l) => `    ${l}`),
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+// The nftables match of one rule.
+function match(r: ParsedRule): string {
+  const dst = `${r.family === 4 ? 'ip' : 'ip6'} daddr ${r.address}/${r.prefix}`;
+  if (r.protocol === 'icmp') return `${dst} meta l4proto ${r.family === 4 ? 'icmp' : 'icmpv6'}`;
+  if (r.port !== undefined) return `${dst} meta l4proto ${r.protocol ?? '{ tcp, udp }'} th dport ${r.port}`;
+  return r.protocol ? `${dst} meta l4proto ${r.protocol}` : dst;
+}
+
+/** Installs (or replaces, atomically) a box's table. Network error naming nft's words if it cannot. */
+export function applyRuleset(table: string, ruleset: string): void {
+  try {
+    execFileSync('nft', ['-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (e.code === 'ENOENT') throw boxliteError('Config', 'the network policy is enforced with nftables, which is not installed; run `npx boxlite setup` (or apt-get install nftables)', err);
+    throw boxliteError('Network', `could not install the network policy of ${table}: nft said: ${e.stderr?.toString().trim() || e.message}`, err);
+  }
+}
+
+/** Removes a box's table; a table already gone is fine. */
+export function removeRuleset(table: string): void {
+  try {
+    execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore', timeout: 10_000 });
+  } catch { /* gone, or no nftables: nothing of ours is there */ }
+}
+
+/** The connections a box's table refused so far (undefined when it has none). */
+export function refusedCount(table: string): number | undefined {
+  try {
+    const out = execFileSync('nft', ['-j', 'list', 'counter', 'inet', table, 'refused'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const found = (JSON.parse(out) as { nftables: Array<{ counter?: { packets: number } }> }).nftables.find((x) => x.counter);
+    return found?.counter?.packets;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tables of boxes of `homeDir` in this network namespace, by box id (for recovery). */
+export function policyTables(homeDir: string): string[] {
+  const prefix = tablePrefix(homeDir);
+  try {
+    const out = execFileSync('nft', ['-j', 'list', 'tables', 'inet'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    return (JSON.parse(out) as { nftables: Array<{ table?: { name: string } }> }).nftables
+      .map((x) => x.table?.name).filter((n): n is string => n !== undefined && n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+  } catch {
+    return [];
+  }
+}
