@@ -102,10 +102,16 @@ export function parseRule(rule: unknown, field: string): ParsedRule {
   const [addr, prefixText, extra] = target.split('/');
   if (extra !== undefined) bad('it has more than one "/"');
   const family = net.isIPv4(addr!) && /^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(addr!) ? 4 : net.isIPv6(addr!) ? 6 : 0;
-  if (family === 0) bad(/^[a-z0-9*]/i.test(addr!) && /[a-z]/i.test(addr!) ? 'names are not supported yet, only addresses' : 'the address is neither IPv4 (dotted decimal) nor IPv6');
+  if (family === 0) {
+    bad(/^(0x[0-9a-f]+|[0-9.]+)$/i.test(addr!) ? 'an IPv4 address is written in dotted decimal here (no octal, hex or single-number forms)'
+      : /^[a-z0-9*][a-z0-9.*-]*$/i.test(addr!) && /[a-z]/i.test(addr!) ? 'names are not supported yet, only addresses' : 'the address is neither IPv4 nor IPv6');
+  }
   const max = family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : -1;
   if (prefix < 0 || prefix > max) bad(`the prefix must be 0..${max}`);
+  // An IPv4-mapped IPv6 rule is the IPv4 rule it names (the traffic it would match is IPv4).
+  const mapped = family === 6 && prefix >= 96 ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(networkAddress(addr!, 6, 128)) : null;
+  if (mapped) return { family: 4, address: networkAddress(mapped[1]!, 4, prefix - 96), prefix: prefix - 96, ...(port !== undefined ? { port } : {}), ...(protocol ? { protocol } : {}), text: rule.trim() };
   return { family: family as 4 | 6, address: networkAddress(addr!, family as 4 | 6, prefix), prefix, ...(port !== undefined ? { port } : {}), ...(protocol ? { protocol } : {}), text: rule.trim() };
 }
 

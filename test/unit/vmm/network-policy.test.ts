@@ -1,0 +1,94 @@
+// Egress policies as written (rules, presets, CLI flags) and the nftables ruleset each becomes (pure).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BoxliteError } from '../../../src/errors.js';
+import { resolveBoxOptions } from '../../../src/runtime/options.js';
+import { hostResolvers, policyTable, renderRuleset } from '../../../src/vmm/network/nftables.js';
+import { egressPolicyOf, parseNetworkFlags, parseRule, resolveEgress } from '../../../src/vmm/network/policy.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const invalid = (re: RegExp) => (e: unknown): boolean => BoxliteError.is(e) && e.code === 'InvalidArgument' && re.test(e.message);
+
+describe('egress rules', () => {
+  it('reads CIDRs and addresses, with a port and a protocol, in IPv4 and IPv6', () => {
+    assert.deepEqual(parseRule('10.1.2.3/8', 'r'), { family: 4, address: '10.0.0.0', prefix: 8, text: '10.1.2.3/8' });
+    assert.deepEqual(parseRule('192.168.1.10:443/tcp', 'r'), { family: 4, address: '192.168.1.10', prefix: 32, port: 443, protocol: 'tcp', text: '192.168.1.10:443/tcp' });
+    assert.deepEqual(parseRule('[2001:db8::1]:53/udp', 'r'), { family: 6, address: '2001:db8::1', prefix: 128, port: 53, protocol: 'udp', text: '[2001:db8::1]:53/udp' });
+    assert.deepEqual(parseRule('2001:db8:abcd::7/32', 'r'), { family: 6, address: '2001:db8::', prefix: 32, text: '2001:db8:abcd::7/32' });
+    assert.equal(parseRule('203.0.113.7/icmp', 'r').protocol, 'icmp');
+    assert.deepEqual(parseRule('[::ffff:10.0.0.1]:80', 'r'), { family: 4, address: '10.0.0.1', prefix: 32, port: 80, text: '[::ffff:10.0.0.1]:80' }, 'an IPv4-mapped address is its IPv4 address');
+  });
+
+  it('refuses what is not a rule, naming the field, the rule and the forms', () => {
+    for (const [rule, why] of [['10.0.0.0/33', /prefix must be 0\.\.32/], ['1.2.3.4:0', /port must be 1\.\.65535/], ['1.2.3.4:80/icmp', /ICMP has no ports/],
+      ['010.0.0.1', /dotted decimal/], ['0x0a000001', /dotted decimal/], ['3405803786', /dotted decimal/], ['fe80::zz', /neither IPv4 nor IPv6/], ['example.com', /names are not supported yet/], ['', /non-empty/], ['1.2.3.4/8/9', /more than one/]] as const) {
+      assert.throws(() => parseRule(rule, 'network.egress.allow[3]'), invalid(new RegExp(`network\\.egress\\.allow\\[3\\] ${JSON.stringify(rule).replace(/[.[\]/]/g, '\\$&')} is not a rule: .*${why.source}.*e\\.g\\.`)), rule);
+    }
+  });
+
+  it('policies: presets, rules, isolated as the default; unknown fields named; kept as written', () => {
+    assert.deepEqual(resolveEgress(undefined), { mode: 'public' });
+    assert.deepEqual(resolveEgress('isolated'), { mode: 'public' });
+    assert.deepEqual(resolveEgress({ egress: 'none' }), { mode: 'none' });
+    const rules = resolveEgress({ egress: { allow: ['10.0.0.0/8'], deny: ['10.1.0.0/16'] } });
+    assert.deepEqual(egressPolicyOf(rules), { allow: ['10.0.0.0/8'], deny: ['10.1.0.0/16'] });
+    assert.throws(() => resolveEgress({ egress: 'open' as 'all' }), invalid(/network\.egress must be "none", "public", "all" or \{ allow, deny \}/));
+    assert.throws(() => resolveEgress({ egress: { allows: [] } as never }), invalid(/network\.egress\.allows is not an option/));
+    assert.throws(() => resolveEgress({ ingress: 'all' } as never), invalid(/network\.ingress is not an option/));
+  });
+
+  it('box options: public by default, persisted as written; no ports without a network', () => {
+    assert.deepEqual(resolveBoxOptions({}).network, { egress: 'public' });
+    assert.deepEqual(resolveBoxOptions({ network: { egress: { deny: ['1.2.3.4'] } } }).network, { egress: { deny: ['1.2.3.4'] } });
+    assert.throws(() => resolveBoxOptions({ network: { egress: 'none' }, ports: [{ guestPort: 80 }] }), invalid(/ports cannot be published by a box with network egress "none"/));
+  });
+
+  it('the CLI flags: --net MODE, --allow and --deny refining public', () => {
+    assert.equal(parseNetworkFlags(undefined, [], []), undefined);
+    assert.deepEqual(parseNetworkFlags('none', [], []), { egress: 'none' });
+    assert.deepEqual(parseNetworkFlags(undefined, ['10.0.0.0/8'], ['10.1.0.0/16']), { egress: { allow: ['10.0.0.0/8'], deny: ['10.1.0.0/16'] } });
+    assert.throws(() => parseNetworkFlags('open', [], []), invalid(/--net must be one of none, public, all/));
+    assert.throws(() => parseNetworkFlags('all', [], ['1.2.3.4']), invalid(/do not go with --net all/));
+    assert.throws(() => parseNetworkFlags(undefined, ['nope!'], []), invalid(/--allow\/--deny\.egress\.allow\[0\]/));
+  });
+});
+
+describe('the ruleset of a box', () => {
+  const lines = (r: string): string[] => r.split('\n').map((l) => l.trim());
+
+  it('matches only the box\'s passt uid; keeps the gateway, DNS address and loopback in; lets DNS reach the resolvers', () => {
+    const r = lines(renderRuleset('boxlite_x_B', 2013265999, { mode: 'all' }, ['10.9.0.2']));
+    assert.equal(r[0], 'table inet boxlite_x_B {}');
+    assert.equal(r[1], 'delete table inet boxlite_x_B', 'replaced whole, in one transaction');
+    const out = r.slice(r.indexOf('type filter hook output priority filter; policy accept;') + 1);
+    assert.deepEqual(out.slice(0, 6), [
+      'meta skuid != 2013265999 accept', 'ct state established,related accept', 'ip daddr { 10.0.2.2, 10.0.2.3 } jump refuse',
+      'ip daddr 10.9.0.2 meta l4proto { tcp, udp } th dport 53 accept', 'ip daddr 127.0.0.0/8 jump refuse', 'ip6 daddr ::1 jump refuse',
+    ]);
+    assert.ok(r.includes('meta l4proto tcp reject with tcp reset') && r.includes('counter name refused'), 'refusals reset TCP and are counted');
+  });
+
+  it('public refuses the non-public ranges and the host\'s own addresses; rules: deny, then allow, then refuse', () => {
+    const pub = lines(renderRuleset('t', 1, { mode: 'public' }, []));
+    assert.ok(pub.some((l) => l.startsWith('ip daddr { 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16')));
+    assert.ok(pub.some((l) => l.includes('fc00::/7') && l.includes('fe80::/10')));
+    assert.ok(pub.includes('fib daddr type local jump refuse'));
+    const rules = lines(renderRuleset('t', 1, resolveEgress({ egress: { allow: ['10.0.0.0/8', '1.2.3.4:443/tcp', '5.6.7.8:53'], deny: ['10.1.0.0/16/icmp'] } }), []));
+    const at = (s: string): number => rules.indexOf(s);
+    assert.ok(at('ip daddr 10.1.0.0/16 meta l4proto icmp jump refuse') < at('ip daddr 10.0.0.0/8 accept'), 'deny comes first');
+    assert.ok(at('ip daddr 1.2.3.4/32 meta l4proto tcp th dport 443 accept') > 0);
+    assert.ok(at('ip daddr 5.6.7.8/32 meta l4proto { tcp, udp } th dport 53 accept') > 0);
+    assert.equal(rules[rules.indexOf('ip daddr 5.6.7.8/32 meta l4proto { tcp, udp } th dport 53 accept') + 1], 'jump refuse', 'with allow: everything else is refused');
+    assert.throws(() => renderRuleset('t', 1, { mode: 'none' }, []));
+  });
+
+  it('tables are named by home and box; resolvers come from resolv.conf', () => {
+    assert.match(policyTable('/h', '01ABC'), /^boxlite_[0-9a-f]{12}_01ABC$/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-resolv-'));
+    fs.writeFileSync(path.join(dir, 'resolv.conf'), '# x\nnameserver 10.0.0.2\nsearch lan\nnameserver fe80::1%eth0\n');
+    assert.deepEqual(hostResolvers(path.join(dir, 'resolv.conf')), ['10.0.0.2', 'fe80::1']);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
