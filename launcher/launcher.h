@@ -17,6 +17,8 @@ enum bind_kind { BIND_RW, BIND_RO, BIND_DEV, BIND_LINK, BIND_PROC };
 struct bind {
 	const char *path;
 	enum bind_kind kind;
+	/* Bound from this host path instead of `path` itself (read-only binds of files only); NULL: from `path`. */
+	const char *from;
 };
 
 /* Prints "boxlite-launcher: <what>: <strerror(errno)>" to stderr and returns -1. */

@@ -32,7 +32,7 @@ static void usage(const char *why)
 {
 	fprintf(stderr, "boxlite-launcher: %s\nusage: boxlite-launcher [--uid N --gid N] [--groups N,...] [--caps NAME,...] "
 		"[--parent-pid N] [--namespaces mnt,pid,ipc,uts,net] [--hostname NAME] [--read-only DIR] [--jail DIR "
-		"[--bind|--ro-bind|--dev|--symlink|--proc PATH]...] [--rlimit NAME=N]... [--cgroup DIR]... [--seccomp] "
+		"[--bind|--ro-bind|--dev|--symlink|--proc PATH | --ro-bind-from SOURCE PATH]...] [--rlimit NAME=N]... [--cgroup DIR]... [--seccomp] "
 		"[--clear-env [--keep-env NAME]...] [--close-fds [--keep-fd N]...] -- PROGRAM ARGS...\n", why);
 	exit(2);
 }
@@ -127,11 +127,16 @@ static int parse(int argc, char **argv, struct options *o)
 		else if (strcmp(a, "--hostname") == 0) o->hostname = v;
 		else if (strcmp(a, "--read-only") == 0) o->read_only = v;
 		else if (strcmp(a, "--jail") == 0) o->jail = v;
-		else if (strcmp(a, "--bind") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_RW }));
-		else if (strcmp(a, "--ro-bind") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_RO }));
-		else if (strcmp(a, "--dev") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_DEV }));
-		else if (strcmp(a, "--symlink") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_LINK }));
-		else if (strcmp(a, "--proc") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_PROC }));
+		else if (strcmp(a, "--bind") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_RW, NULL }));
+		else if (strcmp(a, "--ro-bind") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_RO, NULL }));
+		else if (strcmp(a, "--dev") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_DEV, NULL }));
+		else if (strcmp(a, "--symlink") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_LINK, NULL }));
+		else if (strcmp(a, "--proc") == 0) PUSH(o->binds, o->nbinds, ((struct bind){ v, BIND_PROC, NULL }));
+		else if (strcmp(a, "--ro-bind-from") == 0) {
+			if (i + 1 >= argc)
+				usage("--ro-bind-from takes SOURCE and PATH");
+			PUSH(o->binds, o->nbinds, ((struct bind){ argv[++i], BIND_RO, v }));
+		}
 		else if (strcmp(a, "--rlimit") == 0) PUSH(o->rlimits, o->nrlimits, v);
 		else if (strcmp(a, "--cgroup") == 0) PUSH(o->cgroups, o->ncgroups, v);
 		else if (strcmp(a, "--keep-env") == 0) PUSH(o->env, o->nenv, v);

@@ -98,9 +98,10 @@ static int add_bind(const char *root, const struct bind *b)
 			return fail("mounting a procfs in the jail");
 		return 0;
 	}
+	const char *src = b->from ? b->from : b->path;
 	struct stat st;
-	if (stat(b->path, &st) != 0) {
-		snprintf(what, sizeof what, "%s (to put in the jail)", b->path);
+	if (stat(src, &st) != 0) {
+		snprintf(what, sizeof what, "%s (to put in the jail)", src);
 		return fail(what);
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -112,11 +113,11 @@ static int add_bind(const char *root, const struct bind *b)
 			return fail("making a mount point in the jail");
 		close(fd);
 	}
-	if (mount(b->path, dst, NULL, MS_BIND, NULL) != 0) {
+	if (mount(src, dst, NULL, MS_BIND, NULL) != 0) {
 		snprintf(what, sizeof what, "bind-mounting %s into the jail", b->path);
 		return fail(what);
 	}
-	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | locked_flags(b->path);
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | locked_flags(src);
 	if (b->kind != BIND_DEV)
 		flags |= MS_NODEV;
 	if (b->kind == BIND_RO)

@@ -11,6 +11,8 @@ export interface JailPath {
    * `proc` a procfs of the process's own pid namespace.
    */
   kind: 'rw' | 'ro' | 'dev' | 'symlink' | 'proc';
+  /** For `ro` files: bound from this host file instead of `path` itself. */
+  from?: string;
 }
 
 /** How one process is confined. Every field is optional: an empty spec only starts the program. */
@@ -59,7 +61,10 @@ export function jailerArgv(spec: JailSpec): string[] {
   if (spec.jail) {
     opt('--jail', spec.jail.root);
     const flag = { rw: '--bind', ro: '--ro-bind', dev: '--dev', symlink: '--symlink', proc: '--proc' } as const;
-    for (const p of spec.jail.paths) opt(flag[p.kind], p.path);
+    for (const p of spec.jail.paths) {
+      if (p.from !== undefined && p.kind === 'ro') a.push('--ro-bind-from', p.from, p.path);
+      else opt(flag[p.kind], p.path);
+    }
   }
   for (const [name, value] of Object.entries(spec.rlimits ?? {})) if (value !== undefined) opt('--rlimit', `${name}=${value}`);
   for (const dir of spec.cgroups ?? []) opt('--cgroup', dir);

@@ -77,12 +77,14 @@ export function vmmJail(jail: BoxJail, program: string, args: readonly string[],
  * The JailSpec that starts passt for the box: its own jail holds the system, its socket dir, resolv.conf and a
  * procfs of its pid namespace (passt reads /proc/self/exe, and sandboxes itself further from there).
  */
-export function networkJail(jail: BoxJail, program: string, args: readonly string[], socketDir: string): JailSpec {
+export function networkJail(jail: BoxJail, program: string, args: readonly string[], socketDir: string, resolvConf?: string): JailSpec {
   const p = jail.policy;
   const paths: JailPath[] = [
     ...systemPaths(program),
     { path: socketDir, kind: 'rw' },
-    ...(fs.existsSync('/etc/resolv.conf') ? [{ path: '/etc/resolv.conf', kind: 'ro' as const }] : []),
+    // passt forwards the box's DNS to the first nameserver of its resolv.conf: the host's, or the box's forwarder's.
+    ...(resolvConf ? [{ path: '/etc/resolv.conf', kind: 'ro' as const, from: resolvConf }]
+      : fs.existsSync('/etc/resolv.conf') ? [{ path: '/etc/resolv.conf', kind: 'ro' as const }] : []),
     { path: '/dev/null', kind: 'dev' },
     { path: '/proc', kind: 'proc' },
   ];

@@ -22,6 +22,8 @@ import type { ResolvedBoxOptions } from './options.js';
 import type { BoxJail } from '../jailer/plan.js';
 import { checkReachableWithoutJail } from '../jailer/box-jail.js';
 import { enforceEgress } from './box-network.js';
+import { dnsListenAddress, needsForwarder, startDnsForwarder, writeForwarderRules } from '../vmm/network/dns.js';
+import { policyTable } from '../vmm/network/nftables.js';
 import type { ResolvedEgress } from '../vmm/network/policy.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
@@ -190,11 +192,22 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   try {
     const jail = req.jail && { launcherPath: guest.launcherPath, box: req.jail };
     if (config.networkSocketPath) {
+      // Domain rules: the box's lookups go through a forwarder of ours, which opens what they return.
+      const table = policyTable(req.homeDir, req.boxId);
+      const dns = needsForwarder(req.network.egress) ? dnsListenAddress(table) : undefined;
+      if (dns) {
+        if (!req.jail?.policy.chrootEnabled) {
+          throw boxliteError('Config', `domain rules in network egress need the jailer's chroot (security.jailerEnabled and chrootEnabled, as in SecurityOptions.standard()): passt learns where to send the box's DNS from the resolv.conf in its jail; use address rules, or the standard security options`);
+        }
+        writeForwarderRules(paths.dnsRules, table, req.network.egress);
+        fs.writeFileSync(paths.dnsResolvConf, `nameserver ${dns}\n`, { mode: 0o644 });
+        helpers.push({ kind: 'dns', process: await startDnsForwarder({ listen: dns, readyFile: paths.dnsReady, rulesFile: paths.dnsRules, detached: req.options.detach, onSpawn: recorder('dns', paths.dnsRules) }) });
+      }
       // The policy is in force before passt can send anything.
-      enforceEgress(req.homeDir, req.boxId, req.network.uid, req.network.egress);
+      enforceEgress(req.homeDir, req.boxId, req.network.uid, req.network.egress, dns);
       const network = await startNetwork({
         socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket),
-        ...(jail ? { jail } : {}), ...(req.network.uid !== undefined ? { uid: req.network.uid } : {}),
+        ...(jail ? { jail } : {}), ...(req.network.uid !== undefined ? { uid: req.network.uid } : {}), ...(dns ? { resolvConf: paths.dnsResolvConf } : {}),
       });
       helpers.push({ kind: 'network', process: network });
     }

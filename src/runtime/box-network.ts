@@ -27,14 +27,15 @@ export function currentEgress(rec: BoxRecord): ResolvedEgress {
  * Installs (or replaces) the table that enforces `egress` for the passt of box `boxId`, running as `uid`. Without
  * a uid of its own (an ordinary user's box), only `all` (nothing to enforce) can be had: Config error otherwise.
  */
-export function enforceEgress(homeDir: string, boxId: string, uid: number | undefined, egress: ResolvedEgress): void {
+export function enforceEgress(homeDir: string, boxId: string, uid: number | undefined, egress: ResolvedEgress, dnsVia?: string): void {
   if (egress.mode === 'none') return;
   if (uid === undefined) {
     if (egress.mode === 'all') return;
     throw boxliteError('Config', `network egress ${JSON.stringify(egressPolicyOf(egress))} cannot be enforced here: the policy is an nftables table matching the box's own passt uid, which needs root (this process is uid ${process.getuid?.()}); run as root, or create the box with network: { egress: 'all' } (no policy) or { egress: 'none' } (no network)`);
   }
   const table = policyTable(homeDir, boxId);
-  applyRuleset(table, renderRuleset(table, uid, egress, hostResolvers()));
+  // The box's DNS goes to its forwarder when it has one, else straight to the host's resolvers.
+  applyRuleset(table, renderRuleset(table, uid, egress, dnsVia ? [dnsVia] : hostResolvers()));
 }
 
 /** Removes a box's policy table (when it stops, or is removed). */

@@ -27,6 +27,11 @@ export class BoxPaths {
   get baseDisk(): string { return path.join(this.dir, 'base.ext4'); }
   get upperDisk(): string { return path.join(this.dir, 'upper.ext4'); }
   get consoleLog(): string { return path.join(this.dir, 'console.log'); }
+  /** The domain rules the box's DNS forwarder follows, and its ready mark: root's, in the box dir. */
+  get dnsRules(): string { return path.join(this.dir, 'dns-rules.json'); }
+  get dnsReady(): string { return path.join(this.dir, 'dns.ready'); }
+  /** The resolv.conf passt's jail gets when the box has a forwarder (naming it). */
+  get dnsResolvConf(): string { return path.join(this.dir, 'dns-resolv.conf'); }
   get consoleSocket(): string { return path.join(this.socketDir, 'console.sock'); }
   /** Outside the box dir: passt creates it after dropping privileges (see src/vmm/network/passt.ts). */
   get networkSocket(): string { return networkSocketPath(`${this.homeHash}-${this.boxId}`); }

@@ -14,6 +14,7 @@ export interface WatchedHelper {
 /** What the helper of `kind` is, for messages: "network process (passt)", "file server of volume /srv (virtiofsd)". */
 export function describeHelper(kind: string, options: Pick<ResolvedBoxOptions, 'volumes'>): string {
   if (kind === 'network') return 'network process (passt)';
+  if (kind === 'dns') return 'DNS forwarder of the network policy';
   const tag = kind.startsWith('volume:') ? kind.slice('volume:'.length) : undefined;
   const volume = options.volumes?.find((v) => v.tag === tag);
   return volume ? `file server of volume ${volume.hostPath} (virtiofsd)` : `helper process ${kind}`;

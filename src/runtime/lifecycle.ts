@@ -17,6 +17,8 @@ import { securityOf, type ResolvedBoxOptions } from './options.js';
 import { currentEgress, enforceEgress, networkStateOf, releaseEgress, type NetworkState } from './box-network.js';
 import { claimJailUid, releaseJailUid } from '../jailer/uids.js';
 import { egressPolicyOf, resolveEgress, type NetworkPolicy } from '../vmm/network/policy.js';
+import { dnsListenAddress, needsForwarder, writeForwarderRules } from '../vmm/network/dns.js';
+import { policyTable } from '../vmm/network/nftables.js';
 import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '../jailer/box-jail.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
@@ -422,7 +424,14 @@ export class BoxLifecycle {
         if ((before.mode === 'none') !== (egress.mode === 'none')) {
           throw boxliteError('InvalidState', `box ${rec.id} is running ${before.mode === 'none' ? 'without a network device (egress none)' : 'with a network device'}: egress ${egress.mode === 'none' ? '"none"' : JSON.stringify(egressPolicyOf(egress))} needs a restart; stop the box, update, and start it again`);
         }
-        enforceEgress(this.homeDir, rec.id, state.uid, egress);
+        // The forwarder (started with the box when its policy had domain rules) follows its rules file at once.
+        const forwarder = this.store.processes.of(rec.id).some((p) => p.kind === 'dns');
+        if (needsForwarder(egress) && !forwarder) {
+          throw boxliteError('InvalidState', `box ${rec.id} started without domain rules, so its DNS does not go through a forwarder of ours: domain rules need a restart; stop the box, update, and start it again`);
+        }
+        const table = policyTable(this.homeDir, rec.id);
+        if (forwarder) writeForwarderRules(this.paths(rec.id).dnsRules, table, egress);
+        enforceEgress(this.homeDir, rec.id, state.uid, egress, forwarder ? dnsListenAddress(table) : undefined);
       }
       this.store.update(rec.id, { networkJson: JSON.stringify({ ...state, egress: egressPolicyOf(egress) } satisfies NetworkState) });
     });

@@ -15,6 +15,8 @@ const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: '
 /** The addresses of the closed network. */
 export const ADDR = {
   public: '203.0.113.10', private: '10.251.200.2', metadata: '169.254.169.254',
+  /** The public host's second address (what other.test resolves to). */
+  publicOther: '203.0.113.11',
   /** The runner's DNS resolver (a private test host of its own: the policy lets DNS, and only DNS, reach it). */
   resolver: '10.251.201.2',
   /** The runner's own addresses (the "host" of its boxes). */
@@ -64,7 +66,7 @@ export function policyNet(): PolicyNet {
     ip('link', 'set', hIf, 'netns', hosts);
     const [rPub, rPriv, rMeta, rDns] = ADDR.runner;
     for (const [addr, ns, dev] of [[`${rPub}/24`, runner, rIf], [`${rPriv}/30`, runner, rIf], [`${rMeta}/16`, runner, rIf], [`${rDns}/30`, runner, rIf],
-      [`${ADDR.public}/24`, hosts, hIf], [`${ADDR.private}/30`, hosts, hIf], [`${ADDR.metadata}/16`, hosts, hIf], [`${ADDR.resolver}/30`, hosts, hIf]] as const) {
+      [`${ADDR.public}/24`, hosts, hIf], [`${ADDR.publicOther}/24`, hosts, hIf], [`${ADDR.private}/30`, hosts, hIf], [`${ADDR.metadata}/16`, hosts, hIf], [`${ADDR.resolver}/30`, hosts, hIf]] as const) {
       ip('-n', ns, 'addr', 'add', addr, 'dev', dev);
     }
     for (const [ns, dev] of [[runner, rIf], [hosts, hIf]] as const) {
@@ -80,7 +82,9 @@ export function policyNet(): PolicyNet {
     remove();
     throw e;
   }
-  for (const ns of [hosts, runner]) children.push(spawn('ip', ['netns', 'exec', ns, process.execPath, HOSTS_SERVER], { stdio: 'ignore' }));
+  // The hosts answer on every address; the runner (the boxes' own host) on its addresses, not 127/8 (boxes' forwarders).
+  children.push(spawn('ip', ['netns', 'exec', hosts, process.execPath, HOSTS_SERVER], { stdio: 'ignore' }));
+  for (const a of ADDR.runner) children.push(spawn('ip', ['netns', 'exec', runner, process.execPath, HOSTS_SERVER, a], { stdio: 'ignore' }));
   const driver = (home: string): BoxDriver => {
     const proc = spawn('ip', ['netns', 'exec', runner, process.execPath, BOX_DRIVER], { env: { ...process.env, BOXLITE_HOME: home }, stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(proc);

@@ -121,6 +121,23 @@ test('updateNetwork from another process takes effect on the next connection; th
   assert.doesNotMatch(net.tables(), /boxlite_/);
 });
 
+test('domain rules: an allowed name is reachable at the addresses its lookup returned; another name of the same server is not; a denied name does not resolve', { skip }, async () => {
+  const box = net.driver(freshHome('boxlite-policy-', homes));
+  await box.call({ op: 'create', options: { network: { egress: { allow: ['public.test:8080/tcp'], deny: ['*.denied.test'] } } } });
+  refusedTcp((await probe(box, [tcp(ADDR.public)])).get(`tcp ${ADDR.public}:8080`), 'the allowed name\'s address before any lookup');
+  const r = await box.call<Sh>({ op: 'sh', script: `${tcp('public.test')}; ${tcp('other.test')}; nslookup x.denied.test 2>&1 | tail -n 2 | tr '\\n' ' '; echo; nslookup other.test 2>&1 | grep -q ${ADDR.publicOther} && echo resolves` });
+  const [allowed, other, denied, otherResolves] = r.stdout.trim().split('\n').map((l) => l.trim());
+  assert.equal(allowed, `tcp public.test:8080 tcp:${ADDR.public}`, 'the allowed name, at the address its lookup returned');
+  assert.match(other ?? '', /^tcp other\.test:8080 .*Connection refused/, `the same server by another name (${ADDR.publicOther}) is refused: ${other}`);
+  assert.match(denied ?? '', /NXDOMAIN|can't find/i, `a denied name does not resolve: ${denied}`);
+  assert.equal(otherResolves, 'resolves', 'names the rules do not name still resolve');
+  // Live: the forwarder follows an update at once.
+  await box.call({ op: 'update', policy: { egress: { allow: ['other.test'] } } });
+  assert.match((await probe(box, [tcp('other.test')])).get('tcp other.test:8080') ?? '', new RegExp(`^tcp:${ADDR.publicOther.replace(/\./g, '\\.')}$`));
+  await box.call({ op: 'remove' });
+  assert.doesNotMatch(net.tables(), /boxlite_/);
+});
+
 test('none: no network device at all, only the portal; bad rules are InvalidArgument naming the rule', { skip }, async () => {
   const box = net.driver(freshHome('boxlite-policy-', homes));
   await box.call({ op: 'create', options: { network: { egress: 'none' } } });

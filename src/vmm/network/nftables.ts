@@ -11,7 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../../errors.js';
 import { GUEST_NETWORK } from './passt.js';
-import { NON_PUBLIC_V4, NON_PUBLIC_V6, type ParsedRule, type ResolvedEgress } from './policy.js';
+import { domainRules, NON_PUBLIC_V4, NON_PUBLIC_V6, type DomainRule, type ParsedRule, type ResolvedEgress } from './policy.js';
+
+/** The sets of the `i`-th allowed domain rule: the addresses the box's lookups of it returned, each for its TTL. */
+export const nameSet = (i: number, family: 4 | 6): string => `name${i}_${family}`;
 
 /** The nftables table of a box: `boxlite_<home hash>_<box id>`. */
 export function policyTable(homeDir: string, boxId: string): string {
@@ -47,9 +50,13 @@ export function renderRuleset(table: string, uid: number, egress: ResolvedEgress
     'fib daddr type local jump refuse',
   ];
   if (egress.mode === 'public') lines.push(...publicOnly);
+  const names = domainRules(egress).allow;
   if (egress.mode === 'rules') {
-    lines.push(...egress.deny.map((r) => `${match(r)} jump refuse`));
-    if (egress.allow) lines.push(...egress.allow.map((r) => `${match(r)} accept`), 'jump refuse');
+    // A denied name never resolves in the box (its DNS forwarder answers NXDOMAIN): nothing to match here.
+    lines.push(...egress.deny.filter(isAddress).map((r) => `${match(r)} jump refuse`));
+    const allowed = (r: ParsedRule | DomainRule): string[] => isAddress(r) ? [`${match(r)} accept`]
+      : ([4, 6] as const).map((f) => `${f === 4 ? 'ip' : 'ip6'} daddr @${nameSet(names.indexOf(r), f)}${portMatch(r, f)} accept`);
+    if (egress.allow) lines.push(...egress.allow.flatMap(allowed), 'jump refuse');
     else lines.push(...publicOnly);
   }
   return [
@@ -57,6 +64,7 @@ export function renderRuleset(table: string, uid: number, egress: ResolvedEgress
     `delete table inet ${table}`,
     `table inet ${table} {`,
     '  counter refused {}',
+    ...names.flatMap((_, i) => ([4, 6] as const).map((f) => `  set ${nameSet(i, f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags timeout; }`)),
     '  chain refuse {',
     '    counter name refused',
     '    meta l4proto tcp reject with tcp reset',
@@ -71,12 +79,28 @@ export function renderRuleset(table: string, uid: number, egress: ResolvedEgress
   ].join('\n');
 }
 
-// The nftables match of one rule.
+const isAddress = (r: ParsedRule | DomainRule): r is ParsedRule => 'address' in r;
+
+// The nftables match of one address rule.
 function match(r: ParsedRule): string {
-  const dst = `${r.family === 4 ? 'ip' : 'ip6'} daddr ${r.address}/${r.prefix}`;
-  if (r.protocol === 'icmp') return `${dst} meta l4proto ${r.family === 4 ? 'icmp' : 'icmpv6'}`;
-  if (r.port !== undefined) return `${dst} meta l4proto ${r.protocol ?? '{ tcp, udp }'} th dport ${r.port}`;
-  return r.protocol ? `${dst} meta l4proto ${r.protocol}` : dst;
+  return `${r.family === 4 ? 'ip' : 'ip6'} daddr ${r.address}/${r.prefix}${portMatch(r, r.family)}`;
+}
+
+// The protocol and port part of a rule's match (empty: any).
+function portMatch(r: { port?: number; protocol?: string }, family: 4 | 6): string {
+  if (r.protocol === 'icmp') return ` meta l4proto ${family === 4 ? 'icmp' : 'icmpv6'}`;
+  if (r.port !== undefined) return ` meta l4proto ${r.protocol ?? '{ tcp, udp }'} th dport ${r.port}`;
+  return r.protocol ? ` meta l4proto ${r.protocol}` : '';
+}
+
+/** Opens `addresses` (from a lookup the box made) in a name rule's sets for `ttlSeconds`. Throws nft's words. */
+export function addNameAddresses(table: string, index: number, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, ttlSeconds: number): void {
+  // add (a no-op when there), delete, add with the new timeout: one transaction that refreshes an address's time.
+  const lines = addresses.flatMap((a) => {
+    const set = `inet ${table} ${nameSet(index, a.family)}`;
+    return [`add element ${set} { ${a.address} }`, `delete element ${set} { ${a.address} }`, `add element ${set} { ${a.address} timeout ${Math.max(5, Math.min(ttlSeconds, 86_400))}s }`];
+  });
+  if (lines.length) execFileSync('nft', ['-f', '-'], { input: `${lines.join('\n')}\n`, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
 }
 
 /** Installs (or replaces, atomically) a box's table. Network error naming nft's words if it cannot. */

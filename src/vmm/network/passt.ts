@@ -50,6 +50,8 @@ export interface NetworkOptions {
   binary?: string;
   /** Confine it: the jailer built by setup and the box's jail (passt then runs as the box's uid). */
   jail?: { launcherPath: string; box: BoxJail };
+  /** A resolv.conf naming where the box's DNS goes (its forwarder, for domain rules; needs the jail); default the host's. */
+  resolvConf?: string;
   /** Without a jail, as root: the uid passt runs as (the box's own, which its network policy matches); default PASST_UID. */
   uid?: number;
 }
@@ -117,7 +119,7 @@ export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess
   return startHelper({
     command: program, args, socketPath: opts.socketPath, detached: opts.detached,
     runAs: jail ? undefined : uid, timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
-    ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid) => jailerArgv(networkJail({ ...jail.box, parentPid }, program, args, path.dirname(opts.socketPath))) }, env: childEnvironment(jail.box.policy) } : {}),
+    ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid) => jailerArgv(networkJail({ ...jail.box, parentPid }, program, args, path.dirname(opts.socketPath), opts.resolvConf)) }, env: childEnvironment(jail.box.policy) } : {}),
     failure: async (f) => {
       if (f.kind === 'spawn') {
         return boxliteError('Network', f.error.code === 'ENOENT'

@@ -35,10 +35,35 @@ export interface ParsedRule {
   text: string;
 }
 
+/**
+ * A rule naming a domain (`example.com`, or `*.example.com` for its subdomains): it applies to the addresses the
+ * box's own lookups of that name returned, for their TTL; a denied name does not resolve in the box at all.
+ */
+export interface DomainRule {
+  name: string;
+  wildcard: boolean;
+  port?: number;
+  protocol?: 'tcp' | 'udp' | 'icmp';
+  text: string;
+}
+
 /** A checked policy: its mode, and for `rules` the parsed allow (undefined: none given) and deny lists. */
 export type ResolvedEgress =
   | { mode: 'none' | 'public' | 'all' }
-  | { mode: 'rules'; allow: ParsedRule[] | undefined; deny: ParsedRule[] };
+  | { mode: 'rules'; allow: Array<ParsedRule | DomainRule> | undefined; deny: Array<ParsedRule | DomainRule> };
+
+/** The domain rules of a policy (they need the box's DNS forwarder). */
+export function domainRules(e: ResolvedEgress): { allow: DomainRule[]; deny: DomainRule[] } {
+  if (e.mode !== 'rules') return { allow: [], deny: [] };
+  const names = (rules: ReadonlyArray<ParsedRule | DomainRule>): DomainRule[] => rules.filter((r): r is DomainRule => 'name' in r);
+  return { allow: names(e.allow ?? []), deny: names(e.deny) };
+}
+
+/** Whether `qname` (a looked-up name) is what `rule` names. */
+export function nameMatches(rule: DomainRule, qname: string): boolean {
+  const q = qname.toLowerCase().replace(/\.$/, '');
+  return rule.wildcard ? q.endsWith(`.${rule.name}`) : q === rule.name;
+}
 
 /** Ranges `public` refuses: loopback, this-network, private, CGNAT, link-local, IETF, benchmarking, multicast, reserved. */
 export const NON_PUBLIC_V4 = [
@@ -59,11 +84,18 @@ export function resolveEgress(policy: NetworkPolicy | 'isolated' | undefined, fi
   if (e === 'none' || e === 'public' || e === 'all') return { mode: e };
   if (typeof e !== 'object' || e === null || Array.isArray(e)) invalid(`${field}.egress must be "none", "public", "all" or { allow, deny }, got ${JSON.stringify(e)}`);
   for (const k of Object.keys(e)) if (k !== 'allow' && k !== 'deny') invalid(`${field}.egress.${k} is not an option (allow and deny are)`);
-  const list = (name: 'allow' | 'deny'): ParsedRule[] | undefined => {
+  const list = (name: 'allow' | 'deny'): Array<ParsedRule | DomainRule> | undefined => {
     const rules = (e as Record<string, unknown>)[name];
     if (rules === undefined) return undefined;
     if (!Array.isArray(rules)) return invalid(`${field}.egress.${name} must be an array of rules, got ${JSON.stringify(rules)}`);
-    return rules.map((r, i) => parseRule(r, `${field}.egress.${name}[${i}]`));
+    return rules.map((r, i) => {
+      const where = `${field}.egress.${name}[${i}]`;
+      const parsed = parseDomainRule(r, where) ?? parseRule(r, where);
+      if ('name' in parsed && name === 'deny' && (parsed.port !== undefined || parsed.protocol)) {
+        invalid(`${where} ${JSON.stringify(r)}: a denied name does not resolve in the box at all, so it takes no port or protocol; deny ports by address`);
+      }
+      return parsed;
+    });
   };
   return { mode: 'rules', allow: list('allow'), deny: list('deny') ?? [] };
 }
@@ -74,9 +106,22 @@ export function egressPolicyOf(e: ResolvedEgress): EgressPolicy {
   return { ...(e.allow ? { allow: e.allow.map((r) => r.text) } : {}), deny: e.deny.map((r) => r.text) };
 }
 
-/** Parses one rule; InvalidArgument naming `field`, the rule and the forms a rule takes. */
+/** A domain rule (`example.com[:PORT][/PROTO]`, `*.example.com`), or undefined when `rule` is not one. */
+export function parseDomainRule(rule: unknown, field: string): DomainRule | undefined {
+  if (typeof rule !== 'string') return undefined;
+  const m = /^(\*\.)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?)\.?(?::(\d+))?(?:\/(tcp|udp|icmp))?$/i.exec(rule.trim());
+  if (!m) return undefined;
+  const port = m[3] === undefined ? undefined : Number(m[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) invalid(`${field} ${JSON.stringify(rule)} is not a rule: the port must be 1..65535`);
+  const protocol = m[4]?.toLowerCase() as DomainRule['protocol'];
+  if (port !== undefined && protocol === 'icmp') invalid(`${field} ${JSON.stringify(rule)} is not a rule: ICMP has no ports`);
+  if (m[2]!.length > 253) invalid(`${field} ${JSON.stringify(rule)} is not a rule: a name has at most 253 characters`);
+  return { name: m[2]!.toLowerCase(), wildcard: m[1] !== undefined, ...(port !== undefined ? { port } : {}), ...(protocol ? { protocol } : {}), text: rule.trim() };
+}
+
+/** Parses one address rule; InvalidArgument naming `field`, the rule and the forms a rule takes. */
 export function parseRule(rule: unknown, field: string): ParsedRule {
-  const bad = (why: string): never => invalid(`${field} ${JSON.stringify(rule)} is not a rule: ${why}; write a CIDR or address with an optional :PORT and /tcp, /udp or /icmp, e.g. "10.0.0.0/8", "192.168.1.10:443/tcp", "[2001:db8::1]:53/udp"`);
+  const bad = (why: string): never => invalid(`${field} ${JSON.stringify(rule)} is not a rule: ${why}; write a CIDR, an address or a domain name (*.name for its subdomains) with an optional :PORT and /tcp, /udp or /icmp, e.g. "10.0.0.0/8", "192.168.1.10:443/tcp", "[2001:db8::1]:53/udp", "*.example.com:443"`);
   if (typeof rule !== 'string' || rule.trim() === '') return bad('it must be a non-empty string');
   let rest = rule.trim();
   let protocol: ParsedRule['protocol'];
@@ -104,7 +149,7 @@ export function parseRule(rule: unknown, field: string): ParsedRule {
   const family = net.isIPv4(addr!) && /^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(addr!) ? 4 : net.isIPv6(addr!) ? 6 : 0;
   if (family === 0) {
     bad(/^(0x[0-9a-f]+|[0-9.]+)$/i.test(addr!) ? 'an IPv4 address is written in dotted decimal here (no octal, hex or single-number forms)'
-      : /^[a-z0-9*][a-z0-9.*-]*$/i.test(addr!) && /[a-z]/i.test(addr!) ? 'names are not supported yet, only addresses' : 'the address is neither IPv4 nor IPv6');
+      : /[a-z]/i.test(addr!) && !addr!.includes(':') ? 'it is not a valid domain name' : 'the address is neither IPv4 nor IPv6');
   }
   const max = family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : -1;

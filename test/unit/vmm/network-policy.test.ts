@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { BoxliteError } from '../../../src/errors.js';
 import { resolveBoxOptions } from '../../../src/runtime/options.js';
 import { hostResolvers, policyTable, renderRuleset } from '../../../src/vmm/network/nftables.js';
-import { egressPolicyOf, parseNetworkFlags, parseRule, resolveEgress } from '../../../src/vmm/network/policy.js';
+import { domainRules, egressPolicyOf, nameMatches, parseDomainRule, parseNetworkFlags, parseRule, resolveEgress } from '../../../src/vmm/network/policy.js';
+import { answerAddresses, nxdomain, parseQuestion } from '../../../src/vmm/network/dns-message.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,9 +24,33 @@ describe('egress rules', () => {
 
   it('refuses what is not a rule, naming the field, the rule and the forms', () => {
     for (const [rule, why] of [['10.0.0.0/33', /prefix must be 0\.\.32/], ['1.2.3.4:0', /port must be 1\.\.65535/], ['1.2.3.4:80/icmp', /ICMP has no ports/],
-      ['010.0.0.1', /dotted decimal/], ['0x0a000001', /dotted decimal/], ['3405803786', /dotted decimal/], ['fe80::zz', /neither IPv4 nor IPv6/], ['example.com', /names are not supported yet/], ['', /non-empty/], ['1.2.3.4/8/9', /more than one/]] as const) {
-      assert.throws(() => parseRule(rule, 'network.egress.allow[3]'), invalid(new RegExp(`network\\.egress\\.allow\\[3\\] ${JSON.stringify(rule).replace(/[.[\]/]/g, '\\$&')} is not a rule: .*${why.source}.*e\\.g\\.`)), rule);
+      ['010.0.0.1', /dotted decimal/], ['0x0a000001', /dotted decimal/], ['3405803786', /dotted decimal/], ['fe80::zz', /neither IPv4 nor IPv6/],  ['exa_mple.com', /not a valid domain name/], ['', /non-empty/], ['1.2.3.4/8/9', /more than one/]] as const) {
+      assert.throws(() => resolveEgress({ egress: { allow: ['10.0.0.0/8', '10.0.0.1', '10.0.0.2', rule] } }), invalid(new RegExp(`network\\.egress\\.allow\\[3\\] ${JSON.stringify(rule).replace(/[.[\]/]/g, '\\$&')} is not a rule: .*${why.source}.*e\\.g\\.`)), rule);
     }
+  });
+
+  it('domain rules: a name or *.name (its subdomains), with a port and protocol when allowed; a denied name takes none', () => {
+    assert.deepEqual(parseDomainRule('API.Example.com:443/tcp', 'r'), { name: 'api.example.com', wildcard: false, port: 443, protocol: 'tcp', text: 'API.Example.com:443/tcp' });
+    const wild = parseDomainRule('*.example.com', 'r')!;
+    assert.ok(nameMatches(wild, 'a.b.example.com.') && !nameMatches(wild, 'example.com') && !nameMatches(wild, 'badexample.com'));
+    assert.ok(nameMatches(parseDomainRule('example.com', 'r')!, 'EXAMPLE.com') && !nameMatches(parseDomainRule('example.com', 'r')!, 'x.example.com'));
+    assert.equal(parseDomainRule('10.0.0.1', 'r'), undefined, 'an address is not a name');
+    assert.deepEqual(domainRules(resolveEgress({ egress: { allow: ['a.test', '10.0.0.0/8'], deny: ['*.b.test'] } })).allow.map((r) => r.name), ['a.test']);
+    assert.throws(() => resolveEgress({ egress: { deny: ['b.test:25/tcp'] } }), invalid(/network\.egress\.deny\[0\] "b\.test:25\/tcp": a denied name does not resolve/));
+  });
+
+  it('DNS messages: the question, the answer\'s addresses and TTLs (compressed names), NXDOMAIN', () => {
+    const query = Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 1, 0, 1]);
+    assert.deepEqual(parseQuestion(query), { id: 0x1234, name: 'a.test', type: 1, end: 24 });
+    const reply = Buffer.concat([Buffer.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]), query.subarray(12),
+      Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 203, 0, 113, 10]),
+      Buffer.from([0xc0, 12, 0, 28, 0, 1, 0, 0, 1, 0, 0, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])]);
+    assert.deepEqual(answerAddresses(reply), [{ address: '203.0.113.10', family: 4, ttl: 30 }, { address: '2001:db8:0:0:0:0:0:1', family: 6, ttl: 256 }]);
+    const nx = nxdomain(query, parseQuestion(query)!);
+    assert.deepEqual([nx[2]! & 0x80, nx[3]! & 0x0f, nx.readUInt16BE(6)], [0x80, 3, 0]);
+    assert.equal(parseQuestion(Buffer.from([1, 2, 3])), undefined, 'too short');
+    const loop = Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
+    assert.equal(parseQuestion(loop), undefined, 'a compression loop is bounded');
   });
 
   it('policies: presets, rules, isolated as the default; unknown fields named; kept as written', () => {
@@ -82,6 +107,13 @@ describe('the ruleset of a box', () => {
     assert.ok(at('ip daddr 5.6.7.8/32 meta l4proto { tcp, udp } th dport 53 accept') > 0);
     assert.equal(rules[rules.indexOf('ip daddr 5.6.7.8/32 meta l4proto { tcp, udp } th dport 53 accept') + 1], 'jump refuse', 'with allow: everything else is refused');
     assert.throws(() => renderRuleset('t', 1, { mode: 'none' }, []));
+  });
+
+  it('an allowed name becomes two timeout sets of the addresses its lookups returned', () => {
+    const r = lines(renderRuleset('t', 1, resolveEgress({ egress: { allow: ['a.test:443/tcp'], deny: ['*.b.test'] } }), ['127.9.9.9']));
+    assert.ok(r.includes('set name0_4 { type ipv4_addr; flags timeout; }') && r.includes('set name0_6 { type ipv6_addr; flags timeout; }'));
+    assert.ok(r.includes('ip daddr @name0_4 meta l4proto tcp th dport 443 accept'));
+    assert.ok(!r.some((l) => l.includes('b.test')), 'a denied name is the forwarder\'s (NXDOMAIN), not a rule');
   });
 
   it('tables are named by home and box; resolvers come from resolv.conf', () => {
