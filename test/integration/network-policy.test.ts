@@ -152,3 +152,16 @@ test('none: no network device at all, only the portal; bad rules are InvalidArgu
     assert.ok(e.message.includes(JSON.stringify(rule)), `the message names the rule: ${e.message}`);
   }
 });
+
+test('a host process killed with SIGKILL leaves no rule a later box could inherit: the next runtime on the home removes it', { skip }, async () => {
+  const home = freshHome('boxlite-policy-', homes);
+  const owner = net.driver(home);
+  await owner.call({ op: 'create', options: { network: { egress: { allow: ['public.test'] } } } });
+  assert.match(net.tables(), /boxlite_/, 'the running box has its table');
+  owner.proc.kill('SIGKILL'); // its box dies with it (not detached); nothing removes the table
+  await new Promise((resolve) => owner.proc.once('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const next = net.driver(home); // its runtime opens on this home, which runs recovery
+  assert.match((await next.fail({ op: 'info' })).message, /no box yet/, 'the second process is up');
+  assert.doesNotMatch(net.tables(), /boxlite_/, 'recovery removed the table of the box that is gone');
+});
