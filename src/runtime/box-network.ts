@@ -35,7 +35,7 @@ export function enforceEgress(homeDir: string, boxId: string, uid: number | unde
   }
   const table = policyTable(homeDir, boxId);
   // The box's DNS goes to its forwarder when it has one, else straight to the host's resolvers.
-  applyRuleset(table, renderRuleset(table, uid, egress, dnsVia ? [dnsVia] : hostResolvers()));
+  applyRuleset(table, renderRuleset(table, uid, egress, dnsVia ? [dnsVia] : hostResolvers(), dnsVia !== undefined));
 }
 
 /** Removes a box's policy table (when it stops, or is removed). */

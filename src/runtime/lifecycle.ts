@@ -430,8 +430,9 @@ export class BoxLifecycle {
           throw boxliteError('InvalidState', `box ${rec.id} started without domain rules, so its DNS does not go through a forwarder of ours: domain rules need a restart; stop the box, update, and start it again`);
         }
         const table = policyTable(this.homeDir, rec.id);
-        if (forwarder) writeForwarderRules(this.paths(rec.id).dnsRules, table, egress);
+        // The table first: if nft refuses it, the forwarder keeps following the rules the table still has.
         enforceEgress(this.homeDir, rec.id, state.uid, egress, forwarder ? dnsListenAddress(table) : undefined);
+        if (forwarder) writeForwarderRules(this.paths(rec.id).dnsRules, table, egress);
       }
       this.store.update(rec.id, { networkJson: JSON.stringify({ ...state, egress: egressPolicyOf(egress) } satisfies NetworkState) });
     });

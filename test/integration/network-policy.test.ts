@@ -30,7 +30,7 @@ async function probe(box: BoxDriver, probes: string[]): Promise<Map<string, stri
 
 const reached = (answer: string | undefined, what: string): void => assert.match(answer ?? '', /^(tcp:\S+|udp|up)$/, `${what} is reachable (got ${JSON.stringify(answer)})`);
 const refusedTcp = (answer: string | undefined, what: string): void => assert.match(answer ?? '', /Connection refused/, `${what} is refused at once, not left to hang (got ${JSON.stringify(answer)})`);
-const unreachable = (answer: string | undefined, what: string): void => assert.match(answer ?? '', /^(down|none|.*(refused|unreachable|not permitted).*|)$/i, `${what} is not reachable (got ${JSON.stringify(answer)})`);
+const unreachable = (answer: string | undefined, what: string): void => assert.match(answer ?? '', /^(down|none|.*(refused|unreachable|prohibited|not permitted).*)$/i, `${what} is not reachable (got ${JSON.stringify(answer)})`);
 
 test('public (the default): the internet yes; private, link-local (metadata), the host\'s own and the box\'s gateway addresses no, over TCP, UDP and ICMP; DNS works', { skip }, async () => {
   const box = net.driver(freshHome('boxlite-policy-', homes));
@@ -91,9 +91,10 @@ test('an allow-list: the allowed CIDR yes, everything else no, whatever the addr
 
   // Live, on the next connection: deny beats allow.
   await box.call({ op: 'update', policy: { egress: { allow: ['10.251.200.0/30'], deny: [`${ADDR.private}:8080/tcp`] } } });
-  const b = await probe(box, [tcp(ADDR.private), udp(ADDR.private)]);
+  const b = await probe(box, [tcp(ADDR.private), udp(ADDR.private), tcp(ADDR.runner[1])]);
   refusedTcp(b.get(`tcp ${ADDR.private}:8080`), 'a denied port of an allowed network');
   reached(b.get(`udp ${ADDR.private}`), 'the rest of the allowed network');
+  refusedTcp(b.get(`tcp ${ADDR.runner[1]}:8080`), 'the host\'s own address inside an allowed network');
   assert.deepEqual((await box.call<BoxInfo>({ op: 'info' })).network.egress, { allow: ['10.251.200.0/30'], deny: [`${ADDR.private}:8080/tcp`] });
   await box.call({ op: 'remove' });
 });
@@ -127,6 +128,7 @@ test('domain rules: an allowed name is reachable at the addresses its lookup ret
   refusedTcp((await probe(box, [tcp(ADDR.public)])).get(`tcp ${ADDR.public}:8080`), 'the allowed name\'s address before any lookup');
   const r = await box.call<Sh>({ op: 'sh', script: `${tcp('public.test')}; ${tcp('other.test')}; nslookup x.denied.test 2>&1 | tail -n 2 | tr '\\n' ' '; echo; nslookup other.test 2>&1 | grep -q ${ADDR.publicOther} && echo resolves` });
   const [allowed, other, denied, otherResolves] = r.stdout.trim().split('\n').map((l) => l.trim());
+  unreachable((await probe(box, [udp(ADDR.public)])).get(`udp ${ADDR.public}`), 'DNS to any server but the box\'s forwarder');
   assert.equal(allowed, `tcp public.test:8080 tcp:${ADDR.public}`, 'the allowed name, at the address its lookup returned');
   assert.match(other ?? '', /^tcp other\.test:8080 .*Connection refused/, `the same server by another name (${ADDR.publicOther}) is refused: ${other}`);
   assert.match(denied ?? '', /NXDOMAIN|can't find/i, `a denied name does not resolve: ${denied}`);

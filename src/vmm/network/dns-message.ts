@@ -48,28 +48,54 @@ export function parseQuestion(msg: Buffer): DnsQuestion | undefined {
   return { id: msg.readUInt16BE(0), name: n.name, type: msg.readUInt16BE(n.end), end: n.end + 4 };
 }
 
-/** The A and AAAA records in a response's answer section, with their TTLs (CNAMEs followed implicitly: all are kept). */
-export function answerAddresses(msg: Buffer): DnsAddress[] {
+/** What a response says of the question's name: the names of its CNAME chain (the name first) and their addresses. */
+export interface DnsAnswer {
+  names: string[];
+  addresses: DnsAddress[];
+}
+
+/**
+ * The answer to `question` in a response: the CNAME chain from the question's name, and the A and AAAA records of
+ * names on it only (a record of any other name in the answer opens nothing). Empty unless the response is NOERROR.
+ */
+export function answerOf(msg: Buffer, question: string): DnsAnswer {
+  const names = [question];
   const q = parseQuestion(msg);
-  if (!q || (msg[3]! & 0x0f) !== 0) return [];
-  const out: DnsAddress[] = [];
+  if (!q || (msg[3]! & 0x0f) !== 0) return { names, addresses: [] };
+  const records: Array<{ name: string; type: number; ttl: number; data: number; len: number }> = [];
   let pos = q.end;
   for (let i = 0; i < msg.readUInt16BE(6) && i < 256; i++) {
     const n = readName(msg, pos);
     if (!n || n.end + 10 > msg.length) break;
-    const type = msg.readUInt16BE(n.end);
-    const ttl = msg.readUInt32BE(n.end + 4);
     const len = msg.readUInt16BE(n.end + 8);
     const data = n.end + 10;
     if (data + len > msg.length) break;
-    if (type === 1 && len === 4) out.push({ address: [...msg.subarray(data, data + 4)].join('.'), family: 4, ttl });
-    if (type === 28 && len === 16) {
-      const groups = Array.from({ length: 8 }, (_, g) => msg.readUInt16BE(data + 2 * g).toString(16));
-      out.push({ address: groups.join(':'), family: 6, ttl });
-    }
+    records.push({ name: n.name, type: msg.readUInt16BE(n.end), ttl: msg.readUInt32BE(n.end + 4), data, len });
     pos = data + len;
   }
-  return out;
+  // Follow CNAMEs from the question's name (in any order, bounded by the record count).
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const r of records) {
+      if (r.type !== 5 || !names.includes(r.name)) continue;
+      const target = readName(msg, r.data)?.name;
+      if (target && !names.includes(target)) { names.push(target); changed = true; }
+    }
+  }
+  const addresses: DnsAddress[] = [];
+  for (const r of records) {
+    if (!names.includes(r.name)) continue;
+    if (r.type === 1 && r.len === 4) addresses.push({ address: [...msg.subarray(r.data, r.data + 4)].join('.'), family: 4, ttl: r.ttl });
+    if (r.type === 28 && r.len === 16) {
+      addresses.push({ address: Array.from({ length: 8 }, (_, g) => msg.readUInt16BE(r.data + 2 * g).toString(16)).join(':'), family: 6, ttl: r.ttl });
+    }
+  }
+  return { names, addresses };
+}
+
+/** Whether a message is one plain query: opcode QUERY, one question, not a response. */
+export function isPlainQuery(msg: Buffer): boolean {
+  return msg.length >= 12 && (msg[2]! & 0xf8) === 0 && msg.readUInt16BE(4) === 1;
 }
 
 /** An NXDOMAIN answer to `query` (its header and question, no records). */

@@ -13,8 +13,12 @@ import { boxliteError } from '../../errors.js';
 import { GUEST_NETWORK } from './passt.js';
 import { domainRules, NON_PUBLIC_V4, NON_PUBLIC_V6, type DomainRule, type ParsedRule, type ResolvedEgress } from './policy.js';
 
-/** The sets of the `i`-th allowed domain rule: the addresses the box's lookups of it returned, each for its TTL. */
-export const nameSet = (i: number, family: 4 | 6): string => `name${i}_${family}`;
+/**
+ * The sets of an allowed domain rule: the addresses the box's lookups of it returned, each for its TTL. Named by the
+ * rule itself, so an update that keeps a rule keeps naming the same set, and a removed rule's set is gone.
+ */
+export const nameSet = (r: DomainRule, family: 4 | 6): string =>
+  `name_${crypto.createHash('sha256').update(`${r.wildcard ? '*.' : ''}${r.name}:${r.port ?? ''}/${r.protocol ?? ''}`).digest('hex').slice(0, 12)}_${family}`;
 
 /** The nftables table of a box: `boxlite_<home hash>_<box id>`. */
 export function policyTable(homeDir: string, boxId: string): string {
@@ -33,46 +37,55 @@ export function hostResolvers(resolvConf = '/etc/resolv.conf'): string[] {
   return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!.replace(/%.*$/, ''));
 }
 
-/** The ruleset of a box's table (pure): `nft -f` input that replaces the table whole, atomically. */
-export function renderRuleset(table: string, uid: number, egress: ResolvedEgress, resolvers: readonly string[]): string {
+/**
+ * The ruleset of a box's table (pure): `nft -f` input that replaces the table whole, atomically. Only packets of a
+ * socket owned by the box's uid enter its policy chain; everything else (other boxes, the host's users, and the
+ * kernel's own packets, which have no socket owner) leaves the table untouched.
+ */
+export function renderRuleset(table: string, uid: number, egress: ResolvedEgress, resolvers: readonly string[], viaForwarder = false): string {
   if (egress.mode === 'none') throw new Error('a box without a network has no ruleset');
   const lines: string[] = [
-    'meta skuid != ' + uid + ' accept',
     'ct state established,related accept',
     `ip daddr { ${GUEST_NETWORK.gateway}, ${GUEST_NETWORK.dns} } jump refuse`,
     ...resolvers.map((r) => `${r.includes(':') ? 'ip6' : 'ip'} daddr ${r} meta l4proto { tcp, udp } th dport 53 accept`),
+    // With a forwarder of ours, no other DNS server: a denied name cannot be looked up elsewhere.
+    ...(viaForwarder ? ['meta l4proto { tcp, udp } th dport 53 jump refuse'] : []),
     'ip daddr 127.0.0.0/8 jump refuse',
     'ip6 daddr ::1 jump refuse',
   ];
-  const publicOnly = [
-    `ip daddr { ${NON_PUBLIC_V4.join(', ')} } jump refuse`,
-    `ip6 daddr { ${NON_PUBLIC_V6.join(', ')} } jump refuse`,
-    'fib daddr type local jump refuse',
-  ];
-  if (egress.mode === 'public') lines.push(...publicOnly);
+  const nonPublic = [`ip daddr { ${NON_PUBLIC_V4.join(', ')} } jump refuse`, `ip6 daddr { ${NON_PUBLIC_V6.join(', ')} } jump refuse`];
+  const hostOwn = 'fib daddr type local jump refuse';
+  if (egress.mode === 'public') lines.push(...nonPublic, hostOwn);
   const names = domainRules(egress).allow;
   if (egress.mode === 'rules') {
     // A denied name never resolves in the box (its DNS forwarder answers NXDOMAIN): nothing to match here.
-    lines.push(...egress.deny.filter(isAddress).map((r) => `${match(r)} jump refuse`));
-    const allowed = (r: ParsedRule | DomainRule): string[] => isAddress(r) ? [`${match(r)} accept`]
-      : ([4, 6] as const).map((f) => `${f === 4 ? 'ip' : 'ip6'} daddr @${nameSet(names.indexOf(r), f)}${portMatch(r, f)} accept`);
-    if (egress.allow) lines.push(...egress.allow.flatMap(allowed), 'jump refuse');
-    else lines.push(...publicOnly);
+    lines.push(...egress.deny.filter(isAddress).map((r) => `${match(r)} jump refuse`), hostOwn);
+    if (egress.allow) {
+      lines.push(...egress.allow.filter(isAddress).map((r) => `${match(r)} accept`));
+      // What a lookup returned opens only public addresses: an allowed zone cannot point the box at private ones.
+      if (names.length) lines.push(...nonPublic);
+      lines.push(...names.flatMap((r) => ([4, 6] as const).map((f) => `${f === 4 ? 'ip' : 'ip6'} daddr @${nameSet(r, f)}${portMatch(r, f)} accept`)), 'jump refuse');
+    } else {
+      lines.push(...nonPublic);
+    }
   }
   return [
     `table inet ${table} {}`,
     `delete table inet ${table}`,
     `table inet ${table} {`,
     '  counter refused {}',
-    ...names.flatMap((_, i) => ([4, 6] as const).map((f) => `  set ${nameSet(i, f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags timeout; }`)),
+    ...[...new Set(names.flatMap((r) => ([4, 6] as const).map((f) => `  set ${nameSet(r, f)} { type ${f === 4 ? 'ipv4_addr' : 'ipv6_addr'}; flags timeout; }`)))],
     '  chain refuse {',
     '    counter name refused',
     '    meta l4proto tcp reject with tcp reset',
     '    reject with icmpx admin-prohibited',
     '  }',
+    '  chain box {',
+    ...lines.map((l) => `    ${l}`),
+    '  }',
     '  chain out {',
     '    type filter hook output priority filter; policy accept;',
-    ...lines.map((l) => `    ${l}`),
+    `    meta skuid ${uid} jump box`,
     '  }',
     '}',
     '',
@@ -94,11 +107,12 @@ function portMatch(r: { port?: number; protocol?: string }, family: 4 | 6): stri
 }
 
 /** Opens `addresses` (from a lookup the box made) in a name rule's sets for `ttlSeconds`. Throws nft's words. */
-export function addNameAddresses(table: string, index: number, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, ttlSeconds: number): void {
+export function addNameAddresses(table: string, rule: DomainRule, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, ttlSeconds: number): void {
   // add (a no-op when there), delete, add with the new timeout: one transaction that refreshes an address's time.
   const lines = addresses.flatMap((a) => {
-    const set = `inet ${table} ${nameSet(index, a.family)}`;
-    return [`add element ${set} { ${a.address} }`, `delete element ${set} { ${a.address} }`, `add element ${set} { ${a.address} timeout ${Math.max(5, Math.min(ttlSeconds, 86_400))}s }`];
+    const set = `inet ${table} ${nameSet(rule, a.family)}`;
+    // At least a minute: resolvers in the box (a JVM's, for one) keep answers longer than short TTLs say.
+    return [`add element ${set} { ${a.address} }`, `delete element ${set} { ${a.address} }`, `add element ${set} { ${a.address} timeout ${Math.max(60, Math.min(ttlSeconds, 86_400))}s }`];
   });
   if (lines.length) execFileSync('nft', ['-f', '-'], { input: `${lines.join('\n')}\n`, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
 }

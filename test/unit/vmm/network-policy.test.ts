@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BoxliteError } from '../../../src/errors.js';
 import { resolveBoxOptions } from '../../../src/runtime/options.js';
-import { hostResolvers, policyTable, renderRuleset } from '../../../src/vmm/network/nftables.js';
+import { hostResolvers, nameSet, policyTable, renderRuleset } from '../../../src/vmm/network/nftables.js';
 import { domainRules, egressPolicyOf, nameMatches, parseDomainRule, parseNetworkFlags, parseRule, resolveEgress } from '../../../src/vmm/network/policy.js';
-import { answerAddresses, nxdomain, parseQuestion } from '../../../src/vmm/network/dns-message.js';
+import { answerOf, nxdomain, parseQuestion } from '../../../src/vmm/network/dns-message.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,18 +39,23 @@ describe('egress rules', () => {
     assert.throws(() => resolveEgress({ egress: { deny: ['b.test:25/tcp'] } }), invalid(/network\.egress\.deny\[0\] "b\.test:25\/tcp": a denied name does not resolve/));
   });
 
-  it('DNS messages: the question, the answer\'s addresses and TTLs (compressed names), NXDOMAIN', () => {
-    const query = Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 4, 0x74, 0x65, 0x73, 0x74, 0, 0, 1, 0, 1]);
+  it('DNS messages: the question; the addresses of the asked name\'s CNAME chain only, with TTLs; NXDOMAIN', () => {
+    const name = (labels: string[]): number[] => [...labels.flatMap((l) => [l.length, ...Buffer.from(l)]), 0];
+    const query = Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name(['a', 'test']), 0, 1, 0, 1]);
     assert.deepEqual(parseQuestion(query), { id: 0x1234, name: 'a.test', type: 1, end: 24 });
-    const reply = Buffer.concat([Buffer.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]), query.subarray(12),
-      Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 203, 0, 113, 10]),
-      Buffer.from([0xc0, 12, 0, 28, 0, 1, 0, 0, 1, 0, 0, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])]);
-    assert.deepEqual(answerAddresses(reply), [{ address: '203.0.113.10', family: 4, ttl: 30 }, { address: '2001:db8:0:0:0:0:0:1', family: 6, ttl: 256 }]);
+    const reply = Buffer.concat([Buffer.from([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 4, 0, 0, 0, 0]), query.subarray(12),
+      Buffer.from([0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 30, 0, 7, ...name(['b', 'cdn'])]), // a.test CNAME b.cdn
+      Buffer.from([...name(['b', 'cdn']), 0, 1, 0, 1, 0, 0, 0, 20, 0, 4, 203, 0, 113, 10]),
+      Buffer.from([...name(['b', 'cdn']), 0, 28, 0, 1, 0, 0, 1, 0, 0, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+      Buffer.from([...name(['evil', 'test']), 0, 1, 0, 1, 0, 0, 0, 20, 0, 4, 169, 254, 169, 254])]); // not on the chain
+    assert.deepEqual(answerOf(reply, 'a.test'), {
+      names: ['a.test', 'b.cdn'],
+      addresses: [{ address: '203.0.113.10', family: 4, ttl: 20 }, { address: '2001:db8:0:0:0:0:0:1', family: 6, ttl: 256 }],
+    });
     const nx = nxdomain(query, parseQuestion(query)!);
     assert.deepEqual([nx[2]! & 0x80, nx[3]! & 0x0f, nx.readUInt16BE(6)], [0x80, 3, 0]);
     assert.equal(parseQuestion(Buffer.from([1, 2, 3])), undefined, 'too short');
-    const loop = Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
-    assert.equal(parseQuestion(loop), undefined, 'a compression loop is bounded');
+    assert.equal(parseQuestion(Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1])), undefined, 'a compression loop is bounded');
   });
 
   it('policies: presets, rules, isolated as the default; unknown fields named; kept as written', () => {
@@ -87,9 +92,11 @@ describe('the ruleset of a box', () => {
     const r = lines(renderRuleset('boxlite_x_B', 2013265999, { mode: 'all' }, ['10.9.0.2']));
     assert.equal(r[0], 'table inet boxlite_x_B {}');
     assert.equal(r[1], 'delete table inet boxlite_x_B', 'replaced whole, in one transaction');
-    const out = r.slice(r.indexOf('type filter hook output priority filter; policy accept;') + 1);
-    assert.deepEqual(out.slice(0, 6), [
-      'meta skuid != 2013265999 accept', 'ct state established,related accept', 'ip daddr { 10.0.2.2, 10.0.2.3 } jump refuse',
+    assert.equal(r[r.indexOf('type filter hook output priority filter; policy accept;') + 1], 'meta skuid 2013265999 jump box',
+      'only the box\'s own sockets enter its policy (kernel packets have no owner and pass)');
+    const out = r.slice(r.indexOf('chain box {') + 1);
+    assert.deepEqual(out.slice(0, 5), [
+      'ct state established,related accept', 'ip daddr { 10.0.2.2, 10.0.2.3 } jump refuse',
       'ip daddr 10.9.0.2 meta l4proto { tcp, udp } th dport 53 accept', 'ip daddr 127.0.0.0/8 jump refuse', 'ip6 daddr ::1 jump refuse',
     ]);
     assert.ok(r.includes('meta l4proto tcp reject with tcp reset') && r.includes('counter name refused'), 'refusals reset TCP and are counted');
@@ -110,9 +117,15 @@ describe('the ruleset of a box', () => {
   });
 
   it('an allowed name becomes two timeout sets of the addresses its lookups returned', () => {
-    const r = lines(renderRuleset('t', 1, resolveEgress({ egress: { allow: ['a.test:443/tcp'], deny: ['*.b.test'] } }), ['127.9.9.9']));
-    assert.ok(r.includes('set name0_4 { type ipv4_addr; flags timeout; }') && r.includes('set name0_6 { type ipv6_addr; flags timeout; }'));
-    assert.ok(r.includes('ip daddr @name0_4 meta l4proto tcp th dport 443 accept'));
+    const egress = resolveEgress({ egress: { allow: ['a.test:443/tcp', '10.0.0.0/8'], deny: ['*.b.test'] } });
+    const rule = domainRules(egress).allow[0]!;
+    const r = lines(renderRuleset('t', 1, egress, ['127.9.9.9'], true));
+    assert.ok(r.includes(`set ${nameSet(rule, 4)} { type ipv4_addr; flags timeout; }`) && r.includes(`set ${nameSet(rule, 6)} { type ipv6_addr; flags timeout; }`));
+    const at = (l: string): number => r.indexOf(l);
+    assert.ok(at(`ip daddr @${nameSet(rule, 4)} meta l4proto tcp th dport 443 accept`) > at('ip daddr 10.0.0.0/8 accept'));
+    assert.ok(at(`ip daddr @${nameSet(rule, 4)} meta l4proto tcp th dport 443 accept`) > r.findIndex((l) => l.startsWith('ip daddr { 0.0.0.0/8')), 'a lookup opens only public addresses');
+    assert.ok(at('fib daddr type local jump refuse') < at('ip daddr 10.0.0.0/8 accept'), 'the host\'s own addresses, even inside an allowed CIDR');
+    assert.ok(at('meta l4proto { tcp, udp } th dport 53 jump refuse') > at('ip daddr 127.9.9.9 meta l4proto { tcp, udp } th dport 53 accept'), 'DNS only through the forwarder');
     assert.ok(!r.some((l) => l.includes('b.test')), 'a denied name is the forwarder\'s (NXDOMAIN), not a rule');
   });
 
