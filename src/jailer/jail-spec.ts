@@ -79,3 +79,8 @@ export function jailerArgv(spec: JailSpec): string[] {
   }
   return [...a, '--', spec.program, ...spec.args];
 }
+
+/** How launchArgv starts a program under the jailer at `path`: `spec(parentPid)` confines it (parentPid: die with it). */
+export function jailerLaunch(path: string, spec: (parentPid: number | undefined) => JailSpec): { path: string; argv(parentPid: number | undefined): string[] } {
+  return { path, argv: (parentPid) => jailerArgv(spec(parentPid)) };
+}

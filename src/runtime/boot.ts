@@ -189,16 +189,13 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   const stopHelpers = (): void => { for (const h of helpers) h.process.kill(); };
   const recorder = (kind: string, marker: string) => (p: { pid: number; start: number }): void => req.onProcess({ kind, marker, ...p });
   let vm: RunningVm;
+  const jail = req.jail && { launcherPath: guest.launcherPath, box: req.jail };
   try {
-    const jail = req.jail && { launcherPath: guest.launcherPath, box: req.jail };
     if (config.networkSocketPath) {
       // Domain rules: the box's lookups go through a forwarder of ours, which opens what they return.
       const table = policyTable(req.homeDir, req.boxId);
       const dns = needsForwarder(req.network.egress) ? dnsListenAddress(table) : undefined;
       if (dns) {
-        if (!req.jail?.policy.chrootEnabled) {
-          throw boxliteError('Config', `domain rules in network egress need the jailer's chroot (security.jailerEnabled and chrootEnabled, as in SecurityOptions.standard()): passt learns where to send the box's DNS from the resolv.conf in its jail; use address rules, or the standard security options`);
-        }
         writeForwarderRules(paths.dnsRules, table, req.network.egress);
         fs.writeFileSync(paths.dnsResolvConf, `nameserver ${dns}\n`, { mode: 0o644 });
         helpers.push({ kind: 'dns', process: await startDnsForwarder({ listen: dns, readyFile: paths.dnsReady, rulesFile: paths.dnsRules, detached: req.options.detach, onSpawn: recorder('dns', paths.dnsRules) }) });
@@ -222,7 +219,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   try {
     vm = await req.driver.launch(config, {
       consoleLogPath: paths.consoleLog, detached: req.options.detach, onSpawn: recorder('vmm', paths.dir),
-      ...(req.jail ? { jail: { launcherPath: guest.launcherPath, box: req.jail } } : {}),
+      ...(jail ? { jail } : {}),
     });
   } catch (err) {
     stopHelpers();

@@ -2,7 +2,7 @@
 import { boxliteError } from '../errors.js';
 import type { BoxRecord } from '../state/box-store.js';
 import { applyRuleset, hostResolvers, policyTable, removeRuleset, renderRuleset } from '../vmm/network/nftables.js';
-import { egressPolicyOf, resolveEgress, type EgressPolicy, type ResolvedEgress } from '../vmm/network/policy.js';
+import { egressPolicyOf, type EgressPolicy, type ResolvedEgress } from '../vmm/network/policy.js';
 import { createdEgress, type ResolvedBoxOptions } from './options.js';
 
 /** What is kept of a box's network in its row (`network_json`): its current policy, and the uid its passt runs as. */
@@ -16,11 +16,6 @@ export interface NetworkState {
 export function networkStateOf(rec: BoxRecord): NetworkState {
   if (rec.networkJson) return JSON.parse(rec.networkJson) as NetworkState;
   return { egress: createdEgress(JSON.parse(rec.optionsJson) as ResolvedBoxOptions) };
-}
-
-/** The current policy of a box, checked. */
-export function currentEgress(rec: BoxRecord): ResolvedEgress {
-  return resolveEgress({ egress: networkStateOf(rec).egress });
 }
 
 /**

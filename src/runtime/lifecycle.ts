@@ -14,10 +14,10 @@ import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
-import { currentEgress, enforceEgress, networkStateOf, releaseEgress, type NetworkState } from './box-network.js';
+import { enforceEgress, networkStateOf, releaseEgress, type NetworkState } from './box-network.js';
 import { claimJailUid, releaseJailUid } from '../jailer/uids.js';
 import { egressPolicyOf, resolveEgress, type NetworkPolicy } from '../vmm/network/policy.js';
-import { dnsListenAddress, needsForwarder, writeForwarderRules } from '../vmm/network/dns.js';
+import { checkForwarderPossible, dnsListenAddress, needsForwarder, writeForwarderRules } from '../vmm/network/dns.js';
 import { policyTable } from '../vmm/network/nftables.js';
 import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '../jailer/box-jail.js';
 import { chooseAccelerator } from '../vmm/accel.js';
@@ -233,12 +233,14 @@ export class BoxLifecycle {
         homeDir: this.homeDir, boxId: rec.id, security, memoryMib: options.memoryMib, cpus: options.cpus,
         tcg: chooseAccelerator(options.accelerator).accelerator === 'tcg', previousUid: jailRecordOf(rec)?.uid,
       });
-      this.store.update(rec.id, { jailJson: jail && JSON.stringify(jail.record) });
       // The policy's table matches the uid of the box's passt: the jail's, or (development, as root) one of its own.
       const network = networkStateOf(rec);
-      const egress = currentEgress(rec);
+      const egress = resolveEgress({ egress: network.egress });
       const netUid = jail?.record.uid ?? (process.getuid?.() === 0 && egress.mode !== 'none' ? await claimJailUid(this.homeDir, rec.id, network.uid) : undefined);
-      this.store.update(rec.id, { networkJson: JSON.stringify({ egress: network.egress, ...(netUid !== undefined ? { uid: netUid } : {}) } satisfies NetworkState) });
+      this.store.update(rec.id, {
+        jailJson: jail && JSON.stringify(jail.record),
+        networkJson: JSON.stringify({ egress: network.egress, ...(netUid !== undefined ? { uid: netUid } : {}) } satisfies NetworkState),
+      });
       checkRoomToStart(this.homeDir, this.sparseDisk(rec.id, options), this.store.list()
         .filter((r) => r.status === 'running' || r.status === 'stopping')
         .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
@@ -258,9 +260,7 @@ export class BoxLifecycle {
       return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, helpers, ended: new AbortController(), stopRequested: false });
     } catch (err) {
       try {
-        this.store.processes.endAll(rec.id);
-        releaseCgroup(jailRecordOf(this.store.get(rec.id)));
-        releaseEgress(this.homeDir, rec.id);
+        this.endHostState(rec.id);
         this.store.releasePort(rec.id, port, this.me);
         this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
         this.store.bump('boxes_failed');
@@ -393,11 +393,16 @@ export class BoxLifecycle {
   // Records a box as Stopped (compare-and-set on `from` when given): its recorded processes are ended, its VM and
   // owner cleared with `patch` applied, and its portal claims dropped.
   private markStopped(boxId: string, patch: BoxPatch, from?: ReadonlyArray<BoxRecord['status']>): void {
+    this.endHostState(boxId);
+    this.store.update(boxId, { ...patch, status: 'stopped', vmm: undefined, owner: undefined }, from);
+    this.store.clearPortClaims(boxId);
+  }
+
+  // What a box holds on the host only while it runs: its processes, its cgroup and its policy table.
+  private endHostState(boxId: string): void {
     this.store.processes.endAll(boxId);
     releaseCgroup(jailRecordOf(this.store.get(boxId)));
     releaseEgress(this.homeDir, boxId);
-    this.store.update(boxId, { ...patch, status: 'stopped', vmm: undefined, owner: undefined }, from);
-    this.store.clearPortClaims(boxId);
   }
 
   // Everything a removed box held on the host beyond its files: jail, cgroup, policy table, claimed uids.
@@ -418,6 +423,7 @@ export class BoxLifecycle {
     return this.withLock(boxId, async (rec) => {
       const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
       if (egress.mode === 'none' && options.ports?.length) throw boxliteError('InvalidArgument', `box ${rec.id} publishes ports, so its network egress cannot be "none"`);
+      checkForwarderPossible(egress, securityOf(options));
       const state = networkStateOf(rec);
       if (rec.status === 'running' || rec.status === 'stopping') {
         const before = resolveEgress({ egress: state.egress });

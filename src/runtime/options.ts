@@ -13,6 +13,7 @@ import { SecurityOptions, type SecurityJson } from './security.js';
 import { resolveVolumes, type ResolvedVolume } from './volumes.js';
 import { JAIL_UID_BASE, JAIL_UID_COUNT } from '../jailer/uids.js';
 import { egressPolicyOf, resolveEgress, type EgressPolicy, type NetworkPolicy } from '../vmm/network/policy.js';
+import { checkForwarderPossible } from '../vmm/network/dns.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
 export type RootfsSpec = { image: string } | { rootfsPath: string };
@@ -174,6 +175,7 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   const accelerator = o.accelerator ?? (process.env.BOXLITE_ACCEL as AcceleratorPreference | undefined) ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accelerator)) invalid(`accelerator must be "auto", "kvm" or "tcg", got ${JSON.stringify(accelerator)}`);
   const security = resolveSecurity(o.security, diskSizeGb);
+  checkForwarderPossible(egress, security);
   if (egress.mode === 'none' && o.ports?.length) invalid('ports cannot be published by a box with network egress "none" (it has no network device); drop ports or pick another egress');
   return {
     cpus, memoryMib, diskSizeGb, workingDir, user, env, rootfs, labels, accelerator, ports: resolvePorts(o.ports), volumes: resolveVolumes(o.volumes),

@@ -56,15 +56,15 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
     fs.rmSync(dir, { recursive: true, force: true });
     report.cleaned.push(dir);
   }
-  report.cleaned.push(...sweepJails(homeDir, (id) => {
+  // What a box's jail and policy table may be swept by: a box being started or stopped by a live process (its lock)
+  // counts as running, its cgroup may be empty yet.
+  const state = (id: string): 'running' | 'idle' | 'gone' => {
     const rec = store.get(id);
-    // A box being started or stopped by a live process (its lock) counts as running: its cgroup may be empty yet.
     if (!rec) return 'gone';
     return rec.status === 'running' || rec.status === 'stopping' || (rec.lockOwner && isAlive(rec.lockOwner)) ? 'running' : 'idle';
-  }));
-  for (const boxId of policyTables(homeDir)) {
-    const rec = store.get(boxId);
-    if (rec && (rec.status === 'running' || rec.status === 'stopping' || (rec.lockOwner && isAlive(rec.lockOwner)))) continue;
+  };
+  report.cleaned.push(...sweepJails(homeDir, state));
+  for (const boxId of policyTables(homeDir).filter((id) => state(id) !== 'running')) {
     removeRuleset(policyTable(homeDir, boxId));
     report.cleaned.push(`nftables table ${policyTable(homeDir, boxId)}`);
   }

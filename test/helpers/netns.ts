@@ -20,6 +20,23 @@ export interface TestNetns {
 const BULK_SERVER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bulk-server.js');
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+/**
+ * A cleanup that runs once, at the latest when this process exits (even when the test file fails before its own
+ * cleanup): kills `children`, then runs each step, a step that fails (already gone) not stopping the next.
+ */
+export function cleanupOnce(children: readonly ChildProcess[], ...steps: Array<() => unknown>): () => void {
+  let done = false;
+  const run = (): void => {
+    if (done) return;
+    done = true;
+    process.off('exit', run);
+    for (const c of children) c.kill('SIGKILL');
+    for (const step of steps) { try { step(); } catch { /* already gone */ } }
+  };
+  process.on('exit', run);
+  return run;
+}
+
 /** Why test namespaces cannot be made here, or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'network namespaces need root';
@@ -42,16 +59,7 @@ export function testNetns(): TestNetns {
   const hostIp = `10.251.${k}.1`;
   const nsIp = `10.251.${k}.2`;
   const children: ChildProcess[] = [];
-  let removed = false;
-  const remove = (): void => {
-    if (removed) return;
-    removed = true;
-    process.off('exit', remove);
-    for (const c of children) c.kill('SIGKILL');
-    try { ip('netns', 'del', name); } catch { /* already gone */ }
-    try { ip('link', 'del', hostIf); } catch { /* went with the namespace */ }
-  };
-  process.on('exit', remove); // even when the test file fails before its own cleanup
+  const remove = cleanupOnce(children, () => ip('netns', 'del', name), () => ip('link', 'del', hostIf)); // the link may go with the namespace
   try {
     ip('netns', 'add', name);
     ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { cleanupOnce } from './netns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOSTS_SERVER = path.join(here, 'policy-hosts.js');
@@ -48,16 +49,7 @@ export function policyNet(): PolicyNet {
   const [rIf, hIf] = [`bxr${process.pid % 100000}`, `bxt${process.pid % 100000}`];
   const children: ChildProcess[] = [];
   const resolvDir = path.join('/etc/netns', runner);
-  let removed = false;
-  const remove = (): void => {
-    if (removed) return;
-    removed = true;
-    process.off('exit', remove);
-    for (const c of children) c.kill('SIGKILL');
-    for (const ns of [runner, hosts]) { try { ip('netns', 'del', ns); } catch { /* gone */ } }
-    fs.rmSync(resolvDir, { recursive: true, force: true });
-  };
-  process.on('exit', remove);
+  const remove = cleanupOnce(children, () => ip('netns', 'del', runner), () => ip('netns', 'del', hosts), () => fs.rmSync(resolvDir, { recursive: true, force: true }));
   try {
     ip('netns', 'add', runner);
     ip('netns', 'add', hosts);

@@ -24,6 +24,15 @@ export function needsForwarder(egress: ResolvedEgress): boolean {
   return names.allow.length + names.deny.length > 0;
 }
 
+/**
+ * Domain rules need the forwarder, and passt learns where it is from the resolv.conf bound into its jail: a policy
+ * with them under security options without the jailer's chroot is InvalidArgument, at create and at update.
+ */
+export function checkForwarderPossible(egress: ResolvedEgress, security: { jailerEnabled: boolean; chrootEnabled: boolean }): void {
+  if (!needsForwarder(egress) || (security.jailerEnabled && security.chrootEnabled)) return;
+  throw boxliteError('InvalidArgument', 'domain rules in network egress need the jailer\'s chroot (security.jailerEnabled and chrootEnabled, as in SecurityOptions.standard()): passt learns where to send the box\'s DNS from the resolv.conf in its jail; use address rules, or the standard security options');
+}
+
 /** Writes what the forwarder follows (temp file, then rename: it reads the file at each lookup). */
 export function writeForwarderRules(file: string, table: string, egress: ResolvedEgress): void {
   const rules: ForwarderRules = { table, ...domainRules(egress), upstreams: hostResolvers() };

@@ -11,7 +11,7 @@ import { boxliteError } from '../../errors.js';
 import type { ProcessIdentity } from '../../state/process-identity.js';
 import { ensurePrivateDir, freshPrivateSubdir, isPrivateDir, runDir } from '../../util/private-dir.js';
 import { findExecutable } from '../../setup/os-packages.js';
-import { jailerArgv } from '../../jailer/jail-spec.js';
+import { jailerLaunch } from '../../jailer/jail-spec.js';
 import { childEnvironment, networkJail, type BoxJail } from '../../jailer/plan.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 import { executableForOtherUid } from './passt-binary.js';
@@ -119,7 +119,10 @@ export async function startNetwork(opts: NetworkOptions): Promise<NetworkProcess
   return startHelper({
     command: program, args, socketPath: opts.socketPath, detached: opts.detached,
     runAs: jail ? undefined : uid, timeoutMs: READY_TIMEOUT_MS, onSpawn: opts.onSpawn,
-    ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid) => jailerArgv(networkJail({ ...jail.box, parentPid }, program, args, path.dirname(opts.socketPath), opts.resolvConf)) }, env: childEnvironment(jail.box.policy) } : {}),
+    ...(jail ? {
+      jailer: jailerLaunch(jail.launcherPath, (parentPid) => networkJail({ ...jail.box, parentPid }, program, args, path.dirname(opts.socketPath), opts.resolvConf)),
+      env: childEnvironment(jail.box.policy),
+    } : {}),
     failure: async (f) => {
       if (f.kind === 'spawn') {
         return boxliteError('Network', f.error.code === 'ENOENT'

@@ -11,7 +11,7 @@ import { findExecutable } from '../../setup/os-packages.js';
 import { commandLine, isAlive, processStartTime } from '../../state/process-identity.js';
 import { ConsoleLog, consoleTail } from '../console-log.js';
 import { RESTORE_FD, validateVmConfig, type VmConfig } from '../config.js';
-import { jailerArgv } from '../../jailer/jail-spec.js';
+import { jailerLaunch } from '../../jailer/jail-spec.js';
 import { childEnvironment, vmmJail, type VmmFiles } from '../../jailer/plan.js';
 import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
 import { launchArgv } from '../launch-argv.js';
@@ -41,7 +41,7 @@ export class QemuDriver implements VmmDriver {
     // Non-detached: the VM dies with this process, even on SIGKILL; it inherits no descriptor (launch-argv.ts).
     const [cmd, args] = launchArgv({
       command: program, args: argv, dieWithParent: !options.detached, keepFds,
-      ...(jail ? { jailer: { path: jail.launcherPath, argv: (parentPid: number | undefined) => jailerArgv(vmmJail({ ...jail.box, parentPid }, program, argv, vmmFiles(config), keepFds)) } } : {}),
+      ...(jail ? { jailer: jailerLaunch(jail.launcherPath, (parentPid) => vmmJail({ ...jail.box, parentPid }, program, argv, vmmFiles(config), keepFds)) } : {}),
     });
     let child: ChildProcess;
     try {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../../errors.js';
 import type { ProcessIdentity } from '../../state/process-identity.js';
-import { jailerArgv, type JailSpec } from '../../jailer/jail-spec.js';
+import { jailerArgv, jailerLaunch, type JailSpec } from '../../jailer/jail-spec.js';
 import { childEnvironment, volumeJail, type BoxJail } from '../../jailer/plan.js';
 import { startHelper, type HelperProcess } from '../helper-process.js';
 import { volumeOwner, type VolumeOwner } from './owner.js';
@@ -97,7 +97,7 @@ export async function startVolume(share: VolumeShare, launcherPath: string, deta
   fs.chownSync(dir, owner.uid, owner.gid);
   const volume = await startHelper({
     command: launcherPath, args: [], socketPath: share.socketPath, detached, timeoutMs: READY_TIMEOUT_MS, onSpawn,
-    jailer: { path: launcherPath, argv: (parentPid) => jailerArgv(virtiofsdJail(share, launch, parentPid)) },
+    jailer: jailerLaunch(launcherPath, (parentPid) => virtiofsdJail(share, launch, parentPid)),
     env: childEnvironment(jail?.policy),
     failure: (f) => {
       if (f.kind === 'spawn') return boxliteError('Config', `could not start the file server for volume ${share.hostPath} (${launcherPath}): ${f.error.message}; run \`npx boxlite setup\``, f.error);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BoxliteError } from '../../../src/errors.js';
 import { resolveBoxOptions } from '../../../src/runtime/options.js';
+import { SecurityOptions } from '../../../src/runtime/security.js';
 import { hostResolvers, nameSet, policyTable, renderRuleset } from '../../../src/vmm/network/nftables.js';
 import { domainRules, egressPolicyOf, nameMatches, parseDomainRule, parseNetworkFlags, parseRule, resolveEgress } from '../../../src/vmm/network/policy.js';
 import { answerOf, nxdomain, parseQuestion } from '../../../src/vmm/network/dns-message.js';
@@ -73,6 +74,7 @@ describe('egress rules', () => {
     assert.deepEqual(resolveBoxOptions({}).network, { egress: 'public' });
     assert.deepEqual(resolveBoxOptions({ network: { egress: { deny: ['1.2.3.4'] } } }).network, { egress: { deny: ['1.2.3.4'] } });
     assert.throws(() => resolveBoxOptions({ network: { egress: 'none' }, ports: [{ guestPort: 80 }] }), invalid(/ports cannot be published by a box with network egress "none"/));
+    assert.throws(() => resolveBoxOptions({ network: { egress: { allow: ['a.test'] } }, security: SecurityOptions.development() }), invalid(/domain rules in network egress need the jailer's chroot/));
   });
 
   it('the CLI flags: --net MODE, --allow and --deny refining public', () => {
