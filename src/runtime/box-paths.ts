@@ -38,6 +38,8 @@ export class BoxPaths {
   /** In a directory of the volume's own, under the run dir: its file server (the directory's owner) creates it. */
   volumeSocket(tag: string): string { return path.join(this.volumeSocketsDir, tag, 'sock'); }
   private get volumeSocketsDir(): string { return path.join(runDir(), `${this.homeHash}-${this.boxId}.vol`); }
+  /** What the command line of every process of the box names (its dir, its network socket, its volumes' sockets). */
+  get processMarkers(): string[] { return [`${this.dir}/`, this.networkSocket, `${this.volumeSocketsDir}/`]; }
   /** Where the VMM's sockets are. */
   get socketsDir(): string { return this.socketDir; }
   portalSocket(port: number): string { return path.join(this.socketDir, `portal-${port}.sock`); }

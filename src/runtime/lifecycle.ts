@@ -103,10 +103,11 @@ export class BoxLifecycle {
   }
 
   // Deletes a box's files for recovery. A process of the box that was never recorded (its starter died right after
-  // spawning it) can create a socket while the directory is removed: processes naming the box's paths are ended and
-  // the removal retried; then it fails naming what is left.
+  // spawning it) would outlive the removal (a detached one), or create a socket while the directory is removed: the
+  // processes naming the box's paths are ended first, and again before each retry; then it fails naming what is left.
   private removeFilesSync(boxId: string): void {
     const paths = this.paths(boxId);
+    endByMarkers(paths.processMarkers);
     for (let attempt = 1; ; attempt++) {
       try {
         paths.removeSync();
@@ -118,7 +119,7 @@ export class BoxLifecycle {
           try { left = fs.readdirSync(paths.dir); } catch { /* gone meanwhile */ }
           throw boxliteError('Storage', `could not remove the files of box ${boxId} in ${paths.dir} (left: ${left.join(', ') || 'nothing'}): ${messageOf(err)}; remove that directory by hand`, err);
         }
-        endByMarkers([paths.dir + '/', paths.networkSocket]);
+        endByMarkers(paths.processMarkers);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300 * attempt);
       }
     }
