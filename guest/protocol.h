@@ -1,8 +1,8 @@
-/* Portal protocol v4: constants and message types, as specified in docs/portal-protocol.md. */
+/* Portal protocol v5: constants and message types, as specified in docs/portal-protocol.md. */
 #ifndef BOXLITE_PROTOCOL_H
 #define BOXLITE_PROTOCOL_H
 
-#define PORTAL_VERSION 4
+#define PORTAL_VERSION 5
 #define PORTAL_NAME "boxlite.portal"
 #define AGENT_VERSION "boxlite-agent 0.1.0"
 
@@ -45,5 +45,6 @@ enum {
 };
 
 #define EXEC_FLAG_TTY 0x01u
+#define EXEC_FLAG_BUILTIN 0x02u /* argv[0] names a file operation of the agent (builtin.h), run in place of execve */
 
 #endif

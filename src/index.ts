@@ -21,3 +21,11 @@ export type { ResourceLimits, SecurityJson, SecurityPreset } from './runtime/sec
 export type { AcceleratorPreference, AcceleratorChoice } from './vmm/accel.js';
 export type { EgressPolicy, EgressRule, NetworkPolicy } from './vmm/network/policy.js';
 export { chooseAccelerator } from './vmm/accel.js';
+export { BoxFs } from './files/box-fs.js';
+export type { FileData } from './files/box-fs.js';
+export { BoxWatcher } from './files/watch.js';
+export { BoxStats } from './files/types.js';
+export type {
+  BoxDirent, BoxFileType, CopyInOptions, CopyOutOptions, CopyResult, ReadFileOptions, ReaddirOptions, WatchEvent, WatchEventType,
+  WriteFileOptions,
+} from './files/types.js';

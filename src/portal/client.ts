@@ -6,7 +6,7 @@ import { ProtocolViolation, decodeGuestFrame, encodeHostMessage } from './codec.
 import { DEFAULT_DEADLINES, DeadlinePassed, startDeadline, type PortalDeadlines } from './deadlines.js';
 import { FrameSplitter } from './framer.js';
 import {
-  INITIAL_OUTPUT_WINDOW_BYTES, INITIAL_STDIN_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+  EXEC_FLAG_BUILTIN, EXEC_FLAG_TTY, INITIAL_OUTPUT_WINDOW_BYTES, INITIAL_STDIN_WINDOW_BYTES, MAX_FRAME_BYTES, PROTOCOL_VERSION,
   type GuestMessage, type HostMessage,
 } from './protocol.js';
 
@@ -16,6 +16,8 @@ export interface ExecRequest {
   env: string[];
   workingDir: string;
   tty: boolean;
+  /** argv[0] names one of the agent's file operations, run in place of a program (protocol v5). */
+  builtin?: boolean;
   rows: number;
   cols: number;
   timeoutMs: number;
@@ -407,7 +409,8 @@ export class PortalClient {
 // The EXEC frame of `req`; InvalidArgument naming the limit when its argv and env do not fit in one frame.
 function encodeExec(id: number, req: ExecRequest): Buffer {
   try {
-    return encodeHostMessage({ kind: 'exec', id, ...req });
+    const { tty, builtin, ...rest } = req;
+    return encodeHostMessage({ kind: 'exec', id, ...rest, flags: (tty ? EXEC_FLAG_TTY : 0) | (builtin ? EXEC_FLAG_BUILTIN : 0) });
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     throw boxliteError('InvalidArgument', `\`${req.argv[0]}\` cannot be sent to the box: ${err.message}. A command's arguments, environment, `

@@ -1,11 +1,14 @@
 // The portal wire protocol (docs/portal-protocol.md), defined once: constants, message types and their schemas.
 
 /** Protocol version exchanged in HELLO / HELLO_ACK; both sides must agree. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Largest frame either side may send: the 4-byte length field counts type + payload. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest data payload of one STDIN / STDOUT / STDERR frame. */
 export const MAX_DATA_BYTES = 64 * 1024;
+/** EXEC flags: a pseudo-terminal; argv[0] names one of the agent's file operations (docs/portal-protocol.md, "Files"). */
+export const EXEC_FLAG_TTY = 0x01;
+export const EXEC_FLAG_BUILTIN = 0x02;
 /** Output bytes the guest may send per exec before the host returns credit. */
 export const INITIAL_OUTPUT_WINDOW_BYTES = 256 * 1024;
 /** Stdin bytes the host may send per exec before the guest returns credit. */
@@ -33,7 +36,7 @@ export const HOST_SCHEMAS = {
   exec: {
     type: 0x03,
     fields: [
-      ['id', 'u32'], ['tty', 'bool'], ['rows', 'u16'], ['cols', 'u16'], ['timeoutMs', 'u32'],
+      ['id', 'u32'], ['flags', 'u8'], ['rows', 'u16'], ['cols', 'u16'], ['timeoutMs', 'u32'],
       ['workingDir', 'str'], ['argv', 'strList'], ['env', 'strList'], ['user', 'str'],
     ],
   },
@@ -69,7 +72,7 @@ export type HostMessage =
   | { kind: 'hello'; version: number; maxFrame: number }
   | { kind: 'mount'; id: number; lowerDevice: string; lowerFsType: string; upperDevice: string; upperFsType: string; hostname: string; wallClockMs: number; volumes: string[]; seed: Uint8Array }
   | {
-      kind: 'exec'; id: number; tty: boolean; rows: number; cols: number; timeoutMs: number;
+      kind: 'exec'; id: number; flags: number; rows: number; cols: number; timeoutMs: number;
       workingDir: string; argv: string[]; env: string[]; user: string;
     }
   | { kind: 'stdin'; id: number; data: Uint8Array }

@@ -15,6 +15,11 @@ import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import { orTimeout } from '../util/timeout.js';
 import { networkStateOf } from './box-network.js';
+import { BoxFs } from '../files/box-fs.js';
+import type { FileHost } from '../files/builtin-call.js';
+import { copyIn } from '../files/copy-in.js';
+import { copyOut } from '../files/copy-out.js';
+import type { CopyInOptions, CopyOutOptions, CopyResult } from '../files/types.js';
 import type { NetworkPolicy } from '../vmm/network/policy.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -35,6 +40,7 @@ export interface BoxServices {
  * others — may drive the same box. `await using` stops the box.
  */
 export class LiteBox implements AsyncDisposable {
+  private files: BoxFs | undefined;
   /** @internal */
   constructor(readonly id: BoxID, readonly name: string | undefined, private readonly svc: BoxServices) {}
 
@@ -83,7 +89,25 @@ export class LiteBox implements AsyncDisposable {
     const boxId = this.id.asStr();
     this.svc.store.addBoxCounters(boxId, { commands: 1 });
     this.svc.store.bump('commands_run');
-    const host: ExecutionHost = {
+    const host = this.executionHost(session);
+    // The command's settings win over the box's, which win over the image's.
+    const imageConfigJson = (this.svc.store.get(boxId) ?? rec).imageConfigJson; // recorded by the first start
+    const image = imageConfigJson ? JSON.parse(imageConfigJson) as ImageRootfs['config'] : undefined;
+    const user = cmd.userName ?? options.user ?? image?.user ?? '';
+    return startExecution(host, boxId, cmd.toString(), {
+      argv: cmd.argv,
+      env: environment(image?.env ?? [], options, cmd, user),
+      workingDir: cmd.cwd ?? options.workingDir ?? (image?.workingDir || '/'),
+      tty: cmd.isTty, rows: 24, cols: 80,
+      timeoutMs: cmd.timeoutMs ?? 0,
+      user,
+    });
+  }
+
+  // How an execution reaches the portal, reports its end, and explains a failure (the VM's exit, its console).
+  private executionHost(session: Awaited<ReturnType<BoxLifecycle['start']>>): ExecutionHost {
+    const boxId = this.id.asStr();
+    return {
       portal: session.portal,
       explainFailure: async (err, what) => {
         const vm = session.vm;
@@ -105,18 +129,53 @@ export class LiteBox implements AsyncDisposable {
         if (failed) this.svc.store.bump('run_errors');
       },
     };
-    // The command's settings win over the box's, which win over the image's.
-    const imageConfigJson = (this.svc.store.get(boxId) ?? rec).imageConfigJson; // recorded by the first start
-    const image = imageConfigJson ? JSON.parse(imageConfigJson) as ImageRootfs['config'] : undefined;
-    const user = cmd.userName ?? options.user ?? image?.user ?? '';
-    return startExecution(host, boxId, cmd.toString(), {
-      argv: cmd.argv,
-      env: environment(image?.env ?? [], options, cmd, user),
-      workingDir: cmd.cwd ?? options.workingDir ?? (image?.workingDir || '/'),
-      tty: cmd.isTty, rows: 24, cols: 80,
-      timeoutMs: cmd.timeoutMs ?? 0,
-      user,
-    });
+  }
+
+  /**
+   * The files of the box (read, write, list, watch...), through the agent: works in any image, even one without
+   * a shell. See BoxFs.
+   */
+  get fs(): BoxFs {
+    this.files ??= new BoxFs(this.fileHost());
+    return this.files;
+  }
+
+  /**
+   * Copies a host file or directory tree into the box (as `docker cp`): modes, mtimes and symlinks are kept; what is
+   * written belongs to the box's user unless CopyInOptions say otherwise. Starts the box if it is not running.
+   */
+  async copyIn(hostPath: string, guestPath: string, options?: CopyInOptions): Promise<CopyResult> {
+    return this.guard('copying into', () => copyIn(this.fileHost(), this.fs, hostPath, guestPath, options));
+  }
+
+  /**
+   * Copies a file or directory tree of the box to the host (as `docker cp`). What the box sends is checked: nothing
+   * is written outside `hostPath`, no symlink is followed, no device node or setuid file is made, the limits of
+   * CopyOutOptions hold, and a failed copy leaves nothing behind. Starts the box if it is not running.
+   */
+  async copyOut(guestPath: string, hostPath: string, options?: CopyOutOptions): Promise<CopyResult> {
+    return this.guard('copying out of', () => copyOut(this.fileHost(), guestPath, hostPath, options));
+  }
+
+  private fileHost(): FileHost {
+    return {
+      boxId: this.id.asStr(),
+      startBuiltin: (argv) => this.guard('running a file operation in', async () => {
+        const rec = this.record('use files of');
+        if (rec.status === 'stopping') throw new BoxliteError('InvalidState', `cannot use the files of box ${this.id}: it is stopping`);
+        const session = await this.svc.lifecycle.start(this.id.asStr());
+        return startExecution(this.executionHost(session), this.id.asStr(), argv.join(' '), {
+          argv, env: [], workingDir: '/', tty: false, builtin: true, rows: 24, cols: 80, timeoutMs: 0, user: '',
+        });
+      }),
+      defaultOwner: async () => {
+        await this.guard('starting', () => this.svc.lifecycle.start(this.id.asStr())); // the image's user is known once started
+        const rec = this.record('use files of');
+        const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+        const image = rec.imageConfigJson ? JSON.parse(rec.imageConfigJson) as ImageRootfs['config'] : undefined;
+        return options.user ?? image?.user ?? '';
+      },
+    };
   }
 
   /**

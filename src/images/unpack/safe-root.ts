@@ -13,13 +13,17 @@ export class SafeRoot {
   /** The layer being applied, for error messages. */
   layer = '';
   private readonly dirs = new Set<string>();
+  /** When set, every directory prepareParents makes is added here (so a failed copy can remove it). */
+  created: string[] | undefined;
 
-  constructor(root: string) {
+  /** `refusal` words the error for a refused entry (by default: an Image error naming the layer). */
+  constructor(root: string, private readonly refusal?: (name: string, why: string) => BoxliteError) {
     this.root = root;
   }
 
-  /** An Image error naming the layer and the path. */
+  /** The error for an entry `name` that `why`. */
   refuse(name: string, why: string): BoxliteError {
+    if (this.refusal) return this.refusal(name, why);
     return boxliteError('Image', `layer ${this.layer} has an entry ${JSON.stringify(name)} that ${why}; refusing to unpack it (the image is malformed or hostile)`);
   }
 
@@ -55,6 +59,7 @@ export class SafeRoot {
       if (!st) {
         if (!create) throw this.refuse(name, `refers to ${JSON.stringify(cur)}, which does not exist`);
         await fs.mkdir(this.abs(cur), { mode: 0o755 });
+        this.created?.push(this.abs(cur));
       } else if (st.isSymbolicLink()) {
         throw this.refuse(name, `goes through the symlink ${JSON.stringify(cur)} (symlinks are never followed while unpacking; they could point outside the root)`);
       } else if (!st.isDirectory()) {

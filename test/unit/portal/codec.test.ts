@@ -13,7 +13,7 @@ describe('portal codec', () => {
   const hostMessages: HostMessage[] = [
     { kind: 'hello', version: 1, maxFrame: MAX_FRAME_BYTES },
     { kind: 'mount', id: 7, lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4', hostname: 'box', wallClockMs: 1_795_000_000_123, volumes: ['vol0', 'ro', '/data'], seed: new Uint8Array([1, 2, 3]) },
-    { kind: 'exec', id: 3, tty: true, rows: 40, cols: 120, timeoutMs: 5000, workingDir: '/tmp', argv: ['sh', '-c', 'echo ✓'], env: ['A=1', 'B='], user: 'app:staff' },
+    { kind: 'exec', id: 3, flags: 1, rows: 40, cols: 120, timeoutMs: 5000, workingDir: '/tmp', argv: ['sh', '-c', 'echo ✓'], env: ['A=1', 'B='], user: 'app:staff' },
     { kind: 'stdin', id: 3, data: Buffer.from('hello') },
     { kind: 'stdinClose', id: 3 },
     { kind: 'signal', id: 3, signal: 15 },
