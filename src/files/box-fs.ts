@@ -32,9 +32,9 @@ export class BoxFs {
     const opts = typeof options === 'string' ? { encoding: options } : options ?? {};
     const p = boxPath(file);
     const max = opts.maxBytes ?? DEFAULT_READ_MAX_BYTES;
-    const data = await withBuiltin(this.host, `read ${p}`, ['fs.read', p], async (exec) => {
+    const data = await withBuiltin(this.host, `read ${p}`, ['fs.read', p], async (exec, stdout) => {
       await exec.stdin()!.close();
-      return collectBounded(exec.stdout()!, max, () => boxliteError('InvalidArgument',
+      return collectBounded(stdout, max, () => boxliteError('InvalidArgument',
         `box ${this.host.boxId}: ${p} is larger than maxBytes (${max} bytes): raise maxBytes or stream it with fs.createReadStream()`));
     });
     return opts.encoding ? data.toString(opts.encoding) : data;
@@ -52,7 +52,7 @@ export class BoxFs {
       let finished = false;
       try {
         await op.exec.stdin()!.close();
-        for await (const chunk of op.exec.stdout()!.bytes()) yield chunk;
+        for await (const chunk of op.stdout.bytes()) yield chunk;
         finished = true;
       } catch (e) {
         throw await op.fail(e);
@@ -72,9 +72,9 @@ export class BoxFs {
     if (!['w', 'wx', 'a'].includes(flag)) throw boxliteError('InvalidArgument', `flag must be 'w', 'wx' or 'a', got ${JSON.stringify(flag)}`);
     const flags = `${opts.recursive ? 'p' : ''}${flag === 'wx' ? 'x' : flag === 'a' ? 'a' : ''}${opts.owner !== undefined ? 'o' : ''}`;
     const owner = await ownerArg(opts.owner, () => this.host.defaultOwner());
-    await withBuiltin(this.host, `write ${p}`, ['fs.write', p, modeArg(opts.mode), flags, owner], async (exec) => {
+    await withBuiltin(this.host, `write ${p}`, ['fs.write', p, modeArg(opts.mode), flags, owner], async (exec, stdout) => {
       const stdin = exec.stdin()!;
-      const out = exec.stdout()!.text();
+      const out = stdout.text();
       out.catch(() => undefined);
       if (typeof data === 'string') await stdin.write(Buffer.from(data, opts.encoding ?? 'utf8'));
       else if (data instanceof Uint8Array) await stdin.write(data);

@@ -65,6 +65,8 @@ async function stderrText(out: ExecOutput): Promise<string> {
 /** A file operation running in the box. */
 export interface FileOp {
   readonly exec: Execution;
+  /** Its stdout (taken here, so that a failure can drain it: a killed operation's EXIT waits for its output). */
+  readonly stdout: ExecOutput;
   /** Waits for it to exit; a non-zero exit is a typed error (see fileError). */
   finish(): Promise<void>;
   /** Kills it after the host side failed with `err`; returns the error to throw (its own, if it failed first). */
@@ -76,13 +78,16 @@ export async function startOp(host: FileHost, what: string, argv: string[]): Pro
   const exec = await host.startBuiltin(argv);
   const stderr = stderrText(exec.stderr()!);
   stderr.catch(() => undefined);
+  const stdout = exec.stdout()!;
   return {
     exec,
+    stdout,
     async finish() {
       const result = await exec.wait();
       if (result.exitCode !== 0) throw fileError(host.boxId, what, result, await stderr.catch(() => ''));
     },
     async fail(err) {
+      stdout.discard();
       await exec.kill().catch(() => undefined);
       const result = await exec.wait().catch(() => undefined);
       // An exit code (not the kill's -9) means it failed on its own first: its reason is the better one.
@@ -96,11 +101,11 @@ export async function startOp(host: FileHost, what: string, argv: string[]): Pro
  * Runs the file operation `argv` and `body` with its execution (to feed stdin, read stdout). Resolves with what
  * `body` returns once the operation exited 0.
  */
-export async function withBuiltin<T>(host: FileHost, what: string, argv: string[], body: (exec: Execution) => Promise<T>): Promise<T> {
+export async function withBuiltin<T>(host: FileHost, what: string, argv: string[], body: (exec: Execution, stdout: ExecOutput) => Promise<T>): Promise<T> {
   const op = await startOp(host, what, argv);
   let value: T;
   try {
-    value = await body(op.exec);
+    value = await body(op.exec, op.stdout);
   } catch (e) {
     throw await op.fail(e);
   }
@@ -110,9 +115,9 @@ export async function withBuiltin<T>(host: FileHost, what: string, argv: string[
 
 /** Runs `argv` with no input and returns its stdout (at most `maxBytes`). */
 export function callBuiltin(host: FileHost, what: string, argv: string[], maxBytes = 16 * 1024 * 1024): Promise<Buffer> {
-  return withBuiltin(host, what, argv, async (exec) => {
+  return withBuiltin(host, what, argv, async (exec, stdout) => {
     await exec.stdin()!.close();
-    return collectBounded(exec.stdout()!, maxBytes, () => boxliteError('Run',
+    return collectBounded(stdout, maxBytes, () => boxliteError('Run',
       `box ${host.boxId}: ${what} sent more than ${maxBytes} bytes; the guest is broken or hostile`));
   });
 }

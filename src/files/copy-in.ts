@@ -85,7 +85,7 @@ export async function copyIn(host: FileHost, files: BoxFs, hostPath: string, gue
   try {
     const producing = addTree(pack, abs, top, result).then(() => pack.finalize(), (e: unknown) => { pack.destroy(e as Error); throw e; });
     const stdin = op.exec.stdin()!;
-    const out = op.exec.stdout()!.text();
+    const out = op.stdout.text();
     out.catch(() => undefined);
     const sending = (async () => {
       for await (const chunk of pack as AsyncIterable<Buffer>) await stdin.write(chunk);

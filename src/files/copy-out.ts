@@ -41,7 +41,7 @@ async function* idleBounded(source: AsyncIterable<Buffer>, ms: number, what: str
       new Promise<'idle'>((resolve) => { timer = setTimeout(() => resolve('idle'), ms); }),
     ]).finally(() => clearTimeout(timer));
     if (step === 'idle') {
-      await it.return?.();
+      void it.return?.(); // not awaited: the source is suspended until the box sends or ends
       throw boxliteError('Portal', `${what}: the box sent nothing for ${ms / 1000} s; gave up (the guest stalled)`);
     }
     if (step.done) return;
@@ -53,16 +53,17 @@ async function* idleBounded(source: AsyncIterable<Buffer>, ms: number, what: str
 export async function receiveTar(chunks: AsyncIterable<Buffer>, writer: HostTreeWriter, source: string): Promise<void> {
   const extract = tar.extract();
   const piping = pipeline(Readable.from(chunks), new TarGuard(source), extract);
-  piping.catch(() => undefined);
+  let first: unknown;
+  piping.catch((err: unknown) => { first = err; });
   try {
     for await (const entry of extract) {
       await writer.entry(entry.header, entry as AsyncIterable<Buffer>);
       entry.resume();
     }
   } catch (e) {
+    // Not waiting for the pipeline here: its source waits for the box, which the caller kills next.
     extract.destroy();
-    // The guard's own verdict (an oversized header) is the cause of a parse failure it led to.
-    throw await piping.then(() => e, (first: unknown) => (BoxliteError.is(first) ? first : e));
+    throw BoxliteError.is(first) ? first : e; // the guard's verdict (an oversized header) is the cause of a parse failure
   }
   await piping;
 }
@@ -86,7 +87,7 @@ export async function copyOut(host: FileHost, guestPath: string, hostPath: strin
   const op = await startOp(host, `copy ${src} out`, ['fs.tar-out', src, top]);
   try {
     await op.exec.stdin()!.close();
-    await receiveTar(idleBounded(op.exec.stdout()!.bytes(), COPY_IDLE_TIMEOUT_MS, what), writer, `box ${host.boxId}`);
+    await receiveTar(idleBounded(op.stdout.bytes(), COPY_IDLE_TIMEOUT_MS, what), writer, `box ${host.boxId}`);
     await op.finish();
     await writer.commit();
     return writer.result;
