@@ -36,7 +36,12 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0
   exit 1
 fi
 
-# 3. npm dependencies, when node_modules is missing or older than package-lock.json.
+# 3. npm dependencies, when node_modules is missing or older than package-lock.json. This script is for a checkout;
+# the npm package does not ship scripts/ (there, `npx boxlite setup` does steps 1 and 5).
+if [[ ! -f package-lock.json ]]; then
+  say "no package-lock.json in $PWD: this script sets up a checkout of the repository; in a project that installed boxlite, run: npx boxlite setup"
+  exit 1
+fi
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say 'npm ci'
   npm ci --no-audit --no-fund

@@ -1,26 +1,46 @@
-// Public API of boxlite: named exports only.
+// Public API of boxlite: named exports only, `export type` for types, grouped by concern. Every type a public
+// signature names is exported here, and nothing of the VMM driver, state store or portal (test/unit/package checks).
+
+// Errors
 export { BoxliteError, ErrorCode } from './errors.js';
+
+// Runtime
 export { BoxliteRuntime } from './runtime/runtime.js';
 export type { RuntimeMetrics } from './runtime/runtime.js';
+export type { RecoveryReport } from './runtime/recovery.js';
+export type { BoxOptions, BoxliteOptions, RootfsSpec, VolumeSpec, NetworkSpec, PortSpec } from './runtime/options.js';
+
+// Boxes
 export { LiteBox } from './runtime/box.js';
+export { BoxStatus } from './runtime/status.js';
+export type { BoxInfo, BoxState, PortInfo, StatusName as BoxStatusName } from './runtime/status.js';
+export type { BoxMetrics } from './runtime/metrics.js';
+export type { BoxStageTimings, StageTimings, StartMode } from './runtime/stage-timings.js';
+export { BoxID, ContainerID } from './runtime/ids.js';
+export { Bytes, Seconds } from './runtime/types.js';
+
+// Commands
 export { BoxCommand } from './runtime/command.js';
 export { Execution, ExecResult } from './runtime/execution.js';
 export { ExecOutput } from './runtime/exec-output.js';
 export { ExecStdin } from './runtime/exec-stdin.js';
-export { BoxStatus } from './runtime/status.js';
-export type { BoxInfo, BoxState } from './runtime/status.js';
-export { Bytes, Seconds } from './runtime/types.js';
-export type { BoxMetrics } from './runtime/metrics.js';
-export { BoxID, ContainerID } from './runtime/ids.js';
-export type { StageTimings } from './runtime/boot.js';
-export type {
-  BoxOptions, BoxliteOptions, RootfsSpec, VolumeSpec, NetworkSpec, PortSpec,
-} from './runtime/options.js';
+
+// Images (runtime.images)
+export type { ImageStore, PulledImage, ImageSummary, PruneOptions, PruneResult } from './images/index.js';
+export type { ImageConfig, ImageEvent, ImageOperationOptions, PullProgress, CredentialMap, RegistryCredential } from './images/index.js';
+
+// Security
 export { SecurityOptions, SecurityOptionsBuilder } from './runtime/security.js';
 export type { ResourceLimits, SecurityJson, SecurityPreset } from './runtime/security.js';
-export type { AcceleratorPreference, AcceleratorChoice } from './vmm/accel.js';
+
+// Network
 export type { EgressPolicy, EgressRule, NetworkPolicy } from './vmm/network/policy.js';
+
+// Accelerator
 export { chooseAccelerator } from './vmm/accel.js';
+export type { Accelerator, AcceleratorPreference, AcceleratorChoice, HostFacts } from './vmm/accel.js';
+
+// Files
 export { BoxFs } from './files/box-fs.js';
 export type { FileData } from './files/box-fs.js';
 export { BoxWatcher } from './files/watch.js';

@@ -9,19 +9,20 @@ import type { ImageOperationOptions } from './events.js';
 import { loadArchive, loadLayout } from './local.js';
 import { pullFromRegistry } from './pull.js';
 import { recordComplete } from './record.js';
-import { resolveReference, validRegistryPrefix, type ImageReference } from './reference.js';
+import { resolveReference, validRegistryHost, validRegistryPrefix, type ImageReference } from './reference.js';
 import { RegistryClient } from './registry/client.js';
 import { resolveCredential, type CredentialMap } from './registry/credentials.js';
 import { requestFailure } from './registry/http.js';
-import { ContentStore, hexOf } from './store/content-store.js';
+import { ContentStore } from './store/content-store.js';
 import { RefStore, type RefRecord } from './store/refs.js';
 
 export type { ImageConfig } from './config.js';
 export type { ImageEvent, ImageOperationOptions, PullProgress } from './events.js';
 export type { CredentialMap, RegistryCredential } from './registry/credentials.js';
+/** @internal */
 export { ImageReference, normalizeReference, resolveReference } from './reference.js';
 
-/** Where images live and how registries are reached. */
+/** @internal Where images live and how registries are reached (runtimes pass their BoxliteOptions). */
 export interface ImageStoreOptions {
   /** The BoxLite home; images go under `<homeDir>/images/`. */
   homeDir: string;
@@ -31,8 +32,8 @@ export interface ImageStoreOptions {
   insecureRegistries?: string[];
   /** Credentials per registry host; used before those in ~/.docker/config.json (inline `auths`, `credHelpers`, `credsStore`). */
   credentials?: CredentialMap;
-  /** Longest wait for a registry's response headers, and between body chunks (default 30 000). */
-  requestTimeoutMs?: number;
+  /** Longest wait, in ms, for a registry's response headers, and between body chunks (default 30 000). */
+  registryTimeoutMs?: number;
 }
 
 /** An image in the store. */
@@ -86,21 +87,24 @@ export interface PruneOptions {
 export class ImageStore {
   readonly root: string;
   /** The content store, for callers that need blob paths. */
+  /** @internal */
   readonly content: ContentStore;
   private readonly refs: RefStore;
   private readonly opts: ImageStoreOptions;
   private readonly clients = new Map<string, RegistryClient>();
 
+  /** @internal Get the store of a runtime's home dir as `runtime.images`. */
   constructor(opts: ImageStoreOptions) {
     if (typeof opts?.homeDir !== 'string' || opts.homeDir === '') throw boxliteError('InvalidArgument', `homeDir must be a directory path, got ${JSON.stringify(opts?.homeDir)}`);
     for (const r of opts.imageRegistries ?? []) validRegistryPrefix(r);
+    for (const r of opts.insecureRegistries ?? []) validRegistryHost(r, 'insecureRegistries');
     this.opts = opts;
     this.root = path.join(path.resolve(opts.homeDir.replace(/^~(?=\/|$)/, os.homedir())), 'images');
     this.content = new ContentStore(this.root);
     this.refs = new RefStore(path.join(this.root, 'refs'));
   }
 
-  /** The fully qualified references `input` may mean, in the order they are tried. */
+  /** @internal The fully qualified references `input` may mean, in the order they are tried. */
   candidates(input: string): ImageReference[] {
     return resolveReference(input, this.opts.imageRegistries ?? []);
   }
@@ -235,23 +239,23 @@ export class ImageStore {
     return toPulled(record, false);
   }
 
-  /** The stored record for `reference` when all its blobs are present. */
+  /** @internal The stored record for `reference` when all its blobs are present. */
   async completeRecord(reference: string): Promise<RefRecord | undefined> {
     const record = await this.refs.get(reference);
     return record && (await recordComplete(this.content, record)) ? record : undefined;
   }
 
-  /** The record of `reference`, complete or not. */
+  /** @internal The record of `reference`, complete or not. */
   record(reference: string): Promise<RefRecord | undefined> {
     return this.refs.get(reference);
   }
 
-  /** True when the base disk of `record` is built. */
+  /** @internal True when the base disk of `record` is built. */
   async hasDisk(record: RefRecord): Promise<boolean> {
     return fs.stat(diskPathFor(this.root, record.digest)).then((s) => s.isFile(), () => false);
   }
 
-  /** Makes (or reuses) the base disk of a recorded image. */
+  /** @internal Makes (or reuses) the base disk of a recorded image. */
   disk(record: RefRecord, opts: ImageOperationOptions = {}): ReturnType<typeof ensureImageDisk> {
     return guarded(`building the disk of ${record.reference}`, this.root, () => ensureImageDisk(this.content, record, opts));
   }
@@ -262,7 +266,7 @@ export class ImageStore {
       c = new RegistryClient({
         registry, credential: () => resolveCredential(registry, this.opts.credentials),
         insecureRegistries: this.opts.insecureRegistries ?? [],
-        ...(this.opts.requestTimeoutMs ? { timeoutMs: this.opts.requestTimeoutMs } : {}),
+        ...(this.opts.registryTimeoutMs ? { timeoutMs: this.opts.registryTimeoutMs } : {}),
       });
       this.clients.set(registry, c);
     }
@@ -289,6 +293,9 @@ function toPulled(r: RefRecord, fromCache: boolean): PulledImage {
   };
 }
 
-export { hexOf };
+/** @internal */
+export { hexOf } from './store/content-store.js';
+/** @internal */
 export { prepareImageRootfs } from './prepare.js';
+/** @internal */
 export type { PreparedRootfs, PrepareOptions } from './prepare.js';

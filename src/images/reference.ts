@@ -156,6 +156,14 @@ export function validRegistryPrefix(prefix: string): string {
   return prefix;
 }
 
+/** Checks a registry `host[:port]` (an `insecureRegistries` entry, say); InvalidArgument naming `field` otherwise. */
+export function validRegistryHost(host: unknown, field: string): string {
+  if (typeof host !== 'string' || !validDomain(host)) {
+    throw boxliteError('InvalidArgument', `${field} entry ${JSON.stringify(host)} is not a registry host or host:port (e.g. "registry.internal:5000")`);
+  }
+  return host;
+}
+
 /** Normalises `input` as Docker does, with Docker Hub for an unqualified name (`alpine` → `docker.io/library/alpine:latest`). */
 export function normalizeReference(input: string): ImageReference {
   return resolveReference(input)[0]!;

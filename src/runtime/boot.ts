@@ -25,6 +25,7 @@ import { enforceEgress } from './box-network.js';
 import { dnsListenAddress, needsForwarder, startDnsForwarder, writeForwarderRules } from '../vmm/network/dns.js';
 import { policyTable } from '../vmm/network/nftables.js';
 import type { ResolvedEgress } from '../vmm/network/policy.js';
+import type { StageTimings, StartMode } from './stage-timings.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -39,32 +40,13 @@ const EXIT_SETTLE_MS = 2000;
 /** How long a VM restored from a template may take to answer and mount, before the box boots cold instead. */
 const RESTORE_TIMEOUT_MS = 15_000;
 
-/** Milliseconds spent in each stage of the start pipeline (the spec's six stages). */
-export interface StageTimings {
-  filesystemSetupMs: number;
-  imagePrepareMs: number;
-  guestRootfsMs: number;
-  boxConfigMs: number;
-  boxSpawnMs: number;
-  containerInitMs: number;
-  /** VMM spawn to the agent's handshake. */
-  guestBootMs: number;
-  /** The whole pipeline. */
-  totalMs: number;
-}
+export type { StageTimings, StartMode } from './stage-timings.js';
 
 /** What an image box runs with: the image's digest and process defaults. */
 export interface ImageRootfs {
   baseDiskPath: string;
   digest: string;
   config: { env: [string, string][]; workingDir?: string; user?: string; entrypoint?: string[]; cmd?: string[] };
-}
-
-/** How a box's VM started: restored from its shape's template, or booted (with why, when a template was wanted). */
-export interface StartMode {
-  restored: boolean;
-  /** Why no template was used, when templates are on. */
-  coldReason?: string;
 }
 
 /** A booted box: its VM, the launcher's portal session (on `port`), and how it got there. */

@@ -13,6 +13,7 @@ import { collectBoxMetrics, type BoxMetrics } from './metrics.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
+import type { BoxStageTimings } from './stage-timings.js';
 import { orTimeout } from '../util/timeout.js';
 import { networkStateOf } from './box-network.js';
 import { BoxFs } from '../files/box-fs.js';
@@ -60,7 +61,7 @@ export class LiteBox implements AsyncDisposable {
   }
 
   /** Stage timings of the last start, once started. */
-  get stageTimings(): ReturnType<typeof timingsOf> {
+  get stageTimings(): BoxStageTimings | undefined {
     const rec = this.svc.store.get(this.id.asStr());
     return rec && timingsOf(rec);
   }

@@ -33,7 +33,7 @@ export function checkRoomToStart(homeDir: string, box: SparseDisk, running: read
   if (free < need) {
     throw boxliteError('Storage',
       `cannot start box ${box.boxId}: no space left for it on the disk holding ${homeDir}: ${mib(free)} free, and a start needs about ${mib(need)} ` +
-      `(${exists ? '' : `formatting its ${box.diskSizeGb} GB writable disk and `}${mib(START_MARGIN_BYTES)} for its first writes and logs); free some space there, or point BOXLITE_HOME at a larger disk`);
+      `(${exists ? '' : `formatting its ${box.diskSizeGb} GiB writable disk and `}${mib(START_MARGIN_BYTES)} for its first writes and logs); free some space there, or point BOXLITE_HOME at a larger disk`);
   }
   const disks = [box, ...running.filter((d) => d.boxId !== box.boxId)];
   const growth = disks.reduce((sum, d) => sum + growthOf(d), 0);

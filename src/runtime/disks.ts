@@ -45,7 +45,7 @@ export async function buildBaseDisk(dir: string, out: string): Promise<void> {
   }
 }
 
-/** The size in bytes of a box's writable disk of `sizeGb` (GB here are GiB: 1024³ bytes). */
+/** The size in bytes of a box's writable disk of `sizeGb` (diskSizeGb counts GiB: 1024³ bytes). */
 export function upperDiskBytes(sizeGb: number): number {
   return sizeGb * 1024 ** 3;
 }
@@ -65,8 +65,8 @@ export async function buildUpperDisk(out: string, sizeGb: number): Promise<void>
     await fs.promises.rename(tmp, out);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
-    if (diskFullIn(err)) throw diskFullError(`creating the ${sizeGb} GB writable disk ${out}`, path.dirname(out), err);
-    throw boxliteError('Storage', `could not create the ${sizeGb} GB writable disk ${out}: ${mke2fsMessage(err)}`, err);
+    if (diskFullIn(err)) throw diskFullError(`creating the ${sizeGb} GiB writable disk ${out}`, path.dirname(out), err);
+    throw boxliteError('Storage', `could not create the ${sizeGb} GiB writable disk ${out}: ${mke2fsMessage(err)}`, err);
   }
 }
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { normalizeReference } from '../images/reference.js';
+import type { CredentialMap } from '../images/registry/credentials.js';
 import { checkUser } from './command.js';
 import { upperDiskBytes } from './disks.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
@@ -52,7 +53,10 @@ export interface BoxOptions {
   cpus?: number;
   /** Guest memory in MiB (default 512). */
   memoryMib?: number;
-  /** Size of the box's writable disk in GB; sparse, grows as used (default 10). */
+  /**
+   * Size of the box's writable disk in GiB (2^30 bytes: `diskSizeGb: 1` gives the guest a 1073741824-byte disk), the
+   * spec's name kept; sparse, it takes host space only as the box writes (default 10, at most 16384).
+   */
   diskSizeGb?: number;
   /** Default working directory of commands (default: the image's, else `/`). */
   workingDir?: string;
@@ -82,12 +86,12 @@ export interface BoxOptions {
   accelerator?: AcceleratorPreference;
   /**
    * How the box's host processes (VMM and helpers) are isolated from the host: jailer, seccomp, namespaces,
-   * chroot, uid, rlimits. Default `SecurityOptions.standard()`. See [docs/security.md](../../docs/security.md).
+   * chroot, uid, rlimits. Default `SecurityOptions.standard()`. See docs/security.md in the package.
    */
   security?: SecurityOptions;
 }
 
-/** BoxOptions after defaults and validation. */
+/** @internal BoxOptions after defaults and validation. */
 export interface ResolvedBoxOptions {
   cpus: number;
   memoryMib: number;
@@ -115,8 +119,14 @@ export interface ResolvedBoxOptions {
 export interface BoxliteOptions {
   /** Home directory for boxes, images and the guest kernel (default `BOXLITE_HOME` or `~/.boxlite`). */
   homeDir?: string;
-  /** Registries tried, in order, for unqualified image names. */
+  /** Registries (hosts, or `host/namespace` prefixes such as `ghcr.io/myorg`) tried, in order, for unqualified image names, before docker.io. */
   imageRegistries?: string[];
+  /** Registries (`host` or `host:port`) reached over plain http instead of https; loopback registries always are. */
+  insecureRegistries?: string[];
+  /** Credentials per registry host, used before those in `~/.docker/config.json` (`auths`, `credHelpers`, `credsStore`). */
+  credentials?: CredentialMap;
+  /** Longest wait, in ms, for a registry's response headers and between body chunks (default 30 000). */
+  registryTimeoutMs?: number;
   /**
    * Start boxes by restoring a snapshot of an already-booted guest of the same shape (cpus, memory) instead of
    * booting the kernel: the first box of a shape makes the snapshot, later ones start in a fraction of the time.
@@ -125,7 +135,7 @@ export interface BoxliteOptions {
   snapshots?: boolean;
 }
 
-/** Whether boxes start from snapshots: the option, else `BOXLITE_SNAPSHOTS` (`0` = off), else on. */
+/** @internal Whether boxes start from snapshots: the option, else `BOXLITE_SNAPSHOTS` (`0` = off), else on. */
 export function snapshotsEnabled(option?: boolean): boolean {
   if (option !== undefined) {
     if (typeof option !== 'boolean') invalid(`snapshots must be true or false, got ${JSON.stringify(option)}`);
@@ -134,15 +144,16 @@ export function snapshotsEnabled(option?: boolean): boolean {
   return process.env.BOXLITE_SNAPSHOTS !== '0';
 }
 
-/** The home dir: the option, else `BOXLITE_HOME`, else `~/.boxlite`. */
+/** @internal The home dir: the option, else `BOXLITE_HOME`, else `~/.boxlite`. */
 export function resolveHomeDir(homeDir?: string): string {
   const dir = homeDir ?? process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
   if (typeof dir !== 'string' || dir === '') throw boxliteError('InvalidArgument', `homeDir must be a non-empty path, got ${JSON.stringify(dir)}`);
   return path.resolve(dir);
 }
 
-/** The spec's default box shape. */
+/** @internal The spec's default box shape. */
 export const DEFAULT_CPUS = 2;
+/** @internal */
 export const DEFAULT_MEMORY_MIB = 512;
 
 const invalid = (msg: string): never => { throw boxliteError('InvalidArgument', msg); };
@@ -154,12 +165,12 @@ function intIn(name: string, v: unknown, min: number, max: number, unit: string)
   return v as number;
 }
 
-/** Applies defaults and validates; throws InvalidArgument naming the option to change. */
+/** @internal Applies defaults and validates; throws InvalidArgument naming the option to change. */
 export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   if (typeof o !== 'object' || o === null) invalid(`box options must be an object, got ${JSON.stringify(o)}`);
   const cpus = intIn('cpus', o.cpus ?? DEFAULT_CPUS, 1, Math.min(64, Math.max(1, os.cpus().length * 4)), '');
   const memoryMib = intIn('memoryMib', o.memoryMib ?? DEFAULT_MEMORY_MIB, 64, 65536, ' (MiB)');
-  const diskSizeGb = intIn('diskSizeGb', o.diskSizeGb ?? 10, 1, 16384, ' (GB)');
+  const diskSizeGb = intIn('diskSizeGb', o.diskSizeGb ?? 10, 1, 16384, ' (GiB)');
   const workingDir = o.workingDir;
   if (workingDir !== undefined && (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0'))) {
     invalid(`workingDir must be an absolute path inside the box, got ${JSON.stringify(workingDir)}`);
@@ -186,12 +197,12 @@ export function resolveBoxOptions(o: BoxOptions = {}): ResolvedBoxOptions {
   };
 }
 
-/** The network policy a box was created with: as given, or `all` (what boxes did before policies) for older boxes. */
+/** @internal The network policy a box was created with: as given, or `all` (what boxes did before policies) for older boxes. */
 export function createdEgress(options: Pick<ResolvedBoxOptions, 'network'>): EgressPolicy {
   return options.network?.egress ?? 'all';
 }
 
-/** A box's security options: as persisted, or `SecurityOptions.standard()` for boxes created before they existed. */
+/** @internal A box's security options: as persisted, or `SecurityOptions.standard()` for boxes created before they existed. */
 export function securityOf(options: Pick<ResolvedBoxOptions, 'security'>): SecurityOptions {
   return options.security === undefined ? SecurityOptions.standard() : SecurityOptions.from(options.security);
 }
@@ -243,7 +254,7 @@ function resolveRootfs(spec: RootfsSpec | undefined): RootfsSpec {
   return invalid(`rootfs must be { image } or { rootfsPath }, got ${JSON.stringify(r)}`);
 }
 
-/** Validates a box name: 1–63 characters of letters, digits, `_.-`, starting with a letter or digit. */
+/** @internal Validates a box name: 1–63 characters of letters, digits, `_.-`, starting with a letter or digit. */
 export function validateBoxName(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {

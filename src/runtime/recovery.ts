@@ -22,7 +22,7 @@ export interface RecoveryReport {
   failed: Array<{ boxId: string; error: BoxliteError }>;
 }
 
-/** Brings the home dir to a consistent state. Safe while other processes use it. */
+/** @internal Brings the home dir to a consistent state. Safe while other processes use it. */
 export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycle): RecoveryReport {
   const report: RecoveryReport = { reconciled: [], cleaned: [], failed: [] };
   for (const rec of store.list()) {

@@ -12,6 +12,7 @@ import { LiteBox, toInfo } from './box.js';
 import { BoxID, ContainerID } from './ids.js';
 import { BoxLifecycle } from './lifecycle.js';
 import { resolveBoxOptions, resolveHomeDir, snapshotsEnabled, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './runtime-options.js';
 import { TemplateStore } from './templates.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import type { BoxInfo } from './status.js';
@@ -47,16 +48,24 @@ export class BoxliteRuntime implements AsyncDisposable {
   readonly imageRegistries: readonly string[];
   /** What recovery found and fixed when this runtime opened. */
   readonly recovery: RecoveryReport;
+  private readonly options: ResolvedRuntimeOptions;
   private readonly db: StateDb;
   private readonly store: BoxStore;
   private readonly lifecycle: BoxLifecycle;
   private imageStore: ImageStore | undefined;
   private closed = false;
 
-  /** Opens the home dir (`options.homeDir`, else `BOXLITE_HOME`, else `~/.boxlite`), migrating and recovering its state. */
+  /**
+   * Opens the home dir (`options.homeDir`, else `BOXLITE_HOME`, else `~/.boxlite`), migrating and recovering its state.
+   * Rejects bad options with InvalidArgument naming the option.
+   */
+  constructor(options?: BoxliteOptions);
+  /** @internal With another VMM driver. */
+  constructor(options: BoxliteOptions | undefined, driver: VmmDriver);
   constructor(options: BoxliteOptions = {}, driver: VmmDriver = new QemuDriver()) {
+    this.options = resolveRuntimeOptions(options);
     this.homeDir = resolveHomeDir(options.homeDir);
-    this.imageRegistries = [...(options.imageRegistries ?? [])];
+    this.imageRegistries = [...this.options.imageRegistries];
     try {
       for (const d of ['boxes', 'tmp']) fs.mkdirSync(path.join(this.homeDir, d), { recursive: true, mode: 0o700 });
     } catch (err) {
@@ -193,7 +202,7 @@ export class BoxliteRuntime implements AsyncDisposable {
 
   /** The image store of this home dir (pull, list, remove, prune, load). */
   get images(): ImageStore {
-    this.imageStore ??= new ImageStore({ homeDir: this.homeDir, imageRegistries: [...this.imageRegistries] });
+    this.imageStore ??= new ImageStore({ homeDir: this.homeDir, ...this.options });
     return this.imageStore;
   }
 

@@ -1,10 +1,19 @@
 // BoxStatus (the lifecycle states of the spec, with its predicates) and BoxInfo.
 import type { BoxID } from './ids.js';
-import type { PortForward } from '../vmm/network/passt.js';
 import type { SecurityOptions } from './security.js';
 import type { EgressPolicy } from '../vmm/network/policy.js';
 
-type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
+/** A published port as a box's info shows it. */
+export interface PortInfo {
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  /** The host port bound (or configured: 0 until the box starts, when it picks a free one). */
+  hostPort: number;
+  guestPort: number;
+}
+
+/** The name of a BoxStatus. */
+export type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
 
 /**
  * Lifecycle status of a box. The five values are singletons, so compare with `===`
@@ -86,7 +95,7 @@ export interface BoxInfo {
    * Published ports. While the box is active, with the host ports actually bound; otherwise as configured
    * (host port 0: picked at the next start).
    */
-  readonly ports: ReadonlyArray<Readonly<PortForward>>;
+  readonly ports: ReadonlyArray<Readonly<PortInfo>>;
   /** How the box's host processes are isolated (`SecurityOptions.standard()` for boxes made before the option existed). */
   readonly security: SecurityOptions;
   /** The box's current network policy (as created, or as `updateNetwork` last set it). */

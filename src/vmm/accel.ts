@@ -1,7 +1,9 @@
 // Chooses KVM or TCG: KVM only where it can really run a stock guest kernel, and says why.
 import fs from 'node:fs';
 import { boxliteError } from '../errors.js';
-import type { Accelerator } from './config.js';
+
+/** Which hypervisor backend runs the guest: hardware (KVM) or QEMU's software emulation (TCG). */
+export type Accelerator = 'kvm' | 'tcg';
 
 /** What the user asked for: `auto` picks KVM when it works, else TCG. */
 export type AcceleratorPreference = 'auto' | Accelerator;
@@ -19,7 +21,7 @@ export interface HostFacts {
   kvmPvmLoaded: boolean;
 }
 
-/** Reads the host facts from /dev/kvm, /proc/cpuinfo and /sys/module. */
+/** @internal Reads the host facts from /dev/kvm, /proc/cpuinfo and /sys/module. */
 export function readHostFacts(): HostFacts {
   let kvmDeviceUsable = false;
   try {
@@ -57,7 +59,7 @@ function kvmProblem(f: HostFacts): string | undefined {
   return undefined;
 }
 
-/** The host TSC frequency in kHz (guests are told it at boot), or a safe default. */
+/** @internal The host TSC frequency in kHz (guests are told it at boot), or a safe default. */
 export function hostTscKhz(): number {
   try {
     const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1];

@@ -1,8 +1,9 @@
 // A VM's configuration as plain, validated data, kept apart from the running VM.
 import { boxliteError } from '../errors.js';
 
-/** Which hypervisor backend runs the guest: hardware (KVM) or QEMU's software emulation (TCG). */
-export type Accelerator = 'kvm' | 'tcg';
+import type { Accelerator } from './accel.js';
+
+export type { Accelerator };
 
 /** A block device of the VM. Every box of one shape gets the same device list; only the files differ. */
 export interface DiskConfig {

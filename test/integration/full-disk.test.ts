@@ -116,7 +116,7 @@ test('hostile review #7: a box whose start cannot fit is refused with a Storage 
   fs.truncateSync(filler, fs.statSync(filler).size - 10 * 1024 * 1024);
   await assert.rejects(box.start(), (e: unknown) => {
     diskFull(home)(e);
-    assert.match((e as Error).message, /\d+ MiB free, and a start needs about 24 MiB \(formatting its 4 GB writable disk and 16 MiB for its first writes and logs\)/);
+    assert.match((e as Error).message, /\d+ MiB free, and a start needs about 24 MiB \(formatting its 4 GiB writable disk and 16 MiB for its first writes and logs\)/);
     return true;
   });
   const info = (await runtime.getInfo('tight'))!;

@@ -124,7 +124,7 @@ export class Deadline {
 /** Turns a fetch rejection into an Image error that says the registry could not be reached, and why. */
 export function unreachableError(registry: string, method: string, url: string, err: unknown, deadline: Deadline, hint: string): BoxliteError {
   if (deadline.timedOut) {
-    return registryError(`registry ${registry} did not answer ${method} ${url} within ${deadline.timeoutMs} ms; check that it is up, or raise the timeout`, { registry, method, url, unreachable: true }, err);
+    return registryError(`registry ${registry} did not answer ${method} ${url} within ${deadline.timeoutMs} ms; check that it is up, or raise registryTimeoutMs`, { registry, method, url, unreachable: true }, err);
   }
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if ((err as Error).name === 'AbortError' || deadline.signal.aborted) {

@@ -65,7 +65,7 @@ test('the registry killed mid-pull: Image error naming the registry; nothing com
     await pushImage(reg2, 'big/app', 'v1', img);
     const home = tempHome();
     // A short idle timeout: should the broken connection ever stall instead of erroring, it still fails fast.
-    const store = new ImageStore({ homeDir: home, requestTimeoutMs: 10_000 });
+    const store = new ImageStore({ homeDir: home, registryTimeoutMs: 10_000 });
     let killed = false;
     await assert.rejects(store.pull(`${reg2.host}/big/app:v1`, {
       onProgress: (p) => { if (p.layer === big.digest && p.bytesDone > 0 && !killed) { killed = true; reg2.kill(); } },

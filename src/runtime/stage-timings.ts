@@ -1,0 +1,25 @@
+// The public record of how a box's last start went: the time of each stage, and whether it came from a snapshot.
+
+/** Milliseconds spent in each stage of the start pipeline (the spec's six stages). */
+export interface StageTimings {
+  filesystemSetupMs: number;
+  imagePrepareMs: number;
+  guestRootfsMs: number;
+  boxConfigMs: number;
+  boxSpawnMs: number;
+  containerInitMs: number;
+  /** VMM spawn to the agent's handshake. */
+  guestBootMs: number;
+  /** The whole pipeline. */
+  totalMs: number;
+}
+
+/** How a box's VM started: restored from its shape's template, or booted (with why, when a template was wanted). */
+export interface StartMode {
+  restored: boolean;
+  /** Why no template was used, when templates are on. */
+  coldReason?: string;
+}
+
+/** What `box.stageTimings` holds after a start: the stage timings, why KVM or TCG, and the start mode. */
+export type BoxStageTimings = StageTimings & { acceleratorReason?: string; startMode?: StartMode };
