@@ -5,6 +5,7 @@ export type { RuntimeMetrics } from './runtime/runtime.js';
 export { LiteBox } from './runtime/box.js';
 export { BoxCommand } from './runtime/command.js';
 export { Execution, ExecResult } from './runtime/execution.js';
+export type { CreateOptions, RunOptions, SignalOptions, StartOptions, WaitOptions } from './runtime/call-options.js';
 export { ExecOutput } from './runtime/exec-output.js';
 export { ExecStdin } from './runtime/exec-stdin.js';
 export { BoxStatus } from './runtime/status.js';
