@@ -16,7 +16,7 @@ try {
     'print(f"Hello from Python {platform.python_version()} on {platform.system()} {platform.release()}, inside a BoxLite micro-VM")',
     'print(f"2 ** 100 = {2 ** 100}")',
   ].join('\n')]));
-  for await (const line of run.stdout()!) console.log(line);
+  for await (const line of run.stdout()) console.log(line);
   const result = await run.wait();
   const m = await box.metrics();
   console.log(`exit code ${result.exitCode}; image ${image}; create+run ${Math.round(performance.now() - t0)} ms `

@@ -30,8 +30,10 @@ const brand = Symbol.for('boxlite.BoxliteError');
 /**
  * The error every BoxLite operation rejects with.
  *
- * `code` names the spec's variant (`NotFound`, `InvalidState`, `Image`, ...); the message says what failed,
- * with which input, and what to change; `cause` keeps the underlying error. `instanceof` works across
+ * `code` names the spec's variant (`NotFound`, `InvalidState`, `Image`, ...); `name` is always 'BoxliteError';
+ * the message says what failed, with which input, and what to change; `cause` keeps the underlying error.
+ * An operation aborted through its `signal` rejects with a standard AbortError instead (a DOMException named
+ * 'AbortError', as Node's own APIs do), never with a BoxliteError. `instanceof` works across
  * duplicate installs of the package (the class is branded with `Symbol.for`).
  *
  * @example
@@ -50,8 +52,9 @@ export class BoxliteError extends Error {
     Object.defineProperty(this, brand, { value: true });
   }
 
+  /** Always 'BoxliteError' (the variant is in `code`), so `e.name === 'BoxliteError'` tells BoxLite's errors apart. */
   override get name(): string {
-    return `BoxliteError[${this.code}]`;
+    return 'BoxliteError';
   }
 
   /** True for any BoxliteError, even one made by another copy of this package. */

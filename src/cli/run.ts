@@ -67,7 +67,12 @@ export function registerRun(program: Command): void {
           security,
           ...(network ? { network } : {}),
         }, flags.name);
-        const execution = await box.run(cmd);
+        // A box whose command never started is removed, detached or not (unless --no-rm): nothing of it ran. A
+        // start that failed has already removed an auto-remove box; this covers -d and a command that cannot start.
+        const execution = await box.run(cmd).catch(async (err: unknown) => {
+          if (flags.rm !== false) await runtime.remove(box.id.asStr(), true).catch(() => undefined);
+          throw err;
+        });
         for (const p of box.info().ports) process.stderr.write(`published ${p.hostIp}:${p.hostPort} -> ${p.guestPort}/${p.protocol}\n`);
         if (flags.detach) {
           process.stdout.write(`${box.id}\n`);

@@ -1,5 +1,6 @@
 // Pulls one fully qualified reference from its registry: manifest (platform chosen), config and layers, verified, into the store.
 import { boxliteError } from '../errors.js';
+import { abortError } from '../util/abort.js';
 import type { ImageOperationOptions } from './events.js';
 import { parseManifest, type Descriptor, type ImageManifest } from './manifest.js';
 import { selectPlatform } from './platform.js';
@@ -17,8 +18,18 @@ export const PARALLEL_DOWNLOADS = 3;
 /**
  * Resolves `ref` on its registry and makes sure every blob of its linux/amd64 image is in `content`; returns the
  * record (not yet saved). A reference by digest whose blobs are all stored is served without any network.
+ * Aborted through `opts.signal`, it rejects with a standard AbortError (whatever the request it cut made of it).
  */
 export async function pullFromRegistry(content: ContentStore, client: RegistryClient, ref: ImageReference, opts: ImageOperationOptions = {}): Promise<RefRecord> {
+  try {
+    return await pullNow(content, client, ref, opts);
+  } catch (e) {
+    if (opts.signal?.aborted) throw abortError(opts.signal, `pulling ${ref.toString()}`);
+    throw e;
+  }
+}
+
+async function pullNow(content: ContentStore, client: RegistryClient, ref: ImageReference, opts: ImageOperationOptions): Promise<RefRecord> {
   const where = `registry ${ref.registry} (${ref.name})`;
   if (ref.digest) {
     const local = await storedImage(content, ref.digest, ref.toString());

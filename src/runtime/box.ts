@@ -15,6 +15,8 @@ import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import type { BoxStageTimings } from './stage-timings.js';
 import { orTimeout } from '../util/timeout.js';
+import { raceAbort, throwIfAborted } from '../util/abort.js';
+import type { RunOptions, StartOptions } from './call-options.js';
 import { networkStateOf } from './box-network.js';
 import { BoxFs } from '../files/box-fs.js';
 import type { FileHost } from '../files/builtin-call.js';
@@ -71,21 +73,29 @@ export class LiteBox implements AsyncDisposable {
     return this.stageTimings?.acceleratorReason;
   }
 
-  /** Boots the VM. Idempotent: resolves at once when the box is already running; concurrent calls share one boot. */
-  async start(): Promise<void> {
-    await this.guard('starting', () => this.svc.lifecycle.start(this.id.asStr()));
+  /**
+   * Boots the VM. Idempotent: resolves at once when the box is already running; concurrent calls share one boot.
+   * A failed start of a box that auto-removes removes it (its error says why the start failed). `opts.signal`
+   * gives the start up: it rejects with an AbortError and leaves nothing running (see StartOptions).
+   */
+  async start(opts: StartOptions = {}): Promise<void> {
+    await this.guard('starting', () => this.svc.lifecycle.start(this.id.asStr(), opts.signal));
   }
 
-  /** Runs a command (a BoxCommand, or a program name), starting the box first if needed. */
-  async run(command: BoxCommand | string): Promise<Execution> {
-    return this.guard('running a command in', () => this.runCommand(command));
+  /**
+   * Runs a command (a BoxCommand, or a program name), starting the box first if needed. `opts.signal` kills the
+   * command when it aborts, and gives up the start this call makes (AbortError; see RunOptions).
+   */
+  async run(command: BoxCommand | string, opts: RunOptions = {}): Promise<Execution> {
+    return this.guard('running a command in', () => this.runCommand(command, opts.signal));
   }
 
-  private async runCommand(command: BoxCommand | string): Promise<Execution> {
+  private async runCommand(command: BoxCommand | string, signal: AbortSignal | undefined): Promise<Execution> {
     const cmd = typeof command === 'string' ? new BoxCommand(command) : command;
+    throwIfAborted(signal, `running \`${cmd.toString()}\` in box ${this.id}`);
     const rec = this.record('run in');
     if (rec.status === 'stopping') throw new BoxliteError('InvalidState', `cannot run in box ${this.id}: it is stopping`);
-    const session = await this.svc.lifecycle.start(this.id.asStr());
+    const session = await this.svc.lifecycle.start(this.id.asStr(), signal);
     const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
     const boxId = this.id.asStr();
     this.svc.store.addBoxCounters(boxId, { commands: 1 });
@@ -95,14 +105,14 @@ export class LiteBox implements AsyncDisposable {
     const imageConfigJson = (this.svc.store.get(boxId) ?? rec).imageConfigJson; // recorded by the first start
     const image = imageConfigJson ? JSON.parse(imageConfigJson) as ImageRootfs['config'] : undefined;
     const user = cmd.userName ?? options.user ?? image?.user ?? '';
-    return startExecution(host, boxId, cmd.toString(), {
+    return raceAbort(startExecution(host, boxId, cmd.toString(), {
       argv: cmd.argv,
       env: environment(image?.env ?? [], options, cmd, user),
       workingDir: cmd.cwd ?? options.workingDir ?? (image?.workingDir || '/'),
       tty: cmd.isTty, rows: 24, cols: 80,
       timeoutMs: cmd.timeoutMs ?? 0,
       user,
-    });
+    }, signal), signal, `running \`${cmd.toString()}\` in box ${boxId}`);
   }
 
   // How an execution reaches the portal, reports its end, and explains a failure (the VM's exit, its console).
@@ -125,6 +135,7 @@ export class LiteBox implements AsyncDisposable {
         return boxliteError('Portal', `box ${boxId} stopped while ${what}: ${failure ?? `the VM exited (${describeExit(exit)})`}; `
           + `last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail(15)}`, err);
       },
+      stoppedOnPurpose: () => this.svc.lifecycle.stoppedOnPurpose(boxId, session),
       onExecutionEnded: ({ failed, bytesSent, bytesReceived }) => {
         this.svc.store.addBoxCounters(boxId, { errors: failed ? 1 : 0, sent: bytesSent, received: bytesReceived });
         if (failed) this.svc.store.bump('run_errors');

@@ -1,6 +1,6 @@
 // ExecOutput: one output stream of an execution, read as lines or raw bytes, with flow-control credit.
 import { StringDecoder } from 'node:string_decoder';
-import type { BoxliteError } from '../errors.js';
+import { boxliteError, type BoxliteError } from '../errors.js';
 
 /** Lines longer than this are split, so a guest can't make the host hold an unbounded line. */
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -103,7 +103,9 @@ export class ExecOutput implements AsyncIterable<string> {
   }
 
   private claim(): void {
-    if (this.reading) throw new TypeError('this output stream is already being read');
+    if (this.reading) {
+      throw boxliteError('InvalidState', 'this output stream is already being read: a stream is read once, one way (its lines, bytes(), text() or buffer())');
+    }
     this.reading = true;
   }
 

@@ -1,15 +1,19 @@
 // Execution: the handle of one running command, its streams, and its result.
 import { boxliteError, type BoxliteError } from '../errors.js';
+import { abortError, raceAbort } from '../util/abort.js';
+import type { WaitOptions } from './call-options.js';
 import type { ExecSink, PortalClient } from '../portal/client.js';
 import { ExecOutput } from './exec-output.js';
 import { ExecStdin } from './exec-stdin.js';
 
 /**
  * How a command ended. `exitCode` is the process's exit code, or the negated signal number when a signal killed
- * it (so `kill()` gives -9); `timedOut` is true when the command's timeout killed it.
+ * it (so `kill()` gives -9); `timedOut` is true when the command's timeout killed it; `boxStopped` is true when
+ * the box was stopped on purpose (`box.stop()`, `runtime.remove(id, true)`, `runtime.close()`, from this process
+ * or another) while the command ran: the command ended with its VM, and `exitCode` is then -9, as for SIGKILL.
  */
 export class ExecResult {
-  constructor(readonly exitCode: number, readonly timedOut = false) {}
+  constructor(readonly exitCode: number, readonly timedOut = false, readonly boxStopped = false) {}
 
   /** True when the exit code is 0. */
   success(): boolean { return this.exitCode === 0; }
@@ -24,13 +28,22 @@ export interface ExecutionHost {
   readonly portal: PortalClient;
   /** Turns a portal failure into the error users see (e.g. with the VM's exit and console). */
   explainFailure(err: BoxliteError, what: string): Promise<BoxliteError>;
+  /** True when the box's VM was stopped on purpose (asked by `stop()`), not by a crash or a failure. */
+  stoppedOnPurpose(): boolean;
   onExecutionEnded(outcome: { failed: boolean; bytesSent: number; bytesReceived: number }): void;
 }
 
 /**
- * A command running in a box. Take each stream at most once (`stdin()`, `stdout()`, `stderr()` return
- * `undefined` the second time). Output you do not take is discarded once you call `wait()`; until then it is
- * held up to 256 KiB per execution, after which the process blocks as on a full pipe.
+ * A command running in a box.
+ *
+ * Streams: `stdin()`, `stdout()` and `stderr()` each hand out their stream once; calling one again throws
+ * InvalidState (keep what the first call returned). `wait()` settles the streams nobody took: their output is
+ * discarded (until then it is held, up to 256 KiB per execution, after which the process blocks as on a full
+ * pipe), and a stdin nobody took is closed, so the command reads EOF (`cat` ends instead of waiting forever).
+ * Taking such a stream after `wait()` throws InvalidState: take the streams you want before calling `wait()`.
+ *
+ * `box.run(cmd, { signal })` kills the command when the signal aborts; its `wait()` then rejects with an
+ * AbortError. A box stopped on purpose while the command runs ends it with `boxStopped: true` (see ExecResult).
  * Disposing an Execution (`await using`) kills it if it is still running.
  */
 export class Execution implements AsyncDisposable {
@@ -39,9 +52,11 @@ export class Execution implements AsyncDisposable {
   private readonly out: ExecOutput;
   private readonly err: ExecOutput;
   private readonly input: ExecStdin;
-  private taken = { stdin: false, stdout: false, stderr: false };
+  // Who has each stream: nobody yet, the caller, or wait() (which discarded or closed it).
+  private taken: Record<'stdin' | 'stdout' | 'stderr', 'caller' | 'wait' | undefined> = { stdin: undefined, stdout: undefined, stderr: undefined };
   private readonly result: Promise<ExecResult>;
   private settled = false;
+  private killedByAbort = false;
 
   /** @internal */
   constructor(
@@ -51,29 +66,39 @@ export class Execution implements AsyncDisposable {
     private readonly label: string,
     result: Promise<ExecResult>,
     streams: { out: ExecOutput; err: ExecOutput; input: ExecStdin },
+    signal?: AbortSignal,
   ) {
     this.id = `${boxId}-${execId}`;
     this.out = streams.out;
     this.err = streams.err;
     this.input = streams.input;
-    this.result = result.finally(() => { this.settled = true; });
+    const aborted = (): Error => abortError(signal, `running \`${label}\``);
+    this.result = result.then(
+      (r) => { this.settled = true; if (this.killedByAbort) throw aborted(); return r; },
+      (e: unknown) => { this.settled = true; throw this.killedByAbort ? aborted() : e; },
+    );
     this.result.catch(() => undefined);
+    if (signal) this.killOnAbort(signal);
   }
 
-  /** Standard input (taken once). */
-  stdin(): ExecStdin | undefined { return this.take('stdin', this.input); }
-  /** Standard output (taken once). With a TTY it carries stderr too. */
-  stdout(): ExecOutput | undefined { return this.take('stdout', this.out); }
-  /** Standard error (taken once). Empty with a TTY. */
-  stderr(): ExecOutput | undefined { return this.take('stderr', this.err); }
+  /** Standard input. Taken once; after `wait()` it is closed (InvalidState). */
+  stdin(): ExecStdin { return this.take('stdin', this.input); }
+  /** Standard output. Taken once, before `wait()` (which discards it otherwise). With a TTY it carries stderr too. */
+  stdout(): ExecOutput { return this.take('stdout', this.out); }
+  /** Standard error. Taken once, before `wait()` (which discards it otherwise). Empty with a TTY. */
+  stderr(): ExecOutput { return this.take('stderr', this.err); }
 
-  /** Waits for the command to end. Rejects with a BoxliteError if the box failed while it ran. */
-  wait(): Promise<ExecResult> {
-    if (!this.taken.stdout) { this.taken.stdout = true; this.out.discard(); }
-    if (!this.taken.stderr) { this.taken.stderr = true; this.err.discard(); }
-    return this.result;
+  /**
+   * Waits for the command to end. Output streams nobody took are discarded, and a stdin nobody took is closed
+   * (EOF). Rejects with a BoxliteError if the box failed while it ran, and with an AbortError when `opts.signal`
+   * aborts (only this wait ends; the command keeps running) or when the run's signal killed the command.
+   */
+  wait(opts: WaitOptions = {}): Promise<ExecResult> {
+    if (!this.taken.stdout) { this.taken.stdout = 'wait'; this.out.discard(); }
+    if (!this.taken.stderr) { this.taken.stderr = 'wait'; this.err.discard(); }
+    if (!this.taken.stdin) { this.taken.stdin = 'wait'; void this.input.close().catch(() => undefined); }
+    return raceAbort(this.result, opts.signal, `waiting for \`${this.label}\``);
   }
-
   /** Kills the command and its process group (SIGKILL). */
   kill(): Promise<void> {
     return this.signal(9);
@@ -107,16 +132,41 @@ export class Execution implements AsyncDisposable {
     throw await this.host.explainFailure(e, `running \`${this.label}\``);
   }
 
-  private take<K extends keyof Execution['taken'], T>(key: K, value: T): T | undefined {
-    if (this.taken[key]) return undefined;
-    this.taken[key] = true;
+  // Hands out a stream once; a second call, or one after wait() settled it, says why it cannot.
+  private take<T>(key: keyof Execution['taken'], value: T): T {
+    const by = this.taken[key];
+    if (by === 'caller') {
+      throw boxliteError('InvalidState', `the ${key} of \`${this.label}\` was already taken; use what the first ${key}() call returned`);
+    }
+    if (by === 'wait') {
+      const what = key === 'stdin' ? 'closed by wait() (a stdin nobody took is closed, so the command reads EOF)' : 'discarded by wait()';
+      throw boxliteError('InvalidState', `the ${key} of \`${this.label}\` was ${what}; call ${key}() before wait()`);
+    }
+    this.taken[key] = 'caller';
     return value;
+  }
+
+  // The run's signal: aborting it kills a command still running, and its wait() rejects with an AbortError.
+  private killOnAbort(signal: AbortSignal): void {
+    const onAbort = (): void => {
+      if (this.settled) return;
+      this.killedByAbort = true;
+      void this.kill().catch(() => undefined);
+    };
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.result.catch(() => undefined).finally(() => signal.removeEventListener('abort', onAbort));
+    }
   }
 }
 
-/** @internal Starts a command over the portal; resolves when the guest reports it started. */
+/**
+ * @internal Starts a command over the portal; resolves when the guest reports it started. `signal` kills it
+ * when it aborts (also when that happens before it started: it is killed as soon as it starts).
+ */
 export function startExecution(
-  host: ExecutionHost, boxId: string, label: string, request: Parameters<PortalClient['exec']>[0],
+  host: ExecutionHost, boxId: string, label: string, request: Parameters<PortalClient['exec']>[0], signal?: AbortSignal,
 ): Promise<Execution> {
   const portal = host.portal;
   let execId = 0;
@@ -137,7 +187,7 @@ export function startExecution(
     const sink: ExecSink = {
       onStarted: () => {
         started = true;
-        resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input }));
+        resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input }, signal));
       },
       onOutput: (stream, data) => { bytesReceived += data.length; (stream === 'stdout' ? out : err).push(data); },
       onStdinCredit: (n) => input.addCredit(n),
@@ -148,8 +198,8 @@ export function startExecution(
         resolveResult(new ExecResult(status, timedOut));
       },
       onFailed: (failure, closedByHost) => {
-        ended(!closedByHost);
         if (!started) {
+          ended(!closedByHost);
           // The guest could not start it (e.g. no such program), or the box died first.
           const e = failure.code === 'Run'
             ? boxliteError('Run', `could not start \`${label}\`: ${failure.message}`, failure)
@@ -158,6 +208,14 @@ export function startExecution(
           return;
         }
         void host.explainFailure(failure, `running \`${label}\``).then((e) => {
+          // A stop is not a failure: the command ended with its box, and says so.
+          const stopped = host.stoppedOnPurpose();
+          ended(!closedByHost && !stopped);
+          if (stopped) {
+            out.end(); err.end(); input.finish(boxliteError('InvalidState', `\`${label}\` ended: its box was stopped; its stdin is closed`));
+            resolveResult(new ExecResult(-9, false, true));
+            return;
+          }
           out.end(e); err.end(e); input.finish(e);
           rejectResult(e);
         });

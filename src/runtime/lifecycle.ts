@@ -9,6 +9,7 @@ import type { BoxPatch, BoxRecord, BoxStore } from '../state/box-store.js';
 import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-identity.js';
 import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
+import { abortError, SharedAbort } from '../util/abort.js';
 import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings, type StartMode } from './boot.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
@@ -41,6 +42,8 @@ export interface BoxSession {
   /** Aborted when this session ends (stops the polling of helpers another process spawned). */
   readonly ended: AbortController;
   stopRequested: boolean;
+  /** True once a deliberate stop (`stop()`, a forced remove, closing the runtime) began: not a failure. */
+  stoppedOnPurpose: boolean;
 }
 
 /**
@@ -51,13 +54,14 @@ export interface BoxSession {
 export class BoxLifecycle {
   private readonly sessions = new Map<string, BoxSession>();
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly startAborts = new Map<string, SharedAbort>();
 
   constructor(
     private readonly store: BoxStore,
     private readonly driver: VmmDriver,
     private readonly homeDir: string,
     private readonly me: ProcessIdentity,
-    private readonly prepareImage: (ref: string) => Promise<ImageRootfs>,
+    private readonly prepareImage: (ref: string, signal?: AbortSignal) => Promise<ImageRootfs>,
     private readonly templates: TemplateStore | undefined,
   ) {}
 
@@ -135,9 +139,44 @@ export class BoxLifecycle {
     return this.store.get(rec.id);
   }
 
-  /** Starts the box if needed and attaches this process to it; idempotent and safe across processes. */
-  start(boxId: string): Promise<BoxSession> {
-    return this.once(`start:${boxId}`, () => this.startNow(boxId));
+  /**
+   * Starts the box if needed and attaches this process to it; idempotent and safe across processes. Concurrent
+   * calls share one start, given up (AbortError; its VM ended, an auto-remove box removed) once every caller's
+   * `signal` has aborted; a caller that aborts while others still wait rejects at once and leaves the start to them.
+   */
+  start(boxId: string, signal?: AbortSignal): Promise<BoxSession> {
+    const what = `starting box ${boxId}`;
+    if (signal?.aborted) return Promise.reject(abortError(signal, what));
+    const key = `start:${boxId}`;
+    if (!this.inflight.has(key)) this.startAborts.set(boxId, new SharedAbort());
+    const shared = this.startAborts.get(boxId)!;
+    shared.join(signal);
+    const started = this.once(key, () => this.startNow(boxId, shared.signal).finally(() => {
+      shared.dispose();
+      if (this.startAborts.get(boxId) === shared) this.startAborts.delete(boxId);
+    }));
+    if (!signal) return started;
+    return new Promise<BoxSession>((resolve, reject) => {
+      // Listens after the shared abort (joined above), so it knows whether the start is being given up.
+      const onAbort = (): void => { if (!shared.signal.aborted) reject(abortError(signal, what)); };
+      signal.addEventListener('abort', onAbort, { once: true });
+      started.then(
+        (s) => { signal.removeEventListener('abort', onAbort); resolve(s); },
+        (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(signal.aborted ? abortError(signal, what) : e); },
+      );
+    });
+  }
+
+  /**
+   * True when the VM of `session` ended because of a deliberate stop: this process's (`stop()`, a forced remove,
+   * closing the runtime) or another's (the box then is stopping or stopped without an error). A crash, a helper
+   * that died or a guest that broke the protocol records a lastError first, so it is not one.
+   */
+  stoppedOnPurpose(boxId: string, session: BoxSession): boolean {
+    if (session.stoppedOnPurpose) return true;
+    if (session.stopRequested) return false; // ended here for a failure (a helper died, the protocol was broken)
+    const rec = this.store.get(boxId);
+    return rec !== undefined && (rec.status === 'stopping' || rec.status === 'stopped') && rec.lastError === undefined;
   }
 
   /** Stops the box (graceful, then forced); removes it if it auto-removes. Idempotent. */
@@ -184,9 +223,10 @@ export class BoxLifecycle {
     if (failures.length > 0) throw failures[0];
   }
 
-  private async startNow(boxId: string): Promise<BoxSession> {
+  private async startNow(boxId: string, signal: AbortSignal): Promise<BoxSession> {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
+      if (signal.aborted) throw abortError(signal, `starting box ${boxId}`);
       const rec = this.reconcile(this.store.get(boxId));
       if (!rec) throw notFound(boxId, 'start');
       if (rec.status === 'stopping' && (this.inflight.has(`stop:${boxId}`) || rec.lockOwner?.pid === this.me.pid)) {
@@ -213,15 +253,20 @@ export class BoxLifecycle {
         if (fresh.status !== 'configured' && fresh.status !== 'stopped') {
           throw boxliteError('InvalidState', `cannot start box ${boxId}: it is ${fresh.status}`);
         }
-        return await this.boot(fresh);
+        return await this.boot(fresh, signal);
       } finally {
         this.store.unlock(boxId, this.me);
       }
     }
   }
 
-  private async boot(rec: BoxRecord): Promise<BoxSession> {
+  // Boots a box under its lock. A failed or aborted boot leaves nothing running, and removes a box that auto-removes
+  // (it never ran, so nothing of it is worth keeping). Aborting kills the processes recorded so far, and any the
+  // boot spawns after, so the boot fails at once at its next step; image pulls see the signal themselves.
+  private async boot(rec: BoxRecord, signal: AbortSignal): Promise<BoxSession> {
     const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+    const endProcesses = (): void => { this.store.processes.endAll(rec.id); };
+    signal.addEventListener('abort', endProcesses, { once: true });
     this.store.clearPortClaims(rec.id);
     const port = this.store.claimPort(rec.id, PORTAL_PORTS, this.me)!;
     this.store.processes.endAll(rec.id); // none should be left; those of an earlier start must not be watched
@@ -246,10 +291,16 @@ export class BoxLifecycle {
         .filter((r) => r.status === 'running' || r.status === 'stopping')
         .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
       const booted = await bootBox({
-        boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
-        onProcess: (p) => this.store.processes.record(rec.id, p), jail: jail?.jail, sandbox: security.seccompEnabled,
-        network: { egress, uid: netUid },
+        boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, templates: this.templates,
+        prepareImage: (ref) => this.prepareImage(ref, signal),
+        onProcess: (p) => { this.store.processes.record(rec.id, p); if (signal.aborted) endProcesses(); },
+        jail: jail?.jail, sandbox: security.seccompEnabled, network: { egress, uid: netUid },
       });
+      if (signal.aborted) {
+        booted.portal.close();
+        await booted.vm.kill();
+        throw abortError(signal, `starting box ${rec.id}`);
+      }
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
         accelerator: booted.accelerator.accelerator, owner: options.detach ? undefined : this.me, lastError: undefined,
@@ -258,17 +309,23 @@ export class BoxLifecycle {
         portsJson: JSON.stringify(booted.ports),
       });
       const helpers = booted.helpers.map((h) => ({ kind: h.kind, exited: h.process.exited }));
-      return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, helpers, ended: new AbortController(), stopRequested: false });
+      return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, helpers, ended: new AbortController(), stopRequested: false, stoppedOnPurpose: false });
     } catch (err) {
+      const aborted = signal.aborted;
       try {
         this.endHostState(rec.id);
         this.store.releasePort(rec.id, port, this.me);
-        this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: messageOf(err) });
-        this.store.bump('boxes_failed');
+        this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: aborted ? 'its start was aborted' : messageOf(err) });
+        if (!aborted) this.store.bump('boxes_failed');
       } catch {
         // The database cannot take the failure either (a full disk): the box stays as it was; report the first error.
+        throw aborted ? abortError(signal, `starting box ${rec.id}`) : err;
       }
-      throw err;
+      const removed = rec.autoRemove && await this.removeLocked(rec.id).then(() => true, () => false);
+      if (aborted) throw abortError(signal, `starting box ${rec.id}`);
+      throw removed ? withRemoval(err, rec.id) : err;
+    } finally {
+      signal.removeEventListener('abort', endProcesses);
     }
   }
 
@@ -290,7 +347,7 @@ export class BoxLifecycle {
       }
       const ended = new AbortController();
       const helpers = this.store.processes.of(rec.id).filter((p) => p.kind !== 'vmm').map((p) => ({ kind: p.kind, exited: pollExit(p, ended.signal) }));
-      return this.track({ boxId: rec.id, portal, port, vm, launched: false, helpers, ended, stopRequested: false });
+      return this.track({ boxId: rec.id, portal, port, vm, launched: false, helpers, ended, stopRequested: false, stoppedOnPurpose: false });
     } catch (err) {
       this.store.releasePort(rec.id, port, this.me);
       if (vm.hasExited) return undefined;
@@ -351,7 +408,10 @@ export class BoxLifecycle {
     // Without the box's directory there are no portal sockets to attach through: the VM can only be killed.
     if (!session && fs.existsSync(paths.dir)) session = await this.attach(rec).catch(() => undefined);
     const vm = session?.vm ?? (rec.vmm && this.driver.adopt(rec.vmm.pid, rec.vmm.start, paths.dir, paths.consoleLog));
-    if (session) session.stopRequested = true;
+    if (session) {
+      session.stopRequested = true;
+      session.stoppedOnPurpose = true;
+    }
     const asked = session?.portal.isOpen === true && await orTimeout(session.portal.shutdown().then(() => true, () => false), STOP_GRACE_MS, false);
     if (vm && !(asked && await orTimeout(vm.exited.then(() => true), STOP_GRACE_MS, false))) await vm.kill();
     if (session) {
@@ -475,6 +535,14 @@ export function jailRecordOf(rec: BoxRecord | undefined): JailRecord | undefined
 /** Stage timings recorded at the last start, if any. */
 export function timingsOf(rec: BoxRecord): (StageTimings & { acceleratorReason?: string; startMode?: StartMode }) | undefined {
   return rec.timingsJson ? JSON.parse(rec.timingsJson) as StageTimings & { acceleratorReason?: string; startMode?: StartMode } : undefined;
+}
+
+// The error of a failed start of a box that auto-removes, saying that the box and its files (its console log too)
+// are gone, and how to keep them.
+function withRemoval(err: unknown, boxId: string): unknown {
+  if (!BoxliteError.is(err)) return err;
+  return boxliteError(err.code, `${err.message}; box ${boxId} was removed with its files (console log included), `
+    + 'as it auto-removes; create it with autoRemove: false to keep a box whose start failed', err);
 }
 
 function notFound(boxId: string, op: string): BoxliteError {

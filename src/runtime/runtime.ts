@@ -16,6 +16,8 @@ import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './runtime-op
 import { TemplateStore } from './templates.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import type { BoxInfo } from './status.js';
+import type { CreateOptions } from './call-options.js';
+import { throwIfAborted } from '../util/abort.js';
 
 /** Runtime-wide counters over the home dir (the spec's RuntimeMetrics). */
 export interface RuntimeMetrics {
@@ -37,7 +39,7 @@ let defaultRuntime: BoxliteRuntime | undefined;
  * await using runtime = BoxliteRuntime.withDefaults();
  * const box = await runtime.create({ rootfs: { rootfsPath: './rootfs' } });
  * const run = await box.run(new BoxCommand('echo').arg('hello'));
- * for await (const line of run.stdout()!) console.log(line);
+ * for await (const line of run.stdout()) console.log(line);
  * console.log((await run.wait()).exitCode);
  * ```
  */
@@ -74,7 +76,7 @@ export class BoxliteRuntime implements AsyncDisposable {
     this.db = openStateDb(this.homeDir);
     this.store = new BoxStore(this.db);
     const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver) : undefined;
-    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref) => prepareImageRootfs(this.images, ref), templates);
+    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref, signal) => prepareImageRootfs(this.images, ref, signal ? { signal } : {}), templates);
     try {
       this.recovery = recover(this.homeDir, this.store, this.lifecycle);
     } catch (err) {
@@ -109,10 +111,15 @@ export class BoxliteRuntime implements AsyncDisposable {
 
   /**
    * Creates a box: persisted as Configured, no VM yet. `name` must be unique in the home dir.
-   * Rejects with InvalidArgument for bad options, AlreadyExists for a taken name.
+   * Rejects with InvalidArgument for bad options, AlreadyExists for a taken name, and with an AbortError (no box
+   * created) when `opts.signal` has aborted.
    */
-  async create(options: BoxOptions = {}, name?: string): Promise<LiteBox> {
-    return guarded(`creating box${name ? ` ${JSON.stringify(name)}` : ''}`, this.homeDir, async () => this.createBox(options, name));
+  async create(options: BoxOptions = {}, name?: string, opts: CreateOptions = {}): Promise<LiteBox> {
+    const what = `creating box${name ? ` ${JSON.stringify(name)}` : ''}`;
+    return guarded(what, this.homeDir, async () => {
+      throwIfAborted(opts.signal, what);
+      return this.createBox(options, name);
+    });
   }
 
   private createBox(options: BoxOptions, name: string | undefined): LiteBox {
