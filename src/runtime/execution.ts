@@ -3,6 +3,7 @@ import { boxliteError, type BoxliteError } from '../errors.js';
 import type { ExecSink, PortalClient } from '../portal/client.js';
 import { ExecOutput } from './exec-output.js';
 import { ExecStdin } from './exec-stdin.js';
+import { OutputWatch, type OutputMatch, type WaitForOutputOptions } from './output-watch.js';
 
 /**
  * How a command ended. `exitCode` is the process's exit code, or the negated signal number when a signal killed
@@ -42,6 +43,7 @@ export class Execution implements AsyncDisposable {
   private taken = { stdin: false, stdout: false, stderr: false };
   private readonly result: Promise<ExecResult>;
   private settled = false;
+  private readonly watch: OutputWatch;
 
   /** @internal */
   constructor(
@@ -50,12 +52,13 @@ export class Execution implements AsyncDisposable {
     boxId: string,
     private readonly label: string,
     result: Promise<ExecResult>,
-    streams: { out: ExecOutput; err: ExecOutput; input: ExecStdin },
+    streams: { out: ExecOutput; err: ExecOutput; input: ExecStdin; watch?: OutputWatch },
   ) {
     this.id = `${boxId}-${execId}`;
     this.out = streams.out;
     this.err = streams.err;
     this.input = streams.input;
+    this.watch = streams.watch ?? new OutputWatch(label);
     this.result = result.finally(() => { this.settled = true; });
     this.result.catch(() => undefined);
   }
@@ -72,6 +75,17 @@ export class Execution implements AsyncDisposable {
     if (!this.taken.stdout) { this.taken.stdout = true; this.out.discard(); }
     if (!this.taken.stderr) { this.taken.stderr = true; this.err.discard(); }
     return this.result;
+  }
+
+  /**
+   * Resolves when a line of stdout or stderr matches `pattern` (a RegExp, or a string to find), e.g. a server's
+   * "listening on" line. It reads a copy of the output: the streams still give every byte to whoever reads them.
+   * Lines written before the call count too while they are among the last 64 KiB of their stream. Output nobody
+   * reads still fills the 256 KiB window and then blocks the command, so read or discard what a chatty server writes.
+   * Rejects (Run) when the command exits first or after `timeoutMs` (default 30 s), showing its last lines.
+   */
+  waitForOutput(pattern: RegExp | string, options?: WaitForOutputOptions): Promise<OutputMatch> {
+    return this.watch.waitFor(pattern, options);
   }
 
   /** Kills the command and its process group (SIGKILL). */
@@ -124,6 +138,7 @@ export function startExecution(
   let bytesReceived = 0;
   const out = new ExecOutput((n) => portal.returnCredit(execId, n));
   const err = new ExecOutput((n) => portal.returnCredit(execId, n));
+  const watch = new OutputWatch(`\`${label}\``);
   const input = new ExecStdin({
     write: (data) => { bytesSent += data.length; return portal.writeStdin(execId, data); },
     close: () => portal.closeStdin(execId),
@@ -137,13 +152,13 @@ export function startExecution(
     const sink: ExecSink = {
       onStarted: () => {
         started = true;
-        resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input }));
+        resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input, watch }));
       },
-      onOutput: (stream, data) => { bytesReceived += data.length; (stream === 'stdout' ? out : err).push(data); },
+      onOutput: (stream, data) => { bytesReceived += data.length; watch.push(stream, data); (stream === 'stdout' ? out : err).push(data); },
       onStdinCredit: (n) => input.addCredit(n),
       onExit: (status, timedOut) => {
         const exited = boxliteError('InvalidState', `\`${label}\` has exited; its stdin is closed`);
-        out.end(); err.end(); input.finish(exited);
+        out.end(); err.end(); input.finish(exited); watch.end({ exitCode: status });
         ended(false);
         resolveResult(new ExecResult(status, timedOut));
       },
@@ -158,7 +173,7 @@ export function startExecution(
           return;
         }
         void host.explainFailure(failure, `running \`${label}\``).then((e) => {
-          out.end(e); err.end(e); input.finish(e);
+          out.end(e); err.end(e); input.finish(e); watch.end({ error: e });
           rejectResult(e);
         });
       },
