@@ -23,10 +23,30 @@ export interface Interpreter {
 // the script is stored in a temporary file first and run with stdin from /dev/null.
 const BASH_FROM_FILE = 'f=$(mktemp) || exit 125; cat >"$f"; bash "$f" </dev/null; s=$?; rm -f "$f"; exit $s';
 
+// Python reads a script given as `python3 -` one byte per read() when PYTHONUNBUFFERED is set (images often set
+// it): minutes for a few MiB under emulation. So a small bootstrap reads stdin in bulk and runs it as `<stdin>` in
+// __main__, printing an uncaught exception exactly as Python would, without the bootstrap's own frame.
+const PYTHON_BOOTSTRAP = [
+  'def _boxlite_run():',
+  '    import sys, traceback',
+  '    src = sys.stdin.buffer.read()',
+  "    g = sys.modules['__main__'].__dict__",
+  "    del g['_boxlite_run']",
+  '    try:',
+  "        exec(compile(src, '<stdin>', 'exec'), g)",
+  '    except SystemExit:',
+  '        raise',
+  '    except BaseException as e:',
+  '        traceback.print_exception(type(e), e, e.__traceback__.tb_next)',
+  '        sys.stderr.flush()',
+  '        raise SystemExit(1) from None',
+  '_boxlite_run()',
+].join('\n');
+
 const INTERPRETERS: Record<CodeLanguage, Interpreter> = {
   python: {
     needs: 'python3',
-    argv: ['python3', '-'], // reads the whole program from stdin, then runs it (its own stdin is then at EOF)
+    argv: ['python3', '-c', PYTHON_BOOTSTRAP], // the whole program from stdin, then run (its own stdin is then at EOF)
     installer: 'pip (python3 -m pip)',
     install: (names) => ['python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--', ...names],
     parseError: parsePythonError,
