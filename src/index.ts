@@ -50,3 +50,16 @@ export type {
   BoxDirent, BoxFileType, CopyInOptions, CopyOutOptions, CopyResult, ReadFileOptions, ReaddirOptions, WatchEvent, WatchEventType,
   WriteFileOptions,
 } from './files/types.js';
+
+// One-call commands, waiting for servers, and the high-level boxes (SimpleBox, CodeBox).
+export { SimpleBox } from './boxes/simple-box.js';
+export type { SimpleBoxOptions } from './boxes/simple-box.js';
+export { CodeBox, DEFAULT_CODE_IMAGE } from './boxes/code-box.js';
+export type { CodeBoxOptions, CodeResult, RunCodeOptions } from './boxes/code-box.js';
+export type { CodeError } from './boxes/code-errors.js';
+export type { CodeLanguage } from './boxes/interpreters.js';
+export { DEFAULT_MAX_BUFFER_BYTES } from './runtime/exec-options.js';
+export type { BufferExecOptions, CommandResult, ExecInput, ExecOptions, TextExecOptions } from './runtime/exec-options.js';
+export { RECENT_OUTPUT_BYTES } from './runtime/output-watch.js';
+export type { OutputMatch, OutputStreamName, WaitForOutputOptions } from './runtime/output-watch.js';
+export type { WaitForPortOptions } from './runtime/wait-for-port.js';

@@ -23,6 +23,10 @@ import type { FileHost } from '../files/builtin-call.js';
 import { copyIn } from '../files/copy-in.js';
 import { copyOut } from '../files/copy-out.js';
 import type { CopyInOptions, CopyOutOptions, CopyResult } from '../files/types.js';
+import { execOnce, shellOnce, splitExecArgs } from './exec-once.js';
+import type { BufferExecOptions, CommandResult, ExecOptions, TextExecOptions } from './exec-options.js';
+import { publishedPort } from './published-port.js';
+import { explainProbeFailure, waitForPort, type WaitForPortOptions } from './wait-for-port.js';
 import type { NetworkPolicy } from '../vmm/network/policy.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -188,6 +192,49 @@ export class LiteBox implements AsyncDisposable {
         return options.user ?? image?.user ?? '';
       },
     };
+  }
+
+  /**
+   * Runs `program` with `args` to completion and returns its exit code and output (text, or Buffers with
+   * `encoding: 'buffer'`), like Node's `execFile`: a non-zero exit is a result, not an error. Options: `env`, `cwd`,
+   * `user`, `timeoutMs` (the result says `timedOut`), `input` (stdin), `signal` (abort kills it: AbortError), and
+   * `maxBuffer` (bytes kept per stream, default 16 MiB; more kills the command and rejects with a Run error).
+   */
+  exec(program: string, args?: readonly string[], options?: TextExecOptions): Promise<CommandResult>;
+  exec(program: string, args: readonly string[], options: BufferExecOptions): Promise<CommandResult<Buffer>>;
+  exec(program: string, options: BufferExecOptions): Promise<CommandResult<Buffer>>;
+  exec(program: string, options?: TextExecOptions): Promise<CommandResult>;
+  exec(program: string, a?: readonly string[] | ExecOptions, b?: ExecOptions): Promise<CommandResult<string | Buffer>> {
+    const [args, options] = splitExecArgs(a, b);
+    return execOnce((c) => this.run(c), program, args, options);
+  }
+
+  /** Runs a shell script with `/bin/sh -c` to completion, as `exec()` does (a Run error says so if the box has no /bin/sh). */
+  sh(script: string, options?: TextExecOptions): Promise<CommandResult>;
+  sh(script: string, options: BufferExecOptions): Promise<CommandResult<Buffer>>;
+  sh(script: string, options: ExecOptions = {}): Promise<CommandResult<string | Buffer>> {
+    return shellOnce((c) => this.run(c), script, options);
+  }
+
+  /**
+   * The host port a published guest port is reachable at (from `info().ports`). InvalidArgument when the box does
+   * not publish it; InvalidState when its host port is picked at start and the box is not running.
+   */
+  hostPort(guestPort: number, protocol: 'tcp' | 'udp' = 'tcp'): number {
+    return publishedPort(this.info(), guestPort, protocol).hostPort;
+  }
+
+  /**
+   * Resolves once something in the box listens on TCP `guestPort` and its published host port accepts a connection
+   * (polling with backoff; the box's /proc/net/tcp is read with `cat`, since passt accepts host connections even when
+   * nothing listens). Rejects with a Network error after `timeoutMs` (default 30 s) saying what was missing.
+   */
+  waitForPort(guestPort: number, options?: WaitForPortOptions): Promise<void> {
+    return waitForPort({
+      label: `box ${this.id}`,
+      published: () => publishedPort(this.info(), guestPort),
+      readProcNetTcp: () => this.exec('cat', ['/proc/net/tcp', '/proc/net/tcp6'], { signal: options?.signal }).then((r) => r.stdout, explainProbeFailure),
+    }, guestPort, options);
   }
 
   /**

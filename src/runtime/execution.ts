@@ -5,6 +5,7 @@ import type { WaitOptions } from './call-options.js';
 import type { ExecSink, PortalClient } from '../portal/client.js';
 import { ExecOutput } from './exec-output.js';
 import { ExecStdin } from './exec-stdin.js';
+import { OutputWatch, type OutputMatch, type WaitForOutputOptions } from './output-watch.js';
 
 /**
  * How a command ended. `exitCode` is the process's exit code, or the negated signal number when a signal killed
@@ -57,6 +58,7 @@ export class Execution implements AsyncDisposable {
   private readonly result: Promise<ExecResult>;
   private settled = false;
   private killedByAbort = false;
+  private readonly watch: OutputWatch;
 
   /** @internal */
   constructor(
@@ -65,13 +67,14 @@ export class Execution implements AsyncDisposable {
     boxId: string,
     private readonly label: string,
     result: Promise<ExecResult>,
-    streams: { out: ExecOutput; err: ExecOutput; input: ExecStdin },
+    streams: { out: ExecOutput; err: ExecOutput; input: ExecStdin; watch?: OutputWatch },
     signal?: AbortSignal,
   ) {
     this.id = `${boxId}-${execId}`;
     this.out = streams.out;
     this.err = streams.err;
     this.input = streams.input;
+    this.watch = streams.watch ?? new OutputWatch(label);
     const aborted = (): Error => abortError(signal, `running \`${label}\``);
     this.result = result.then(
       (r) => { this.settled = true; if (this.killedByAbort) throw aborted(); return r; },
@@ -99,6 +102,18 @@ export class Execution implements AsyncDisposable {
     if (!this.taken.stdin) { this.taken.stdin = 'wait'; void this.input.close().catch(() => undefined); }
     return raceAbort(this.result, opts.signal, `waiting for \`${this.label}\``);
   }
+
+  /**
+   * Resolves when a line of stdout or stderr matches `pattern` (a RegExp, or a string to find), e.g. a server's
+   * "listening on" line. It reads a copy of the output: the streams still give every byte to whoever reads them.
+   * Lines written before the call count too while they are among the last 64 KiB of their stream. Output nobody
+   * reads still fills the 256 KiB window and then blocks the command, so read or discard what a chatty server writes.
+   * Rejects (Run) when the command exits first or after `timeoutMs` (default 30 s), showing its last lines.
+   */
+  waitForOutput(pattern: RegExp | string, options?: WaitForOutputOptions): Promise<OutputMatch> {
+    return this.watch.waitFor(pattern, options);
+  }
+
   /** Kills the command and its process group (SIGKILL). */
   kill(): Promise<void> {
     return this.signal(9);
@@ -174,6 +189,7 @@ export function startExecution(
   let bytesReceived = 0;
   const out = new ExecOutput((n) => portal.returnCredit(execId, n));
   const err = new ExecOutput((n) => portal.returnCredit(execId, n));
+  const watch = new OutputWatch(`\`${label}\``);
   const input = new ExecStdin({
     write: (data) => { bytesSent += data.length; return portal.writeStdin(execId, data); },
     close: () => portal.closeStdin(execId),
@@ -187,13 +203,13 @@ export function startExecution(
     const sink: ExecSink = {
       onStarted: () => {
         started = true;
-        resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input }, signal));
+        resolveStart(new Execution(host, execId, boxId, label, result, { out, err, input, watch }, signal));
       },
-      onOutput: (stream, data) => { bytesReceived += data.length; (stream === 'stdout' ? out : err).push(data); },
+      onOutput: (stream, data) => { bytesReceived += data.length; watch.push(stream, data); (stream === 'stdout' ? out : err).push(data); },
       onStdinCredit: (n) => input.addCredit(n),
       onExit: (status, timedOut) => {
         const exited = boxliteError('InvalidState', `\`${label}\` has exited; its stdin is closed`);
-        out.end(); err.end(); input.finish(exited);
+        out.end(); err.end(); input.finish(exited); watch.end({ exitCode: status });
         ended(false);
         resolveResult(new ExecResult(status, timedOut));
       },
@@ -212,11 +228,11 @@ export function startExecution(
           const stopped = host.stoppedOnPurpose();
           ended(!closedByHost && !stopped);
           if (stopped) {
-            out.end(); err.end(); input.finish(boxliteError('InvalidState', `\`${label}\` ended: its box was stopped; its stdin is closed`));
+            out.end(); err.end(); watch.end({}); input.finish(boxliteError('InvalidState', `\`${label}\` ended: its box was stopped; its stdin is closed`));
             resolveResult(new ExecResult(-9, false, true));
             return;
           }
-          out.end(e); err.end(e); input.finish(e);
+          out.end(e); err.end(e); input.finish(e); watch.end({ error: e });
           rejectResult(e);
         });
       },
