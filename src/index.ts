@@ -13,6 +13,7 @@ export { Bytes, Seconds } from './runtime/types.js';
 export type { BoxMetrics } from './runtime/metrics.js';
 export { BoxID, ContainerID } from './runtime/ids.js';
 export type { StageTimings } from './runtime/boot.js';
+export type { ProgressEvent, ArtifactName } from './setup/progress.js';
 export type {
   BoxOptions, BoxliteOptions, RootfsSpec, VolumeSpec, NetworkSpec, PortSpec,
 } from './runtime/options.js';

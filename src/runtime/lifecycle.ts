@@ -22,6 +22,7 @@ import { policyTable } from '../vmm/network/nftables.js';
 import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '../jailer/box-jail.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
+import type { GuestCache } from './guest-cache.js';
 
 /** How long `stop()` waits for the guest to power off before killing the VM. */
 export const STOP_GRACE_MS = 10_000;
@@ -59,6 +60,7 @@ export class BoxLifecycle {
     private readonly me: ProcessIdentity,
     private readonly prepareImage: (ref: string) => Promise<ImageRootfs>,
     private readonly templates: TemplateStore | undefined,
+    private readonly guest: GuestCache,
   ) {}
 
   /** The paths of a box. */
@@ -248,7 +250,7 @@ export class BoxLifecycle {
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, prepareImage: this.prepareImage, templates: this.templates,
         onProcess: (p) => this.store.processes.record(rec.id, p), jail: jail?.jail, sandbox: security.seccompEnabled,
-        network: { egress, uid: netUid },
+        network: { egress, uid: netUid }, guest: this.guest,
       });
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
