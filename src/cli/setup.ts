@@ -23,7 +23,7 @@ export function registerSetup(program: Command): void {
       const fallback = readOnlyFallback(opts.cacheDir);
       const guest = await ensureGuestArtifacts({
         cacheDir, ...(fallback && fallback !== cacheDir ? { readOnlyCacheDirs: [fallback] } : {}), osPackages: false,
-        onProgress: (e) => { if (e.type === 'build-done') log(describeProgress(e)); }, log, // log has the rest
+        onProgress: (e) => { if (e.type === 'build-start' || e.type === 'build-done') log(describeProgress(e)); }, log, // log has the steps
       });
       const accel = chooseAccelerator('auto');
       const pruned = await new TemplateStore(homeDir, new QemuDriver()).pruneStale(guest);

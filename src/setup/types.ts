@@ -14,7 +14,6 @@ export interface StepOptions {
 
 /** Runs `build` (which makes `artifact` and returns its path), reporting it as build-start and build-done events. */
 export async function reportBuild<T extends { path: string }>(opts: StepOptions, artifact: ArtifactName, cacheDir: string, detail: string, build: () => Promise<T>): Promise<T> {
-  opts.log?.(`building ${artifact}: ${detail}`);
   emitProgress(opts.onProgress, { type: 'build-start', artifact, cacheDir, detail });
   const t0 = performance.now();
   const made = await build();
