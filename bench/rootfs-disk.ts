@@ -12,18 +12,22 @@ const TREE_MB = Number(process.env.BENCH_ROOTFS_MB ?? 187);
 /** A busybox root with TREE_MB MiB more in /opt (3/4 in 4 MiB files, the rest in 16 KiB ones), made once. */
 function bigTree(): string {
   const dir = path.join(FIXTURE_CACHE, `bench-rootfs-${TREE_MB}mb`);
-  if (fs.existsSync(path.join(dir, '.complete'))) return dir;
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.cpSync(busyboxRootfs(), dir, { recursive: true, verbatimSymlinks: true });
+  if (fs.existsSync(path.join(dir, '.bench-complete'))) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.cpSync(busyboxRootfs(), tmp, { recursive: true, verbatimSymlinks: true });
+  fs.mkdirSync(path.join(tmp, 'opt'), { recursive: true });
   const big = Math.floor((TREE_MB * 3) / 4 / 4);
-  for (let i = 0; i < big; i++) fs.writeFileSync(path.join(dir, 'opt', `big-${i}`), Buffer.alloc(4 << 20, i));
+  for (let i = 0; i < big; i++) fs.writeFileSync(path.join(tmp, 'opt', `big-${i}`), Buffer.alloc(4 << 20, i));
   const small = Math.floor(((TREE_MB - big * 4) * 1024) / 16);
   for (let i = 0; i < small; i++) {
-    const d = path.join(dir, 'opt', 'small', String(i % 64));
+    const d = path.join(tmp, 'opt', 'small', String(i % 64));
     fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(path.join(d, `f-${i}`), Buffer.alloc(16 << 10, i));
   }
-  fs.writeFileSync(path.join(dir, '.complete'), '');
+  fs.writeFileSync(path.join(tmp, '.bench-complete'), '');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
   return dir;
 }
 
