@@ -1,5 +1,6 @@
 // `npm run bench`: our cold start, exec latency and throughput, side by side with baselines from the same run.
-// BENCH_JAILER=0 skips the jailer section (standard vs development starts, the launcher supervisors' memory).
+// BENCH_JAILER=0 skips the jailer section (standard vs development starts, the launcher supervisors' memory);
+// BENCH_ROOTFS=0 the rootfs-directory disk rows (BENCH_ROOTFS_MB sizes its tree, default 187).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,17 +9,19 @@ import { BoxPaths } from '../src/runtime/box-paths.js';
 import { BoxCommand } from '../src/runtime/command.js';
 import { BoxliteRuntime } from '../src/runtime/runtime.js';
 import { SecurityOptions } from '../src/runtime/security.js';
-import { findGuestArtifacts } from '../src/setup/index.js';
+import { GuestCache } from '../src/runtime/guest-cache.js';
 import { chooseAccelerator } from '../src/vmm/accel.js';
 import { busyboxRootfs } from '../test/fixtures/rootfs.js';
 import { bareBootMs, floorInitrd } from './floor.js';
 import { downloadThroughput } from './network.js';
+import { rootfsDiskRows } from './rootfs-disk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
 const THROUGHPUT_MB = Number(process.env.BENCH_MB ?? 200);
 const NETWORK_MB = Number(process.env.BENCH_NET_MB ?? 100);
 const JAILER = process.env.BENCH_JAILER !== '0';
+const ROOTFS = process.env.BENCH_ROOTFS !== '0';
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -27,7 +30,7 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 const row = (name: string, ours: string, base: string, ratio: string): string => `${name.padEnd(34)} ${ours.padStart(14)} ${base.padStart(14)} ${ratio.padStart(8)}`;
 
 async function main(): Promise<void> {
-  const guest = findGuestArtifacts(homeDir);
+  const guest = await new GuestCache().artifacts(); // the shared cache, built first when missing
   const accel = chooseAccelerator('auto');
   const rootfs = busyboxRootfs();
   const shape = { cpus: 1, memoryMib: 256 };
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
   const supervisorBytes = supervisors.reduce((n, p) => n + rssOf(p), 0);
   const qemuBytes = vmmTree.filter((p) => exeOf(p) !== launcher).reduce((n, p) => n + rssOf(p), 0);
   await box.stop();
+  const rootfsRows = ROOTFS ? await rootfsDiskRows(runtime, shape, ROUNDS, row) : [];
 
   console.log(row('measure', 'boxlite', 'baseline', 'ratio'));
   console.log(row('cold start: create+run(true)+wait', ms(median(cold)), ms(median(floor)), `${(median(cold) / median(floor)).toFixed(2)}x`));
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
     console.log(row('network download into the box', `${download.boxMBs.toFixed(1)} MB/s`, `${download.hostMBs.toFixed(1)} MB/s`, `${(download.boxMBs / download.hostMBs).toFixed(3)}x`));
     console.log(`   (${NETWORK_MB} MiB over HTTP from a server in a test network namespace: busybox wget in the box through passt; baseline: the host fetching the same from the same server)`);
   }
+  for (const line of rootfsRows) console.log(line);
   console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); each with its launcher supervisor (standard security), no other process per box`);
   if (!JAILER) return;
 

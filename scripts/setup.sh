@@ -55,5 +55,6 @@ if [[ ! -f $stamp ]] || [[ -n "$(find src test bench examples tsconfig.json pack
   touch "$stamp"
 fi
 
-# 5. Guest kernel, agent and initramfs (cached in $BOXLITE_HOME/guest; milliseconds when up to date).
+# 5. Guest kernel, agent, initramfs and jailer, into the shared cache (BOXLITE_CACHE_DIR, else /var/cache/boxlite as
+#    root; milliseconds when up to date), and the default-shape snapshot of $BOXLITE_HOME.
 exec node dist/src/cli/main.js setup "$@"

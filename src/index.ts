@@ -30,6 +30,9 @@ export { ExecStdin } from './runtime/exec-stdin.js';
 export type { ImageStore, PulledImage, ImageSummary, PruneOptions, PruneResult } from './images/index.js';
 export type { ImageConfig, ImageEvent, ImageOperationOptions, PullProgress, CredentialMap, RegistryCredential } from './images/index.js';
 
+// First-use progress (guest artifacts, rootfs disks)
+export type { ProgressEvent, ArtifactName } from './setup/progress.js';
+
 // Security
 export { SecurityOptions, SecurityOptionsBuilder } from './runtime/security.js';
 export type { ResourceLimits, SecurityJson, SecurityPreset } from './runtime/security.js';

@@ -1,9 +1,10 @@
-// `boxlite setup`: installs what boxes need (OS packages, guest kernel, agent, initramfs, jailer) and reports it.
+// `boxlite setup`: installs the OS packages (root), fills the shared guest cache (kernel, agent, initramfs, jailer), and reports it.
 import type { Command } from 'commander';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, resolveHomeDir, snapshotsEnabled } from '../runtime/options.js';
 import { ensureDefaultTemplate, TemplateStore } from '../runtime/templates.js';
 import { QemuDriver } from '../vmm/qemu/process.js';
-import { ensureGuestArtifacts } from '../setup/index.js';
+import { describeProgress, ensureGuestArtifacts, readOnlyFallback, resolveCacheDir } from '../setup/index.js';
+import { GuestCache } from '../runtime/guest-cache.js';
 import { ensureOsPackages } from '../setup/os-packages.js';
 import { qemuVersion } from '../setup/qemu-info.js';
 import { chooseAccelerator } from '../vmm/accel.js';
@@ -11,23 +12,30 @@ import { chooseAccelerator } from '../vmm/accel.js';
 /** Adds the `setup` subcommand. */
 export function registerSetup(program: Command): void {
   program.command('setup')
-    .description('install QEMU, build the guest kernel, agent and initramfs, and snapshot a booted guest (cached; safe to run again)')
+    .description('install the OS packages (as root), build the guest kernel, agent, initramfs and jailer into the shared cache, and snapshot a booted guest (cached; safe to run again; a runtime builds what is missing on first use, so only the packages need this)')
     .option('-q, --quiet', 'print only the summary')
-    .action(async (opts: { quiet?: boolean }) => {
+    .option('--cache-dir <dir>', 'the shared cache of guest artifacts (default: $BOXLITE_CACHE_DIR, /var/cache/boxlite as root, else ~/.cache/boxlite)')
+    .action(async (opts: { quiet?: boolean; cacheDir?: string }) => {
       const log = opts.quiet ? () => undefined : (line: string) => process.stderr.write(`  ${line}\n`);
       const homeDir = resolveHomeDir(program.opts<{ home?: string }>().home);
+      const cacheDir = resolveCacheDir(opts.cacheDir);
       await ensureOsPackages({ log });
-      const guest = await ensureGuestArtifacts({ homeDir, log });
+      const fallback = readOnlyFallback(opts.cacheDir);
+      const guest = await ensureGuestArtifacts({
+        cacheDir, ...(fallback && fallback !== cacheDir ? { readOnlyCacheDirs: [fallback] } : {}), osPackages: false,
+        onProgress: (e) => { if (e.type === 'build-start' || e.type === 'build-done') log(describeProgress(e)); }, log, // log has the steps
+      });
       const accel = chooseAccelerator('auto');
       const pruned = await new TemplateStore(homeDir, new QemuDriver()).pruneStale(guest);
       if (pruned.removed) log(`removed ${pruned.removed} snapshot(s) of an older kernel, agent or QEMU (${Math.round(pruned.freedBytes / 1024 / 1024)} MiB)`);
       const t0 = performance.now();
-      const snapshot = snapshotsEnabled() ? await ensureDefaultTemplate(homeDir, new QemuDriver()) : { ok: false as const, reason: 'off (BOXLITE_SNAPSHOTS=0)' };
+      const snapshot = snapshotsEnabled() ? await ensureDefaultTemplate(homeDir, new QemuDriver(), new GuestCache(opts.cacheDir ? { cacheDir: opts.cacheDir } : {})) : { ok: false as const, reason: 'off (BOXLITE_SNAPSHOTS=0)' };
       const snapshotLine = snapshot.ok
         ? `default box shape (${DEFAULT_CPUS} CPUs, ${DEFAULT_MEMORY_MIB} MiB) ${snapshot.made ? `saved in ${Math.round(performance.now() - t0)} ms` : 'ready'}`
         : `none: ${snapshot.reason}; boxes boot cold`;
       process.stdout.write([
         `home:         ${homeDir}`,
+        `cache:        ${guest.cacheDir} (guest artifacts shared by every home; ${guest.built.length ? `built now: ${guest.built.join(', ')}` : 'all cached'})`,
         `qemu:         ${await qemuVersion()}`,
         `kernel:       ${guest.kernelVersion} (${guest.kernelPath})`,
         `initramfs:    ${guest.initrdPath}`,

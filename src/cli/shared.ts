@@ -4,10 +4,18 @@ import { boxliteError } from '../errors.js';
 import type { LiteBox } from '../runtime/box.js';
 import type { Execution } from '../runtime/execution.js';
 import { BoxliteRuntime } from '../runtime/runtime.js';
+import { describeProgress, type ProgressEvent } from '../setup/progress.js';
 
-/** A runtime on the `--home` of the program. */
+/** A runtime on the `--home` of the program; first-use work (building the shared guest cache, root disks) is printed to stderr. */
 export function openRuntime(program: Command): BoxliteRuntime {
-  return new BoxliteRuntime({ homeDir: program.opts<{ home?: string }>().home });
+  return new BoxliteRuntime({ homeDir: program.opts<{ home?: string }>().home, onProgress: printProgress });
+}
+
+/** Prints what a runtime builds on first use; quiet when everything was cached. */
+function printProgress(e: ProgressEvent): void {
+  if (e.type === 'guest-ready' && e.built.length === 0) return;
+  if (e.type === 'rootfs-disk' && e.status === 'reused') return;
+  process.stderr.write(`boxlite: ${describeProgress(e)}\n`);
 }
 
 /** The box with this id, prefix or name, or a NotFound error naming it. */

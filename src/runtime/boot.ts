@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
-import { findGuestArtifacts } from '../setup/index.js';
 import type { GuestArtifacts } from '../setup/manifest.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
 import type { Accelerator, VmConfig } from '../vmm/config.js';
@@ -11,7 +10,9 @@ import type { RunningVm, VmExit, VmmDriver } from '../vmm/driver.js';
 import type { HelperProcess } from '../vmm/helper-process.js';
 import type { BoxProcess } from '../state/box-processes.js';
 import type { BoxPaths } from './box-paths.js';
-import { buildBaseDisk, buildUpperDisk } from './disks.js';
+import { buildUpperDisk } from './disks.js';
+import type { GuestCache } from './guest-cache.js';
+import { provideRootfsDisk } from './rootfs-disk.js';
 import type { TemplateStore } from './templates.js';
 import { assignHostPorts } from './ports.js';
 import { startNetwork, type PortForward } from '../vmm/network/passt.js';
@@ -92,6 +93,8 @@ export interface BootRequest {
   sandbox: boolean;
   /** The network policy to start with, and the uid the box's passt runs as (its table matches it). */
   network: { egress: ResolvedEgress; uid: number | undefined };
+  /** The shared guest artifacts (built on first use) and the runtime's progress listener. */
+  guest: GuestCache;
 }
 
 /** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
@@ -115,17 +118,19 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   await paths.create(req.jail?.uid, Boolean(req.options.volumes?.length));
   const timings: Partial<StageTimings> = { filesystemSetupMs: t.lap() };
 
-  // A rootfs directory becomes this box's own base disk once; an image's base disk is shared by all its boxes.
+  // A rootfs directory's base disk is linked into the box at its first start from the disk cached for the tree's
+  // content (built when the tree is new or changed); an image's base disk is shared by all its boxes.
   const rootfs = req.options.rootfs;
   let image: ImageRootfs | undefined;
   if ('image' in rootfs) image = await req.prepareImage(rootfs.image);
-  else if (!fs.existsSync(paths.baseDisk)) await buildBaseDisk(rootfs.rootfsPath, paths.baseDisk);
+  else if (!fs.existsSync(paths.baseDisk)) await provideRootfsDisk(req.homeDir, rootfs.rootfsPath, paths.baseDisk, req.guest.onProgress);
   const baseDisk = image?.baseDiskPath ?? paths.baseDisk;
   timings.imagePrepareMs = t.lap();
 
   if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
-  if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined);
-  const guest = findGuestArtifacts(req.homeDir);
+  // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
+  if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined || fs.statSync(baseDisk).nlink > 1);
+  const guest = await req.guest.artifacts();
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);

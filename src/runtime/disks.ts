@@ -25,9 +25,12 @@ export async function measureTree(dir: string): Promise<{ bytes: number; entries
   return { bytes, entries };
 }
 
-/** Writes a read-only ext4 image of `dir` to `out` (temp file + rename, so a crash leaves nothing half-made). */
-export async function buildBaseDisk(dir: string, out: string): Promise<void> {
-  const { bytes, entries } = await measureTree(dir);
+/**
+ * Writes a read-only ext4 image of `dir` to `out` (temp file + rename, so a crash leaves nothing half-made).
+ * `measured` (from measureTree or treeIdentity) saves a walk of the tree.
+ */
+export async function buildBaseDisk(dir: string, out: string, measured?: { bytes: number; entries: number }): Promise<void> {
+  const { bytes, entries } = measured ?? await measureTree(dir);
   const sizeBytes = Math.ceil((bytes * 1.15 + 16 * 1024 * 1024) / (1024 * 1024)) * 1024 * 1024;
   const inodes = Math.ceil(entries * 1.1) + 1024;
   const tmp = `${out}.tmp-${process.pid}`;

@@ -23,6 +23,7 @@ import { policyTable } from '../vmm/network/nftables.js';
 import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '../jailer/box-jail.js';
 import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
+import type { GuestCache } from './guest-cache.js';
 
 /** How long `stop()` waits for the guest to power off before killing the VM. */
 export const STOP_GRACE_MS = 10_000;
@@ -63,6 +64,7 @@ export class BoxLifecycle {
     private readonly me: ProcessIdentity,
     private readonly prepareImage: (ref: string, signal?: AbortSignal) => Promise<ImageRootfs>,
     private readonly templates: TemplateStore | undefined,
+    private readonly guest: GuestCache,
   ) {}
 
   /** The paths of a box. */
@@ -294,7 +296,7 @@ export class BoxLifecycle {
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, templates: this.templates,
         prepareImage: (ref) => this.prepareImage(ref, signal),
         onProcess: (p) => { this.store.processes.record(rec.id, p); if (signal.aborted) endProcesses(); },
-        jail: jail?.jail, sandbox: security.seccompEnabled, network: { egress, uid: netUid },
+        jail: jail?.jail, sandbox: security.seccompEnabled, network: { egress, uid: netUid }, guest: this.guest,
       });
       if (signal.aborted) {
         booted.portal.close();

@@ -15,6 +15,7 @@ import { resolveVolumes, type ResolvedVolume } from './volumes.js';
 import { JAIL_UID_BASE, JAIL_UID_COUNT } from '../jailer/uids.js';
 import { egressPolicyOf, resolveEgress, type EgressPolicy, type NetworkPolicy } from '../vmm/network/policy.js';
 import { checkForwarderPossible } from '../vmm/network/dns.js';
+import type { ProgressEvent } from '../setup/progress.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
 export type RootfsSpec = { image: string } | { rootfsPath: string };
@@ -117,8 +118,21 @@ export interface ResolvedBoxOptions {
 
 /** Options of a runtime (the spec's BoxliteOptions). */
 export interface BoxliteOptions {
-  /** Home directory for boxes, images and the guest kernel (default `BOXLITE_HOME` or `~/.boxlite`). */
+  /** Home directory for boxes, images and snapshots (default `BOXLITE_HOME` or `~/.boxlite`). Needs no set-up. */
   homeDir?: string;
+  /**
+   * The machine-wide cache of guest artifacts (kernel, initramfs, agent, jailer, patched passt), shared by every
+   * home and built on the first start that needs it. Default `BOXLITE_CACHE_DIR`, else `/var/cache/boxlite` as
+   * root, else `$XDG_CACHE_HOME/boxlite` or `~/.cache/boxlite` (an ordinary user also reads root's when it is up
+   * to date). It must be writable by no other user.
+   */
+  cacheDir?: string;
+  /**
+   * Called with the progress of first-use work: building guest artifacts into the shared cache (`build-start`,
+   * `step`, `build-done`, `guest-ready`), waiting for another builder, and each box's root disk from a rootfs
+   * directory (`rootfs-disk`, reused or built). Must not throw.
+   */
+  onProgress?: (event: ProgressEvent) => void;
   /** Registries (hosts, or `host/namespace` prefixes such as `ghcr.io/myorg`) tried, in order, for unqualified image names, before docker.io. */
   imageRegistries?: string[];
   /** Registries (`host` or `host:port`) reached over plain http instead of https; loopback registries always are. */

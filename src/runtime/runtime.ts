@@ -14,6 +14,7 @@ import { BoxLifecycle } from './lifecycle.js';
 import { resolveBoxOptions, resolveHomeDir, snapshotsEnabled, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './runtime-options.js';
 import { TemplateStore } from './templates.js';
+import { GuestCache } from './guest-cache.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import type { BoxInfo } from './status.js';
 import type { CreateOptions } from './call-options.js';
@@ -51,6 +52,8 @@ export class BoxliteRuntime implements AsyncDisposable {
   /** What recovery found and fixed when this runtime opened. */
   readonly recovery: RecoveryReport;
   private readonly options: ResolvedRuntimeOptions;
+  /** The machine-wide cache of guest artifacts (kernel, initramfs, agent, jailer) this runtime boots from and builds into. */
+  readonly cacheDir: string;
   private readonly db: StateDb;
   private readonly store: BoxStore;
   private readonly lifecycle: BoxLifecycle;
@@ -75,8 +78,10 @@ export class BoxliteRuntime implements AsyncDisposable {
     }
     this.db = openStateDb(this.homeDir);
     this.store = new BoxStore(this.db);
-    const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver) : undefined;
-    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref, signal) => prepareImageRootfs(this.images, ref, signal ? { signal } : {}), templates);
+    const guest = new GuestCache({ ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    this.cacheDir = guest.cacheDir;
+    const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver, guest) : undefined;
+    this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref, signal) => prepareImageRootfs(this.images, ref, signal ? { signal } : {}), templates, guest);
     try {
       this.recovery = recover(this.homeDir, this.store, this.lifecycle);
     } catch (err) {

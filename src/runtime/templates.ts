@@ -18,9 +18,9 @@ import { buildQemuArgv } from '../vmm/qemu/argv.js';
 import { QEMU_BINARY } from '../vmm/qemu/process.js';
 import { networkSocketPath, removeNetworkSocketDir, startNetwork } from '../vmm/network/passt.js';
 import { chooseAccelerator } from '../vmm/accel.js';
-import { findGuestArtifacts } from '../setup/index.js';
 import { boxVmConfig, raceVmBoot } from './boot.js';
 import { BoxPaths } from './box-paths.js';
+import { GuestCache } from './guest-cache.js';
 import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB } from './options.js';
 import { templateJail } from '../jailer/box-jail.js';
 
@@ -53,7 +53,8 @@ export class TemplateStore {
   readonly root: string;
   private qemuPath: Promise<string> | undefined;
 
-  constructor(homeDir: string, private readonly driver: VmmDriver) {
+  /** `guest` gives the jailer and passt the template VMs run with (default: the default shared cache's). */
+  constructor(homeDir: string, private readonly driver: VmmDriver, private readonly guest: GuestCache = new GuestCache()) {
     this.root = path.join(homeDir, 'templates');
   }
 
@@ -147,7 +148,7 @@ export class TemplateStore {
     const tmpState = `${statePath}.tmp`;
     const homeDir = path.dirname(this.root);
     const jail = templateJail(homeDir, path.basename(dir));
-    const launcherPath = findGuestArtifacts(homeDir).launcherPath;
+    const { launcherPath, passtPath } = await this.guest.artifacts();
     const own = async (p: string): Promise<void> => { if (jail?.uid !== undefined) await fs.promises.chown(p, jail.uid, jail.gid ?? jail.uid); };
     try {
       await own(sockets);
@@ -166,7 +167,7 @@ export class TemplateStore {
       };
       const jailed = jail && { launcherPath, box: jail };
       const network = netSocket
-        ? await startNetwork({ socketPath: netSocket, ports: [], detached: false, binary: findGuestArtifacts(homeDir).passtPath, ...(jailed ? { jail: jailed } : {}) })
+        ? await startNetwork({ socketPath: netSocket, ports: [], detached: false, binary: passtPath, ...(jailed ? { jail: jailed } : {}) })
         : undefined;
       const vm = await this.driver.launch(templateConfig, { consoleLogPath: path.join(dir, 'console.log'), detached: false, ...(jailed ? { jail: jailed } : {}) })
         .catch((e: unknown) => { network?.kill(); throw e; });
@@ -221,10 +222,10 @@ function recordFailure(dir: string, reason: string, count: number): void {
  * Makes (or finds) the snapshot for boxes of the default shape (the spec's 2 CPUs and 512 MiB), so that even the
  * first box a user creates starts from a snapshot. Returns whether it is usable, and why not.
  */
-export async function ensureDefaultTemplate(homeDir: string, driver: VmmDriver): Promise<{ ok: true; made: boolean } | { ok: false; reason: string }> {
+export async function ensureDefaultTemplate(homeDir: string, driver: VmmDriver, guest = new GuestCache()): Promise<{ ok: true; made: boolean } | { ok: false; reason: string }> {
   const paths = new BoxPaths(homeDir, 'default-shape'); // only its path names are used: template VMs get their own files
-  const config = boxVmConfig({ cpus: DEFAULT_CPUS, memoryMib: DEFAULT_MEMORY_MIB }, chooseAccelerator('auto').accelerator, findGuestArtifacts(homeDir), paths, paths.baseDisk);
-  const store = new TemplateStore(homeDir, driver);
+  const config = boxVmConfig({ cpus: DEFAULT_CPUS, memoryMib: DEFAULT_MEMORY_MIB }, chooseAccelerator('auto').accelerator, await guest.artifacts(), paths, paths.baseDisk);
+  const store = new TemplateStore(homeDir, driver, guest);
   const existed = fs.existsSync(path.join(store.root, await store.key(config), 'state'));
   let reason = '';
   const template = await store.ensure(config, (why) => { reason = why; });

@@ -1,4 +1,4 @@
-// Builds the guest agent (guest/, static C) once per version of its sources, into the home dir.
+// Builds the guest agent (guest/, static C) once per version of its sources, into the shared cache.
 import path from 'node:path';
 import { ensureProgram, hashSources, type BuiltProgram } from './c-build.js';
 import type { StepOptions } from './types.js';
@@ -15,12 +15,12 @@ export async function hashGuestSources(guestSrcDir: string): Promise<string> {
 }
 
 /**
- * Returns `<home>/guest/agent/<hash>/boxlite-agent`, building it first with `make -C <guestSrcDir> OUT=<tmp>`
+ * Returns `<cache>/agent/<hash>/boxlite-agent`, building it first with `make -C <guestSrcDir> OUT=<tmp>`
  * when that version is not built yet. The result must be a static ELF executable (it runs as PID 1).
  */
-export async function ensureAgent(homeDir: string, guestSrcDir: string, opts: StepOptions = {}): Promise<AgentInfo> {
+export async function ensureAgent(cacheDir: string, guestSrcDir: string, opts: StepOptions = {}): Promise<AgentInfo> {
   return ensureProgram({
-    srcDir: guestSrcDir, outRoot: path.join(homeDir, 'guest', 'agent'), binary: AGENT_BINARY, label: 'guest agent',
+    srcDir: guestSrcDir, outRoot: path.join(cacheDir, 'agent'), binary: AGENT_BINARY, label: 'guest agent', artifact: 'agent', cacheDir,
     whyStatic: 'it runs as PID 1 with no libc in the initramfs', needs: 'musl-gcc and make',
   }, opts);
 }

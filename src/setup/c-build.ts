@@ -1,4 +1,4 @@
-// Builds a static C program from a source folder with make, once per version of its sources, into the home dir.
+// Builds a static C program from a source folder with make, once per version of its sources, into the shared cache.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -6,7 +6,8 @@ import { boxliteError } from '../errors.js';
 import { exists, removeStaleTemps, renameDirIntoPlace, tempPathFor } from './atomic.js';
 import { Elf64 } from './elf.js';
 import { runTool } from './run-tool.js';
-import type { StepOptions } from './types.js';
+import type { ArtifactName } from './progress.js';
+import { reportBuild, type StepOptions } from './types.js';
 
 /** A built program. */
 export interface BuiltProgram {
@@ -22,6 +23,9 @@ export interface ProgramSpec {
   binary: string;
   /** Names the program in messages ("guest agent"). */
   label: string;
+  /** Names it in progress events, and the cache it is built in. */
+  artifact: ArtifactName;
+  cacheDir: string;
   /** Why it must be static, for the error when it is not. */
   whyStatic: string;
   /** What the build needs, for the error when it fails. */
@@ -66,10 +70,15 @@ export async function ensureProgram(spec: ProgramSpec, opts: StepOptions = {}): 
   if (await exists(binaryPath)) return { hash, path: binaryPath };
   await fs.mkdir(spec.outRoot, { recursive: true });
   await removeStaleTemps(spec.outRoot);
+  return reportBuild(opts, spec.artifact, spec.cacheDir, `${label} ${hash} (make -C ${srcDir})`, () => buildProgram(spec, hash, finalDir, opts));
+}
+
+async function buildProgram(spec: ProgramSpec, hash: string, finalDir: string, opts: StepOptions): Promise<BuiltProgram> {
+  const { srcDir, binary, label } = spec;
+  const binaryPath = path.join(finalDir, binary);
   const tmp = tempPathFor(finalDir);
   await fs.mkdir(tmp);
   try {
-    opts.log?.(`building ${label} ${hash} (make -C ${srcDir})`);
     await runTool('make', ['-C', srcDir, `OUT=${tmp}`], {
       signal: opts.signal, errorCode: 'Internal', hint: `the ${label} in ${srcDir} failed to build (it needs ${spec.needs}: run \`npx boxlite setup\` as root)`,
     });

@@ -1,5 +1,4 @@
-// Sets up everything a guest boots from (host packages, kernel, agent, initramfs) and finds it again later.
-import fs from 'node:fs/promises';
+// Makes everything a guest boots from (kernel, agent, initramfs, jailer, passt) ready in the shared cache, and finds it again.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureAgent, hashGuestSources } from './agent-build.js';
@@ -8,13 +7,17 @@ import { ensureLauncher } from './launcher-build.js';
 import { ensureInitramfs, initramfsHash } from './initramfs.js';
 import { ensureKernel } from './kernel.js';
 import { withFileLock } from '../util/file-lock.js';
-import { artifactsOf, guestDir, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
-import { ensureOsPackages } from './os-packages.js';
+import { artifactsOf, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
+import { checkCacheDirSafe, ensureCacheDir, resolveCacheDir } from './cache-dir.js';
+import { checkOsPackages, ensureOsPackages } from './os-packages.js';
+import { emitProgress, type ArtifactName, type ProgressListener } from './progress.js';
 import { ensurePatchedPasst, wantedPasstPath } from './passt-build.js';
 import type { StepOptions } from './types.js';
 
 export { findGuestArtifacts, type GuestArtifacts } from './manifest.js';
-export { ensureOsPackages, missingOsTools, OS_PACKAGES, INSTALL_COMMAND } from './os-packages.js';
+export { ensureOsPackages, checkOsPackages, missingOsTools, missingPackagesError, OS_PACKAGES, INSTALL_COMMAND } from './os-packages.js';
+export { resolveCacheDir, readOnlyFallback, CACHE_DIR_ENV, SYSTEM_CACHE_DIR } from './cache-dir.js';
+export { describeProgress, type ProgressEvent, type ProgressListener, type ArtifactName } from './progress.js';
 export { ensureKernel, type KernelInfo } from './kernel.js';
 export { ensureAgent, hashGuestSources, type AgentInfo } from './agent-build.js';
 export { ensureLauncher, LAUNCHER_BINARY } from './launcher-build.js';
@@ -30,77 +33,112 @@ export const DEFAULT_LAUNCHER_SRC_DIR = fileURLToPath(new URL('../../../launcher
 
 /** Options of ensureGuestArtifacts. */
 export interface EnsureGuestArtifactsOptions extends StepOptions {
-  homeDir: string;
+  /** The shared cache to find and build the artifacts in (default resolveCacheDir()). */
+  cacheDir?: string;
+  /** Caches only read from, tried when `cacheDir` is not up to date (e.g. root's, for an ordinary user). */
+  readOnlyCacheDirs?: readonly string[];
   /** The agent's sources (default DEFAULT_GUEST_SRC_DIR). */
   guestSrcDir?: string;
   /** The jailer's sources (launcher/) (default DEFAULT_LAUNCHER_SRC_DIR). */
   launcherSrcDir?: string;
-  /** Check for (and as root install) the host packages first (default true). */
-  osPackages?: boolean;
+  /**
+   * The host packages: `install` checks and, as root, installs them (setup); `check` fails with a Config error
+   * naming `boxlite setup` when one is missing (a runtime); `false` skips them. Default `install`.
+   */
+  osPackages?: 'install' | 'check' | false;
   /** Ask apt for the newest cloud kernel even when one is unpacked already (default false: no apt calls when cached). */
   refreshKernel?: boolean;
 }
 
-/**
- * Makes the guest kernel and initramfs ready in `<home>/guest` and records them in its manifest.json.
- * A second call with unchanged agent sources only reads the manifest and stats a few files (milliseconds).
- * Concurrent calls on one home dir are serialized by a lock file; every file is written via temp + rename.
- */
-export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions): Promise<GuestArtifacts> {
-  const { homeDir } = opts;
-  const guestSrcDir = path.resolve(opts.guestSrcDir ?? DEFAULT_GUEST_SRC_DIR);
-  const launcherSrcDir = path.resolve(opts.launcherSrcDir ?? DEFAULT_LAUNCHER_SRC_DIR);
-  if (opts.osPackages !== false) await ensureOsPackages(opts);
-  const warm = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir, launcherSrcDir);
-  if (warm) return warm;
+/** The artifacts ready in a cache, and where. */
+export interface ReadyGuest extends GuestArtifacts {
+  cacheDir: string;
+  /** What this call built (empty: all reused). */
+  built: ArtifactName[];
+}
 
-  await fs.mkdir(guestDir(homeDir), { recursive: true });
-  const lock = path.join(guestDir(homeDir), 'setup.lock');
+/**
+ * Makes the guest kernel, agent, initramfs, jailer and (where needed) patched passt ready in the shared cache and
+ * records them in its manifest.json; every artifact is keyed by its inputs (source hashes, kernel release, patch).
+ * A call with everything cached only reads the manifest, hashes the sources and stats a few files. Concurrent
+ * builders (processes, homes) are serialized by `<cache>/setup.lock`; every file is written via temp + rename.
+ * Ends with a `guest-ready` progress event naming what was built.
+ */
+export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions = {}): Promise<ReadyGuest> {
+  const t0 = performance.now();
+  const cacheDir = opts.cacheDir ?? resolveCacheDir();
+  const inputs = { guestSrcDir: path.resolve(opts.guestSrcDir ?? DEFAULT_GUEST_SRC_DIR), launcherSrcDir: path.resolve(opts.launcherSrcDir ?? DEFAULT_LAUNCHER_SRC_DIR) };
+  if (opts.osPackages === 'check') await checkOsPackages();
+  else if (opts.osPackages !== false) await ensureOsPackages(opts);
+  const ready = (dir: string, found: GuestArtifacts, built: ArtifactName[]): ReadyGuest => {
+    emitProgress(opts.onProgress, { type: 'guest-ready', cacheDir: dir, built, durationMs: Math.round(performance.now() - t0) });
+    return { ...found, cacheDir: dir, built };
+  };
+  if (!opts.refreshKernel) {
+    for (const dir of [cacheDir, ...(opts.readOnlyCacheDirs ?? [])]) {
+      const warm = await upToDate(dir, inputs);
+      if (warm) return ready(dir, warm, []);
+    }
+  }
+
+  ensureCacheDir(cacheDir);
+  const built: ArtifactName[] = [];
+  const onProgress: ProgressListener = (e) => {
+    if (e.type === 'build-done') built.push(e.artifact);
+    emitProgress(opts.onProgress, e);
+  };
+  const log = (line: string): void => { opts.log?.(line); emitProgress(opts.onProgress, { type: 'step', line }); };
+  const step = { signal: opts.signal, log, onProgress };
+  const lock = path.join(cacheDir, 'setup.lock');
   return withFileLock(lock, async () => {
-    const again = opts.refreshKernel ? undefined : await upToDate(homeDir, guestSrcDir, launcherSrcDir); // another process may have finished while we waited
-    if (again) return again;
-    const previous = readManifest(homeDir);
-    const agent = await ensureAgent(homeDir, guestSrcDir, opts); // first: a broken agent fails before any download
-    const launcher = await ensureLauncher(homeDir, launcherSrcDir, opts);
-    const kernel = await ensureKernel(homeDir, { ...opts, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
-    const initramfs = await ensureInitramfs(homeDir, agent, kernel, opts);
-    const passt = await ensurePatchedPasst(homeDir, opts);
-    const dir = guestDir(homeDir);
+    const again = opts.refreshKernel ? undefined : await upToDate(cacheDir, inputs); // another process may have finished while we waited
+    if (again) return ready(cacheDir, again, []);
+    const previous = readManifest(cacheDir);
+    const agent = await ensureAgent(cacheDir, inputs.guestSrcDir, step); // first: a broken agent fails before any download
+    const launcher = await ensureLauncher(cacheDir, inputs.launcherSrcDir, step);
+    const kernel = await ensureKernel(cacheDir, { ...step, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
+    const initramfs = await ensureInitramfs(cacheDir, agent, kernel, step);
+    const passt = await ensurePatchedPasst(cacheDir, step);
     const manifest: GuestManifest = {
       formatVersion: 1,
       kernelVersion: kernel.version,
       kernelPackage: kernel.packageName,
       kernelPackageVersion: kernel.packageVersion,
-      kernelPath: path.relative(dir, kernel.vmlinuxPath),
-      initrdPath: path.relative(dir, initramfs.path),
+      kernelPath: path.relative(cacheDir, kernel.vmlinuxPath),
+      initrdPath: path.relative(cacheDir, initramfs.path),
       initramfsHash: initramfs.hash,
       agentHash: agent.hash,
-      agentPath: path.relative(dir, agent.path),
+      agentPath: path.relative(cacheDir, agent.path),
       launcherHash: launcher.hash,
-      launcherPath: path.relative(dir, launcher.path),
+      launcherPath: path.relative(cacheDir, launcher.path),
       modules: initramfs.modules.load.map((m) => m.name),
       builtinModules: initramfs.modules.builtin,
-      ...(passt ? { passtPath: path.relative(dir, passt.path), passtReplaces: passt.replaces } : {}),
+      ...(passt ? { passtPath: path.relative(cacheDir, passt.path), passtReplaces: passt.replaces } : {}),
       createdAt: new Date().toISOString(),
     };
-    await writeManifest(homeDir, manifest);
-    return { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, launcherPath: launcher.path, ...(passt ? { passtPath: passt.path } : {}) };
-  }, { signal: opts.signal, errorCode: 'Config', onWait: (pid) => opts.log?.(`waiting for setup in process ${pid} to finish`) });
+    await writeManifest(cacheDir, manifest);
+    const found = { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, launcherPath: launcher.path, ...(passt ? { passtPath: passt.path } : {}) };
+    return ready(cacheDir, found, built);
+  }, { signal: opts.signal, errorCode: 'Config', onWait: (ownerPid) => { log(`waiting for setup in process ${ownerPid} to finish`); emitProgress(opts.onProgress, { type: 'waiting', lockPath: lock, ownerPid }); } });
 }
 
-/** The recorded artifacts when they match the current agent and launcher sources and initramfs layout, else undefined. */
-async function upToDate(homeDir: string, guestSrcDir: string, launcherSrcDir: string): Promise<GuestArtifacts | undefined> {
-  const m = readManifest(homeDir);
+/**
+ * The artifacts recorded in `cacheDir` when they match the current agent and launcher sources, initramfs layout and
+ * installed passt, else undefined. A cache dir that exists must be safe (see checkCacheDirSafe): it holds binaries.
+ */
+async function upToDate(cacheDir: string, inputs: { guestSrcDir: string; launcherSrcDir: string }): Promise<GuestArtifacts | undefined> {
+  const m = readManifest(cacheDir);
   if (!m) return undefined;
-  const agentHash = await hashGuestSources(guestSrcDir).catch(() => undefined);
+  checkCacheDirSafe(cacheDir);
+  const agentHash = await hashGuestSources(inputs.guestSrcDir).catch(() => undefined);
   if (agentHash !== m.agentHash) return undefined;
-  const launcherHash = await hashSources(launcherSrcDir).catch(() => undefined);
+  const launcherHash = await hashSources(inputs.launcherSrcDir).catch(() => undefined);
   if (launcherHash === undefined || launcherHash !== m.launcherHash) return undefined;
   const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion });
   if (expected !== m.initramfsHash) return undefined;
   // The passt build follows the installed passt package (one dpkg-query) and the patch: a build for a version no longer
   // installed or an older patch, or none where one is needed, redoes it.
-  const passt = await wantedPasstPath(homeDir).catch(() => undefined);
-  if ((m.passtPath === undefined ? undefined : path.resolve(guestDir(homeDir), m.passtPath)) !== passt) return undefined;
-  return artifactsOf(homeDir, m);
+  const passt = await wantedPasstPath(cacheDir).catch(() => undefined);
+  if ((m.passtPath === undefined ? undefined : path.resolve(cacheDir, m.passtPath)) !== passt) return undefined;
+  return artifactsOf(cacheDir, m);
 }

@@ -12,7 +12,7 @@ import { cpioChunks, withParentDirs, type CpioEntry } from './cpio.js';
 import type { KernelInfo } from './kernel.js';
 import { GUEST_MODULES, parseModulesBuiltin, parseModulesDep, resolveModuleOrder, type ModuleOrder, type WantedModule } from './module-order.js';
 import { buildModulesDep, readModule } from './modules-dep.js';
-import type { StepOptions } from './types.js';
+import { reportBuild, type StepOptions } from './types.js';
 
 /** Bump when the layout of the initramfs changes, so cached ones are rebuilt. */
 export const INITRAMFS_FORMAT = 1;
@@ -41,21 +41,28 @@ export function initramfsHash(agentHash: string, kernel: Pick<KernelInfo, 'versi
 }
 
 /**
- * Returns `<home>/guest/initramfs/<hash>.cpio.gz`, building it when missing: `/init` is the agent (0755),
+ * Returns `<cache>/initramfs/<hash>.cpio.gz`, building it when missing: `/init` is the agent (0755),
  * the wanted modules and their dependencies (decompressed, built-in ones skipped) sit under
  * `/lib/modules/<version>/`, `/lib/modules/boxlite.order` lists them, plus `/dev /proc /sys /run /tmp`.
  */
-export async function ensureInitramfs(homeDir: string, agent: AgentInfo, kernel: KernelInfo, opts: InitramfsOptions = {}): Promise<InitramfsInfo> {
+export async function ensureInitramfs(cacheDir: string, agent: AgentInfo, kernel: KernelInfo, opts: InitramfsOptions = {}): Promise<InitramfsInfo> {
   const wanted = opts.modules ?? GUEST_MODULES;
   const hash = initramfsHash(agent.hash, kernel, wanted);
   const modules = await moduleOrder(kernel, wanted, opts.signal);
-  const root = path.join(homeDir, 'guest', 'initramfs');
+  const root = path.join(cacheDir, 'initramfs');
   const finalPath = path.join(root, `${hash}.cpio.gz`);
   if (await exists(finalPath)) return { path: finalPath, hash, modules };
 
+  return reportBuild(opts, 'initramfs', cacheDir, `${hash} (agent ${agent.hash}, ${modules.load.length} modules of ${kernel.version})`, async () => {
+    await packInitramfs(root, finalPath, agent, kernel, modules, opts);
+    return { path: finalPath, hash, modules };
+  });
+}
+
+/** Writes the initramfs to `finalPath` (temp file in `root`, fsync, rename). */
+async function packInitramfs(root: string, finalPath: string, agent: AgentInfo, kernel: KernelInfo, modules: ModuleOrder, opts: StepOptions): Promise<void> {
   await fs.mkdir(root, { recursive: true });
   await removeStaleTemps(root);
-  opts.log?.(`packing initramfs ${hash} (${modules.load.length} modules)`);
   const entries: CpioEntry[] = [
     { type: 'dir', path: 'dev' },
     { type: 'chardev', path: 'dev/console', major: 5, minor: 1, mode: 0o600 },
@@ -82,7 +89,6 @@ export async function ensureInitramfs(homeDir: string, agent: AgentInfo, kernel:
   } finally {
     await fs.rm(tmp, { force: true });
   }
-  return { path: finalPath, hash, modules };
 }
 
 /** Resolves the load order from the kernel's modules.dep, or from the modules' own depends= when the package ships none. */

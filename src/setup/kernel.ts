@@ -1,11 +1,11 @@
-// Gets the guest kernel: Debian's cloud kernel package, unpacked into the home dir (never /boot), plus its vmlinux.
+// Gets the guest kernel: Debian's cloud kernel package, unpacked into the shared cache (never /boot), plus its vmlinux.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { aptDownload, resolveMetapackage } from './apt.js';
 import { exists, removeStaleTemps, renameDirIntoPlace, tempPathFor, writeFileAtomic } from './atomic.js';
 import { runTool } from './run-tool.js';
-import type { StepOptions } from './types.js';
+import { reportBuild, type StepOptions } from './types.js';
 import { checkPvhKernel, extractVmlinux, type KernelCompression } from './vmlinux.js';
 
 /** The metapackage that always points at Debian's current cloud kernel. */
@@ -17,7 +17,7 @@ export interface KernelInfo {
   version: string;
   packageName: string;
   packageVersion: string;
-  /** `<home>/guest/kernel/<version>`. */
+  /** `<cache>/kernel/<version>`. */
   dir: string;
   vmlinuxPath: string;
   /** `lib/modules/<version>` inside `dir`. */
@@ -48,12 +48,12 @@ export interface EnsureKernelOptions extends StepOptions {
 }
 
 /**
- * Returns an unpacked guest kernel under `<home>/guest/kernel/`. When a complete one is there, nothing else
+ * Returns an unpacked guest kernel under `<cache>/kernel/`. When a complete one is there, nothing else
  * happens (no apt calls, works offline); otherwise the package behind `linux-image-cloud-amd64` is
- * downloaded to `<home>/guest/downloads/`, unpacked with `dpkg-deb -x` and its vmlinux extracted.
+ * downloaded to `<cache>/downloads/`, unpacked with `dpkg-deb -x` and its vmlinux extracted.
  */
-export async function ensureKernel(homeDir: string, opts: EnsureKernelOptions = {}): Promise<KernelInfo> {
-  const root = path.join(homeDir, 'guest', 'kernel');
+export async function ensureKernel(cacheDir: string, opts: EnsureKernelOptions = {}): Promise<KernelInfo> {
+  const root = path.join(cacheDir, 'kernel');
   if (!opts.refresh) {
     const cached = await cachedKernels(root);
     const pick = cached.find((k) => k.version === opts.preferVersion) ?? cached[0];
@@ -66,8 +66,12 @@ export async function ensureKernel(homeDir: string, opts: EnsureKernelOptions = 
   const release = pkg.slice('linux-image-'.length);
   const existing = await readKernel(path.join(root, release));
   if (existing) return existing;
-  const deb = await aptDownload(pkg, path.join(homeDir, 'guest', 'downloads'), opts);
-  return unpackKernel(deb, root, opts);
+  const made = await reportBuild(opts, 'kernel', cacheDir, `${pkg} (apt-get download, dpkg-deb -x, extract vmlinux)`, async () => {
+    const deb = await aptDownload(pkg, path.join(cacheDir, 'downloads'), opts);
+    const info = await unpackKernel(deb, root, opts);
+    return { info, path: info.vmlinuxPath };
+  });
+  return made.info;
 }
 
 /** Unpacks a linux-image .deb into `<root>/<release>/` (via a temp dir) and extracts its vmlinux. */

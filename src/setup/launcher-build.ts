@@ -6,10 +6,10 @@ import type { StepOptions } from './types.js';
 /** The file name `make OUT=<dir>` produces in `<dir>`. */
 export const LAUNCHER_BINARY = 'boxlite-launcher';
 
-/** Returns `<home>/host/launcher/<hash>/boxlite-launcher`, building it first when that version is not built yet. */
-export async function ensureLauncher(homeDir: string, launcherSrcDir: string, opts: StepOptions = {}): Promise<BuiltProgram> {
+/** Returns `<cache>/launcher/<hash>/boxlite-launcher`, building it first when that version is not built yet. */
+export async function ensureLauncher(cacheDir: string, launcherSrcDir: string, opts: StepOptions = {}): Promise<BuiltProgram> {
   return ensureProgram({
-    srcDir: launcherSrcDir, outRoot: path.join(homeDir, 'host', 'launcher'), binary: LAUNCHER_BINARY, label: 'jailer (launcher)',
+    srcDir: launcherSrcDir, outRoot: path.join(cacheDir, 'launcher'), binary: LAUNCHER_BINARY, label: 'jailer (launcher)', artifact: 'launcher', cacheDir,
     whyStatic: 'it must run unchanged wherever the helper is confined, with no shared libraries to find', needs: 'gcc, libc6-dev and make',
   }, opts);
 }

@@ -1,8 +1,9 @@
-// The record of the guest artifacts in use (`<home>/guest/manifest.json`), read without doing any work.
+// The record of the guest artifacts last set up in a shared cache (`<cache>/manifest.json`), read without doing any work.
 import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { CACHE_DIR_ENV, resolveCacheDir } from './cache-dir.js';
 
 /** What the runtime needs to boot a guest. Paths are absolute. */
 export interface GuestArtifacts {
@@ -17,7 +18,7 @@ export interface GuestArtifacts {
   passtPath?: string;
 }
 
-/** The manifest file's content; paths are relative to `<home>/guest` so the home dir can move. */
+/** The manifest file's content; paths are relative to the cache dir so it can move. */
 export interface GuestManifest {
   formatVersion: 1;
   kernelVersion: string;
@@ -41,15 +42,10 @@ export interface GuestManifest {
   createdAt: string;
 }
 
-/** `<home>/guest`. */
-export function guestDir(homeDir: string): string {
-  return path.join(homeDir, 'guest');
-}
-
-/** Reads the manifest, or undefined when it is missing or unreadable. */
-export function readManifest(homeDir: string): GuestManifest | undefined {
+/** Reads `<cacheDir>/manifest.json`, or undefined when it is missing or unreadable. */
+export function readManifest(cacheDir: string): GuestManifest | undefined {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(guestDir(homeDir), 'manifest.json'), 'utf8')) as GuestManifest;
+    const m = JSON.parse(fs.readFileSync(path.join(cacheDir, 'manifest.json'), 'utf8')) as GuestManifest;
     return m.formatVersion === 1 ? m : undefined;
   } catch {
     return undefined;
@@ -57,14 +53,14 @@ export function readManifest(homeDir: string): GuestManifest | undefined {
 }
 
 /** Writes the manifest atomically (temp file, fsync, rename). */
-export async function writeManifest(homeDir: string, manifest: GuestManifest): Promise<void> {
-  await writeFileAtomic(path.join(guestDir(homeDir), 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+export async function writeManifest(cacheDir: string, manifest: GuestManifest): Promise<void> {
+  await writeFileAtomic(path.join(cacheDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }
 
 /** The artifacts a manifest names, when all of their files exist; else undefined. */
-export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts | undefined {
-  // Paths are relative to the real guest dir: a home may share another's guest/ through a symlink.
-  let dir = guestDir(homeDir);
+export function artifactsOf(cacheDir: string, m: GuestManifest): GuestArtifacts | undefined {
+  // Paths are relative to the real cache dir, which may be reached through a symlink.
+  let dir = cacheDir;
   try { dir = fs.realpathSync(dir); } catch { /* missing: the files below are not found either */ }
   const kernelPath = path.resolve(dir, m.kernelPath);
   const initrdPath = path.resolve(dir, m.initrdPath);
@@ -76,14 +72,16 @@ export function artifactsOf(homeDir: string, m: GuestManifest): GuestArtifacts |
 }
 
 /**
- * The guest kernel and initramfs recorded by the last setup; synchronous, doing no work and no building
- * (one small file read, two stats). Throws a Config error when setup has not run (or its files are gone).
+ * The guest artifacts last set up in the shared cache `cacheDir` (default: resolveCacheDir()); synchronous, doing
+ * no work and no building (one small file read, a few stats). A runtime builds what is missing on first use
+ * instead (ensureGuestArtifacts); this is for tools and tests that want what is there. Throws a Config error
+ * when the cache holds no complete set.
  */
-export function findGuestArtifacts(homeDir: string): GuestArtifacts {
-  const m = readManifest(homeDir);
-  const found = m && artifactsOf(homeDir, m);
+export function findGuestArtifacts(cacheDir: string = resolveCacheDir()): GuestArtifacts {
+  const m = readManifest(cacheDir);
+  const found = m && artifactsOf(cacheDir, m);
   if (!found) {
-    throw boxliteError('Config', `guest kernel/initramfs or jailer (launcher) not found in ${guestDir(homeDir)}: run \`npx boxlite setup\` (or \`bash scripts/setup.sh\`)`);
+    throw boxliteError('Config', `guest kernel/initramfs or jailer (launcher) not found in the shared cache ${cacheDir}: start a box (a runtime builds them on first use) or run \`npx boxlite setup\`; ${CACHE_DIR_ENV} picks another cache`);
   }
   return found;
 }

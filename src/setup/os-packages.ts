@@ -1,7 +1,7 @@
 // Checks for the host tools BoxLite uses and installs the Debian packages that provide them (as root).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { boxliteError } from '../errors.js';
+import { boxliteError, type BoxliteError } from '../errors.js';
 import { aptEnv, aptUpdateOnce, isRoot } from './apt.js';
 import { Elf64 } from './elf.js';
 import { runTool } from './run-tool.js';
@@ -72,12 +72,7 @@ export async function ensureOsPackages(opts: StepOptions = {}): Promise<void> {
   const missing = await missingOsTools();
   if (missing.length === 0) return;
   const list = missing.map((m) => `${m.tool} (package ${m.pkg})`).join(', ');
-  if (missing.some((m) => m.pkg === 'apt' || m.pkg === 'dpkg')) {
-    throw boxliteError('Config', `missing host tools: ${list}; setup installs packages with apt, so on a host without apt install the equivalents of: ${OS_PACKAGES.join(' ')}`);
-  }
-  if (!isRoot()) {
-    throw boxliteError('Config', `missing host tools: ${list}; install them as root with: ${INSTALL_COMMAND}`);
-  }
+  if (missing.some((m) => m.pkg === 'apt' || m.pkg === 'dpkg') || !isRoot()) throw missingPackagesError(missing);
   await aptUpdateOnce(opts);
   opts.log?.(`apt-get install ${OS_PACKAGES.join(' ')}`);
   await runTool('apt-get', ['install', '-y', '--no-install-recommends', ...OS_PACKAGES], {
@@ -87,6 +82,24 @@ export async function ensureOsPackages(opts: StepOptions = {}): Promise<void> {
   if (still.length > 0) {
     throw boxliteError('Config', `still missing after apt-get install: ${still.map((m) => m.tool).join(', ')}; check the apt output and install them by hand`);
   }
+}
+
+/** Throws the error for missing OS packages (see missingPackagesError) when a tool is missing; a few stat calls. */
+export async function checkOsPackages(): Promise<void> {
+  const missing = await missingOsTools();
+  if (missing.length > 0) throw missingPackagesError(missing);
+}
+
+/**
+ * The Config error for missing host tools: which tools, from which packages, and that `boxlite setup` (as root)
+ * installs them; a host without apt gets the package list to install by other means.
+ */
+export function missingPackagesError(missing: readonly MissingTool[]): BoxliteError {
+  const list = missing.map((m) => `${m.tool} (package ${m.pkg})`).join(', ');
+  if (missing.some((m) => m.pkg === 'apt' || m.pkg === 'dpkg')) {
+    return boxliteError('Config', `missing OS packages: ${list}; \`boxlite setup\` installs them with apt, which this host lacks, so install the equivalents of: ${OS_PACKAGES.join(' ')}`);
+  }
+  return boxliteError('Config', `missing OS packages: ${list}; run \`sudo npx boxlite setup\` once on this machine (it installs them with apt), or as root: ${INSTALL_COMMAND}`);
 }
 
 /** The first executable `name` in `dirs`, or undefined. */

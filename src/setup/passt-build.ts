@@ -5,7 +5,7 @@
 // shut down its sending side (`printf ... | nc host port`) stalls after a socket buffer and replays bytes from the
 // wrong offset, and it closes the connection while data is still queued. `patches/` holds the fix; setup fetches
 // Debian's source of that exact version with apt (a private source list: the host's apt config is not touched),
-// checks its digest, applies the patch and builds `passt` into the home dir. Any other passt is used as installed.
+// checks its digest, applies the patch and builds `passt` into the shared cache. Any other passt is used as installed.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { boxliteError } from '../errors.js';
 import { aptEnv, isRoot } from './apt.js';
 import { exists, removeStaleTemps, renameDirIntoPlace, tempPathFor } from './atomic.js';
 import { runTool } from './run-tool.js';
-import type { StepOptions } from './types.js';
+import { reportBuild, type StepOptions } from './types.js';
 
 /** The Debian package version the patch is for. */
 export const PATCHED_PASST_VERSION = '0.0~git20230309.7c7625d-1';
@@ -34,13 +34,13 @@ export interface BuiltPasst {
 }
 
 /**
- * Where setup keeps the patched passt for this host (`<home>/tools/passt/<hash of tarball and patch>/passt`), or
+ * Where setup keeps the patched passt for this host (`<cache>/passt/<hash of tarball and patch>/passt`), or
  * undefined when the installed passt is used as it is (any version but PATCHED_PASST_VERSION).
  */
-export async function wantedPasstPath(homeDir: string): Promise<string | undefined> {
+export async function wantedPasstPath(cacheDir: string): Promise<string | undefined> {
   if ((await installedPasstVersion()) !== PATCHED_PASST_VERSION) return undefined;
   const hash = createHash('sha256').update(PASST_TARBALL_SHA256).update(await fs.readFile(PASST_PATCH)).digest('hex').slice(0, 16);
-  return path.join(homeDir, 'tools', 'passt', hash, 'passt');
+  return path.join(cacheDir, 'passt', hash, 'passt');
 }
 
 /** The installed passt package's version, or undefined when dpkg does not know it. */
@@ -51,16 +51,21 @@ export async function installedPasstVersion(): Promise<string | undefined> {
 }
 
 /**
- * Returns `<home>/tools/passt/<patch hash>/passt` when the installed passt is the version the patch fixes, building
+ * Returns `<cache>/passt/<patch hash>/passt` when the installed passt is the version the patch fixes, building
  * it first when needed; undefined when the installed passt is used as it is.
  */
-export async function ensurePatchedPasst(homeDir: string, opts: StepOptions = {}): Promise<BuiltPasst | undefined> {
-  const binary = await wantedPasstPath(homeDir);
+export async function ensurePatchedPasst(cacheDir: string, opts: StepOptions = {}): Promise<BuiltPasst | undefined> {
+  const binary = await wantedPasstPath(cacheDir);
   if (!binary) return undefined;
+  if (await exists(binary)) return { path: binary, replaces: PATCHED_PASST_VERSION };
+  return reportBuild(opts, 'passt', cacheDir, `passt ${PATCHED_PASST_VERSION} with ${path.basename(PASST_PATCH)} (apt-get source, patch, make)`, () => buildPasst(binary, opts));
+}
+
+/** Downloads, patches and builds passt into the directory of `binary` (via a temp dir renamed into place). */
+async function buildPasst(binary: string, opts: StepOptions): Promise<BuiltPasst> {
   const version = PATCHED_PASST_VERSION;
   const finalDir = path.dirname(binary);
   const root = path.dirname(finalDir);
-  if (await exists(binary)) return { path: binary, replaces: version };
   await fs.mkdir(root, { recursive: true });
   await removeStaleTemps(root);
   const tmp = tempPathFor(finalDir);

@@ -93,7 +93,7 @@ test('hostile review #12: QEMU, passt and virtiofsd inherit no descriptor of the
   assert.deepEqual(procs.map((p) => p.kind).sort(), ['network', 'vmm', 'volume:vol0'].sort());
   for (const p of procs) {
     // The confined program itself (behind the jailer's supervisor, with a pid namespace), and the supervisor.
-    const fds = [...fdTargets(p.pid), ...fdTargets(confinedPid(p.pid, findGuestArtifacts(home).launcherPath))];
+    const fds = [...fdTargets(p.pid), ...fdTargets(confinedPid(p.pid, findGuestArtifacts().launcherPath))];
     assert.ok(fds.length > 3, `${p.kind} is inspected (${fds.length} fds)`);
     for (const l of leaked) assert.ok(!fds.includes(l), `${p.kind} (pid ${p.pid}) does not hold the embedder's ${l}: ${fds.join(', ')}`);
     assert.ok(!fds.some((f) => f.includes(path.join(home, 'db'))), `${p.kind} holds no descriptor of the state database: ${fds.join(', ')}`);

@@ -33,7 +33,7 @@ process.env[SECRET] = crypto.randomBytes(8).toString('hex');
 const NONE = '0000000000000000';
 const DAC_OVERRIDE_AND_FOWNER = (1n << 1n) | (1n << 3n);
 
-const launcher = (home: string): string => findGuestArtifacts(home).launcherPath;
+const launcher = (_home: string): string => findGuestArtifacts().launcherPath; // the shared cache every home uses
 const base = { rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256 };
 
 /** The confined programs of a started box, by kind (vmm, network, volume:vol0...). */

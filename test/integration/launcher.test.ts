@@ -7,12 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { findGuestArtifacts } from '../../src/setup/index.js';
-import { TEST_HOME } from '../helpers/boxes.js';
 import { parseAttacks, volumeProbe } from '../fixtures/volume-probe.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
-const launcher = (): string => findGuestArtifacts(TEST_HOME).launcherPath;
+const launcher = (): string => findGuestArtifacts().launcherPath;
 
 test('hostile review #2: under the launcher a program is its user, and the filter and capabilities refuse each attack', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-launcher-'));

@@ -8,7 +8,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
-import { TEST_HOME } from '../helpers/boxes.js';
+import { findGuestArtifacts, resolveCacheDir } from '../../src/setup/index.js';
 import { confinedPid, ownNamespaces, procStatus } from '../helpers/jailed.js';
 
 const USER = 'boxlite-tester';
@@ -22,8 +22,8 @@ let gid = 0;
 let home = '';
 let made = false;
 
-// A user of its own, and a home dir it owns holding a copy of the set-up guest (kernel, initramfs, jailer, passt)
-// and of the busybox root filesystem: nothing of root's home is readable to it.
+// A user of its own, and a home dir it owns holding a copy of the busybox root filesystem: nothing of root's home is
+// readable to it. Its boxes boot from root's shared cache (kernel, initramfs, jailer, passt), which it may read, not write.
 before(() => {
   if (skip) return;
   if (spawnSync('id', ['-u', USER]).status !== 0) {
@@ -34,17 +34,6 @@ before(() => {
   uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout.trim());
   gid = Number(spawnSync('id', ['-g', USER], { encoding: 'utf8' }).stdout.trim());
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-user-'));
-  const guest = fs.realpathSync(path.join(TEST_HOME, 'guest'));
-  const manifest = JSON.parse(fs.readFileSync(path.join(guest, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  fs.mkdirSync(path.join(home, 'guest'));
-  fs.copyFileSync(path.join(guest, 'manifest.json'), path.join(home, 'guest', 'manifest.json'));
-  for (const [key, rel] of Object.entries(manifest)) {
-    if (!key.endsWith('Path') || typeof rel !== 'string') continue;
-    const to = path.resolve(home, 'guest', rel);
-    fs.mkdirSync(path.dirname(to), { recursive: true });
-    fs.copyFileSync(path.resolve(guest, rel), to);
-    fs.chmodSync(to, fs.statSync(path.resolve(guest, rel)).mode & 0o777);
-  }
   assert.equal(spawnSync('cp', ['-a', busyboxRootfs(), path.join(home, 'rootfs')]).status, 0);
   assert.equal(spawnSync('chown', ['-R', `${uid}:${gid}`, home]).status, 0);
 });
@@ -58,7 +47,7 @@ after(() => {
 /** Runs the fixture as the user; its first JSON line, and the process (stdin open until the caller ends it). */
 async function asUser(mode: string): Promise<{ line: Record<string, unknown>; proc: ReturnType<typeof spawn> }> {
   const proc = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', process.execPath, FIXTURE, path.join(home, 'rootfs'), mode], {
-    env: { PATH: process.env.PATH, BOXLITE_HOME: home, HOME: home }, stdio: ['pipe', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH, BOXLITE_HOME: home, HOME: home, BOXLITE_CACHE_DIR: resolveCacheDir() }, stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = readline.createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
@@ -71,7 +60,7 @@ test('an ordinary user\'s box runs jailed: its own user, mount, pid, ipc, uts an
   try {
     assert.equal(line.error, undefined, JSON.stringify(line.error));
     assert.equal(line.out, 'jailed');
-    const launcher = path.resolve(home, 'guest', (JSON.parse(fs.readFileSync(path.join(home, 'guest', 'manifest.json'), 'utf8')) as { launcherPath: string }).launcherPath);
+    const launcher = findGuestArtifacts().launcherPath;
     const qemu = confinedPid(line.pid as number, launcher);
     const st = procStatus(qemu);
     assert.equal(st.Uid, `${uid} ${uid} ${uid} ${uid}`, 'it runs as the user (an ordinary user cannot give it a uid of its own)');

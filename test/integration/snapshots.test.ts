@@ -118,7 +118,7 @@ test('snapshots of an older kernel, agent or QEMU are pruned; current ones are k
   fs.writeFileSync(path.join(stale, 'state'), Buffer.alloc(4096));
   fs.writeFileSync(path.join(stale, 'inputs.json'), JSON.stringify({ files: ['/old/vmlinux:1:1', '/old/initrd:1:1', '/usr/bin/qemu:1:1'] }));
   const store = new TemplateStore(runtime.homeDir, new QemuDriver());
-  const artifacts = findGuestArtifacts(runtime.homeDir);
+  const artifacts = findGuestArtifacts(runtime.cacheDir);
   assert.deepEqual(await store.pruneStale(artifacts), { removed: 1, freedBytes: 4096 });
   assert.deepEqual(templatesOf(runtime), [current]);
   assert.deepEqual(await store.pruneStale(artifacts), { removed: 0, freedBytes: 0 });

@@ -1,4 +1,4 @@
-// findGuestArtifacts: reads the manifest and checks the files, doing no work; says how to run setup otherwise.
+// findGuestArtifacts: reads the shared cache's manifest and checks the files, doing no work; says how to fill the cache otherwise.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,57 +8,57 @@ import { findGuestArtifacts } from '../../../src/setup/index.js';
 import { writeManifest, type GuestManifest } from '../../../src/setup/manifest.js';
 import { parseQemuVersion } from '../../../src/setup/qemu-info.js';
 
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-setup-test-'));
-after(() => fs.rmSync(home, { recursive: true, force: true }));
+const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-setup-test-'));
+after(() => fs.rmSync(cache, { recursive: true, force: true }));
 
 describe('findGuestArtifacts', () => {
   it('tells the user to run setup when there is no manifest', () => {
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /guest kernel\/initramfs or jailer \(launcher\) not found in .*: run `npx boxlite setup`/ });
+    assert.throws(() => findGuestArtifacts(cache), { code: 'Config', message: /guest kernel\/initramfs or jailer \(launcher\) not found in the shared cache .*: start a box \(a runtime builds them on first use\) or run `npx boxlite setup`/ });
   });
 
   it('returns absolute paths once the manifest and its files exist, and fails again when a file goes', async () => {
-    const launcherPath = '../host/launcher/cafe/boxlite-launcher';
+    const launcherPath = 'launcher/cafe/boxlite-launcher';
     const m: GuestManifest = {
       formatVersion: 1, kernelVersion: '6.1.0-test', kernelPackage: 'linux-image-6.1.0-test', kernelPackageVersion: '1',
       kernelPath: 'kernel/6.1.0-test/vmlinux', initrdPath: 'initramfs/abc.cpio.gz', initramfsHash: 'abc',
       agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', launcherHash: 'cafe', launcherPath,
       modules: [], builtinModules: [], createdAt: '',
     };
-    await writeManifest(home, m);
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
+    await writeManifest(cache, m);
+    assert.throws(() => findGuestArtifacts(cache), { code: 'Config' });
     for (const rel of [m.kernelPath, m.initrdPath, launcherPath]) {
-      fs.mkdirSync(path.dirname(path.join(home, 'guest', rel)), { recursive: true });
-      fs.writeFileSync(path.join(home, 'guest', rel), 'x');
+      fs.mkdirSync(path.dirname(path.join(cache, rel)), { recursive: true });
+      fs.writeFileSync(path.join(cache, rel), 'x');
     }
-    assert.deepEqual(findGuestArtifacts(home), {
-      kernelPath: path.join(home, 'guest', m.kernelPath), initrdPath: path.join(home, 'guest', m.initrdPath),
-      kernelVersion: '6.1.0-test', agentHash: 'deadbeef', launcherPath: path.join(home, 'host/launcher/cafe/boxlite-launcher'),
+    assert.deepEqual(findGuestArtifacts(cache), {
+      kernelPath: path.join(cache, m.kernelPath), initrdPath: path.join(cache, m.initrdPath),
+      kernelVersion: '6.1.0-test', agentHash: 'deadbeef', launcherPath: path.join(cache, 'launcher/cafe/boxlite-launcher'),
     });
     const { launcherHash: _h, launcherPath: _p, ...beforeTheLauncher } = m;
-    await writeManifest(home, beforeTheLauncher);
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /jailer \(launcher\) not found .*run `npx boxlite setup`/ }, 'a home set up before the launcher existed needs setup again');
-    await writeManifest(home, m);
-    fs.rmSync(path.join(home, 'guest', m.initrdPath));
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config' });
+    await writeManifest(cache, beforeTheLauncher);
+    assert.throws(() => findGuestArtifacts(cache), { code: 'Config', message: /jailer \(launcher\) not found .*run `npx boxlite setup`/ }, 'a cache set up before the launcher existed is set up again');
+    await writeManifest(cache, m);
+    fs.rmSync(path.join(cache, m.initrdPath));
+    assert.throws(() => findGuestArtifacts(cache), { code: 'Config' });
   });
 
   it('names the passt setup built, and wants setup again when that binary is gone', async () => {
     const m: GuestManifest = {
       formatVersion: 1, kernelVersion: '6.1.0-test', kernelPackage: 'linux-image-6.1.0-test', kernelPackageVersion: '1',
       kernelPath: 'kernel/6.1.0-test/vmlinux', initrdPath: 'initramfs/abc.cpio.gz', initramfsHash: 'abc',
-      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', launcherHash: 'cafe', launcherPath: '../host/launcher/cafe/boxlite-launcher',
-      modules: [], builtinModules: [], passtPath: '../tools/passt/0123/passt', passtReplaces: '0.0~git20230309.7c7625d-1', createdAt: '',
+      agentHash: 'deadbeef', agentPath: 'agent/deadbeef/boxlite-agent', launcherHash: 'cafe', launcherPath: 'launcher/cafe/boxlite-launcher',
+      modules: [], builtinModules: [], passtPath: 'passt/0123/passt', passtReplaces: '0.0~git20230309.7c7625d-1', createdAt: '',
     };
-    await writeManifest(home, m);
+    await writeManifest(cache, m);
     for (const rel of [m.kernelPath, m.initrdPath, m.launcherPath!]) {
-      fs.mkdirSync(path.dirname(path.join(home, 'guest', rel)), { recursive: true });
-      fs.writeFileSync(path.join(home, 'guest', rel), 'x');
+      fs.mkdirSync(path.dirname(path.join(cache, rel)), { recursive: true });
+      fs.writeFileSync(path.join(cache, rel), 'x');
     }
-    assert.throws(() => findGuestArtifacts(home), { code: 'Config', message: /run `npx boxlite setup`/ });
-    const passt = path.join(home, 'tools', 'passt', '0123', 'passt');
+    assert.throws(() => findGuestArtifacts(cache), { code: 'Config', message: /run `npx boxlite setup`/ });
+    const passt = path.join(cache, 'passt', '0123', 'passt');
     fs.mkdirSync(path.dirname(passt), { recursive: true });
     fs.writeFileSync(passt, 'x');
-    assert.equal(findGuestArtifacts(home).passtPath, passt);
+    assert.equal(findGuestArtifacts(cache).passtPath, passt);
   });
 });
 
