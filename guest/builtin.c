@@ -41,6 +41,11 @@ int bi_fail(int err, const char *fmt, ...)
 	return err;
 }
 
+int bi_dots(const char *name)
+{
+	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
 static uint8_t obuf[65536];
 static size_t olen;
 

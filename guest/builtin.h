@@ -17,6 +17,9 @@ builtin_fn builtin_find(const char *name);
 /* Prints "<what>: <strerror(err)>" on stderr and returns err (at least 1). */
 int bi_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* True for "." and "..", which directory walks skip. */
+int bi_dots(const char *name);
+
 /* Buffered writing to stdout: everything is written, or the builtin exits (the host went away). */
 void out_write(const void *data, size_t len);
 void out_flush(void);

@@ -172,7 +172,7 @@ static int list_dir(int dirfd, const char *prefix, int depth)
 		return bi_fail(errno, "%s", prefix[0] ? prefix : ".");
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (bi_dots(de->d_name))
 			continue;
 		char name[4097];
 		if (snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "/" : "", de->d_name) >= (int)sizeof name)
@@ -240,7 +240,7 @@ static int remove_tree(int dirfd, const char *path)
 	struct dirent *de;
 	int rc = 0;
 	while (!rc && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (bi_dots(de->d_name))
 			continue;
 		if (unlinkat(dirfd, de->d_name, 0) == 0)
 			continue;

@@ -199,7 +199,7 @@ static int emit(int dirfd, const char *base, const char *name)
 	struct dirent *de;
 	int rc = 0;
 	while (!rc && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (bi_dots(de->d_name))
 			continue;
 		char child[4097];
 		if (snprintf(child, sizeof child, "%s/%s", name, de->d_name) >= (int)sizeof child) {

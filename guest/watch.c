@@ -84,7 +84,7 @@ static void add_tree(const char *rel, int recursive, int announce)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (bi_dots(de->d_name))
 			continue;
 		char child[PATH_MAX];
 		if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >= (int)sizeof child)

@@ -52,7 +52,8 @@ export async function collectBounded(out: ExecOutput, maxBytes: number, tooMuch:
   return Buffer.concat(chunks);
 }
 
-async function stderrText(out: ExecOutput): Promise<string> {
+/** An operation's stderr, of which the first 16 KiB are kept (the rest is read and dropped). */
+export async function stderrText(out: ExecOutput): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of out.bytes()) {

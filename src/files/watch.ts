@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import type { Execution } from '../runtime/execution.js';
-import { fileError, type FileHost } from './builtin-call.js';
+import { fileError, stderrText, type FileHost } from './builtin-call.js';
 import { WatchRecordSplitter, type WatchRecord } from './records.js';
 import type { WatchEvent } from './types.js';
 
@@ -29,7 +29,7 @@ export class BoxWatcher implements AsyncIterable<WatchEvent>, AsyncDisposable {
 
   /** @internal Waits until the agent reports the watch is in place. */
   static async open(host: FileHost, target: string, exec: Execution, signal?: AbortSignal): Promise<BoxWatcher> {
-    const stderr = exec.stderr()!.text();
+    const stderr = stderrText(exec.stderr()!);
     stderr.catch(() => undefined);
     await exec.stdin()!.close();
     const watcher = new BoxWatcher(host, target, exec, exec.stdout()!.bytes(), stderr);
