@@ -141,8 +141,12 @@ export class LiteBox implements AsyncDisposable {
       },
       stoppedOnPurpose: () => this.svc.lifecycle.stoppedOnPurpose(boxId, session),
       onExecutionEnded: ({ failed, bytesSent, bytesReceived }) => {
-        this.svc.store.addBoxCounters(boxId, { errors: failed ? 1 : 0, sent: bytesSent, received: bytesReceived });
-        if (failed) this.svc.store.bump('run_errors');
+        try {
+          this.svc.store.addBoxCounters(boxId, { errors: failed ? 1 : 0, sent: bytesSent, received: bytesReceived });
+          if (failed) this.svc.store.bump('run_errors');
+        } catch {
+          // Counters are best effort: a command can end after its runtime closed the database (a detached box).
+        }
       },
     };
   }

@@ -177,7 +177,12 @@ export class BoxLifecycle {
   stoppedOnPurpose(boxId: string, session: BoxSession): boolean {
     if (session.stoppedOnPurpose) return true;
     if (session.stopRequested) return false; // ended here for a failure (a helper died, the protocol was broken)
-    const rec = this.store.get(boxId);
+    let rec;
+    try {
+      rec = this.store.get(boxId);
+    } catch {
+      return false; // the database is closed (the runtime let the box go) or failed: not a stop this runtime saw
+    }
     return rec !== undefined && (rec.status === 'stopping' || rec.status === 'stopped') && rec.lastError === undefined;
   }
 

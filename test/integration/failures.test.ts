@@ -58,12 +58,15 @@ describe('failures', () => {
     }
   });
 
-  it('names the set-up command when the guest kernel has not been set up', async () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-nosetup-'));
-    const runtime = new BoxliteRuntime({ homeDir: home });
+  it('names the cacheDir option when the shared guest cache cannot be made', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-nocache-'));
+    const cacheDir = path.join(home, 'not-a-dir');
+    fs.writeFileSync(cacheDir, '');
+    const runtime = new BoxliteRuntime({ homeDir: home, cacheDir });
     try {
       const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() } });
-      await assert.rejects(box.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Config' && /boxlite setup/.test(e.message));
+      await assert.rejects(box.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Config'
+        && e.message.includes(`cannot create the shared cache dir ${cacheDir}`) && /cacheDir option or BOXLITE_CACHE_DIR/.test(e.message));
     } finally {
       await runtime.close();
       fs.rmSync(home, { recursive: true, force: true });

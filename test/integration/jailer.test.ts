@@ -208,7 +208,7 @@ test('without a chroot the VMM opens the box\'s files in place: a home others ca
   const home = freshHome('boxlite-jail-', homes); // mkdtemp: 0700 (and the shared guest's home is private too)
   const rt = new BoxliteRuntime({ homeDir: home });
   try {
-    const box = await rt.create({ ...base, security: SecurityOptions.builder().chrootEnabled(false).build() });
+    const box = await rt.create({ ...base, autoRemove: false, security: SecurityOptions.builder().chrootEnabled(false).build() });
     await assert.rejects(box.start(), (e: unknown) => BoxliteError.is(e) && e.code === 'Config'
       && /must open \/\S+ in place, but \/\S* does not let other users pass \(mode 7[0-7]0\); turn chrootEnabled on/.test(e.message));
     const jail = box.info().jail!;

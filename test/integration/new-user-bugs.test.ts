@@ -57,12 +57,14 @@ describe('new user bugs: failed starts of auto-remove boxes', () => {
     }
   });
 
-  it('a home without a guest kernel: the start names `boxlite setup`, and the box is removed', async () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-nokernel-'));
-    const runtime = new BoxliteRuntime({ homeDir: home });
+  it('a shared guest cache that cannot be made: the start names the cacheDir option, and the box is removed', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-nocache-'));
+    const cacheDir = path.join(home, 'not-a-dir');
+    fs.writeFileSync(cacheDir, '');
+    const runtime = new BoxliteRuntime({ homeDir: home, cacheDir });
     try {
       const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() } });
-      await assert.rejects(box.run(new BoxCommand('true')), (e: unknown) => BoxliteError.is(e) && e.code === 'Config' && /boxlite setup/.test(e.message));
+      await assert.rejects(box.run(new BoxCommand('true')), (e: unknown) => BoxliteError.is(e) && e.code === 'Config' && /cacheDir option/.test(e.message));
       await assertGone(runtime, box.id.asStr(), home);
       assert.deepEqual(fs.readdirSync(path.join(home, 'boxes')), []);
     } finally {
