@@ -108,6 +108,33 @@ describe('new user bugs: stops', () => {
     assert.equal((await result).boxStopped, true);
   });
 
+  it('the program exits while stop() runs: the next runtime finds no trace of the auto-remove box', async () => {
+    const index = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+    const script = `
+      const { BoxliteRuntime } = await import(${JSON.stringify(index)});
+      const rt = new BoxliteRuntime({ homeDir: ${JSON.stringify(TEST_HOME)} });
+      const box = await rt.create({ rootfs: { rootfsPath: ${JSON.stringify(busyboxRootfs())} }, cpus: 1, memoryMib: 256 });
+      await box.exec('true');
+      process.stdout.write(box.id.asStr());
+      void box.stop();
+      setTimeout(() => process.exit(0), Number(process.argv[1]));`;
+    for (const delayMs of [0, 50, 400]) {
+      const id = await new Promise<string>((resolve, reject) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', script, String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+        p.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`the program exited with ${code}`))));
+      });
+      assert.match(id, /^[0-9A-Z]{26}$/);
+      const runtime = new BoxliteRuntime({ homeDir: TEST_HOME });
+      try {
+        await assertGone(runtime, id);
+      } finally {
+        await runtime.close();
+      }
+    }
+  });
+
   it('a deliberate stop ends running commands with a result (boxStopped), not a Portal error, also under `await using`', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown): void => { unhandled.push(e); };
