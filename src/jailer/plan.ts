@@ -41,6 +41,8 @@ export interface VmmFiles {
   socketDirs: readonly string[];
   connectDirs: readonly string[];
   devices: readonly string[];
+  /** Variables it must start with even in a sanitized environment (they are set by its launcher's caller). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** The environment a child starts with: the allowlist when sanitized, else this process's. */
@@ -65,8 +67,10 @@ export function vmmJail(jail: BoxJail, program: string, args: readonly string[],
     ...['/dev/null', '/dev/zero', '/dev/urandom', ...files.devices].map((f) => ({ path: f, kind: 'dev' as const })),
   ];
   const kvmGroup = files.devices.includes('/dev/kvm') ? fs.statSync('/dev/kvm').gid : undefined;
+  const base = common(jail, program, args, keepFds);
   return {
-    ...common(jail, program, args, keepFds),
+    ...base,
+    ...(base.keepEnv && files.env ? { keepEnv: [...base.keepEnv, ...Object.keys(files.env)] } : {}),
     namespaces: namespaces(p, true),
     ...(kvmGroup !== undefined && jail.uid !== undefined ? { groups: [kvmGroup] } : {}),
     ...(p.chrootEnabled ? { jail: { root: jail.root, paths: dedupe(paths) } } : {}),

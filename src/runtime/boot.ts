@@ -14,6 +14,7 @@ import { buildUpperDisk } from './disks.js';
 import type { GuestCache } from './guest-cache.js';
 import { provideRootfsDisk } from './rootfs-disk.js';
 import type { TemplateStore } from './templates.js';
+import { ramShimPath } from '../setup/launcher-build.js';
 import { assignHostPorts } from './ports.js';
 import { startNetwork, type PortForward } from '../vmm/network/passt.js';
 import { startVolume } from '../vmm/volumes/virtiofsd.js';
@@ -147,7 +148,12 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
   if (templates && template) {
     try {
-      const started = await launchAndMount(req, { ...config, restoreFrom: template.statePath }, guest, ports, t, timings, RESTORE_TIMEOUT_MS);
+      // The template's RAM is mapped copy-on-write: only the devices' state is read, the pages come from the file.
+      const restoring: VmConfig = {
+        ...config, restoreFrom: template.statePath, controlSocketPath: paths.controlSocket,
+        memoryFile: { path: template.ramPath, shared: false, readOnlyShim: ramShimPath(guest.launcherPath) },
+      };
+      const started = await launchAndMount(req, restoring, guest, ports, t, timings, RESTORE_TIMEOUT_MS);
       templates.restoredFine(template);
       return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
@@ -170,7 +176,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
  */
 async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestArtifacts, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string; helpers: BoxHelper[] }> {
   const { paths } = req;
-  for (const s of [...paths.portalSockets, paths.consoleSocket]) await fs.promises.rm(s, { force: true });
+  for (const s of [...paths.portalSockets, paths.consoleSocket, paths.controlSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
   const helpers: BoxHelper[] = [];
   const stopHelpers = (): void => { for (const h of helpers) h.process.kill(); };

@@ -33,6 +33,8 @@ export class BoxPaths {
   /** The resolv.conf passt's jail gets when the box has a forwarder (naming it). */
   get dnsResolvConf(): string { return path.join(this.dir, 'dns-resolv.conf'); }
   get consoleSocket(): string { return path.join(this.socketDir, 'console.sock'); }
+  /** QEMU's QMP socket (a box restored into a template's RAM file is handed its state over it). */
+  get controlSocket(): string { return path.join(this.socketDir, 'qmp.sock'); }
   /** Outside the box dir: passt creates it after dropping privileges (see src/vmm/network/passt.ts). */
   get networkSocket(): string { return networkSocketPath(`${this.homeHash}-${this.boxId}`); }
   /** In a directory of the volume's own, under the run dir: its file server (the directory's owner) creates it. */

@@ -1,8 +1,10 @@
 // Booted-guest snapshots ("templates"), one per VM shape: a box restores one in a fraction of a cold boot.
 //
-// A template is made by booting a VM whose disks are empty placeholders (the agent touches no disk before MOUNT),
-// waiting for the agent's handshake, and saving the paused VM's state. A box of the same shape (same argv but for
-// file paths) then starts QEMU with `restoreFrom` and its own disks; MOUNT renews the clock, entropy and block
+// A template is made by booting a VM whose disks are empty placeholders (the agent touches no disk before MOUNT)
+// and whose RAM is a file, waiting for the agent's handshake, and saving the paused VM's devices (not its RAM,
+// which stays in the file: x-ignore-shared). The file is then made read-only for good. A box of the same shape
+// (same argv but for file paths) starts QEMU with `restoreFrom`, its own disks, and the RAM file mapped
+// copy-on-write: boxes of a shape share the template's untouched pages. MOUNT renews the clock, entropy and block
 // cache that restored VMs share (docs/portal-protocol.md).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -25,7 +27,7 @@ import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB } from './options.js';
 import { templateJail } from '../jailer/box-jail.js';
 
 /** Bumped when the way templates are made changes, so old ones are not used. */
-const TEMPLATE_FORMAT = 1;
+const TEMPLATE_FORMAT = 2;
 /** Placeholder disks are sparse files of this size: larger than any real disk, so the guest never sees one shrink. */
 const PLACEHOLDER_BYTES = 2 ** 40;
 /** How long a template VM may take to boot to its handshake. */
@@ -46,6 +48,8 @@ interface Failures {
 export interface Template {
   key: string;
   statePath: string;
+  /** The guest RAM the state was saved with (write-once, read-only: boxes map it copy-on-write). */
+  ramPath: string;
 }
 
 /** Templates under `<home>/templates/<key>/state`. Several processes may use and make them at once. */
@@ -61,7 +65,7 @@ export class TemplateStore {
   /** The template key of `config`: its argv with file paths left out, and the identity of QEMU, kernel and initramfs. */
   async key(config: VmConfig): Promise<string> {
     const shape: VmConfig = {
-      ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined, sandbox: undefined,
+      ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined, sandbox: undefined, memoryFile: { path: '/ram', shared: false },
       disks: config.disks.map((d) => ({ ...d, path: `/${d.name}` })),
       portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
       networkSocketPath: config.networkSocketPath && '/net',
@@ -78,7 +82,14 @@ export class TemplateStore {
     const key = await this.key(config);
     const dir = path.join(this.root, key);
     const statePath = path.join(dir, 'state');
-    if (fs.existsSync(statePath)) return { key, statePath };
+    const ramPath = path.join(dir, 'ram');
+    if (fs.existsSync(statePath)) {
+      const damage = ramDamage(ramPath, config.memoryMib);
+      if (!damage) return { key, statePath, ramPath };
+      await this.discard({ key, statePath, ramPath }, damage);
+      onUnusable(`${damage}; it is made again at the next start`);
+      return undefined;
+    }
     const failed = readFailures(dir);
     if (failed && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS) {
       onUnusable(`this shape's snapshot failed ${failed.count} times (last: ${failed.reason}); booting cold until ${new Date(failed.atMs + FAILURE_BACKOFF_MS).toISOString()}`);
@@ -87,8 +98,8 @@ export class TemplateStore {
     try {
       await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
       return await withFileLock(path.join(this.root, `${key}.lock`), async () => {
-        if (!fs.existsSync(statePath)) await this.make(config, dir, statePath);
-        return { key, statePath };
+        if (!fs.existsSync(statePath)) await this.make(config, dir, statePath, ramPath);
+        return { key, statePath, ramPath };
       });
     } catch (e) {
       recordFailure(dir, messageOf(e), (readFailures(dir)?.count ?? 0) + 1);
@@ -110,7 +121,7 @@ export class TemplateStore {
       const dir = path.join(this.root, entry.name);
       const inputs = await fs.promises.readFile(path.join(dir, 'inputs.json'), 'utf8').then((t) => JSON.stringify((JSON.parse(t) as TemplateInputs).files), () => undefined);
       if (inputs === want || await lockHeld(`${dir}.lock`)) continue; // a live lock: it may be being made right now
-      freedBytes += await fs.promises.stat(path.join(dir, 'state')).then((s) => s.size, () => 0);
+      for (const f of ['state', 'ram']) freedBytes += await fs.promises.stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0);
       await fs.promises.rm(dir, { recursive: true, force: true });
       await fs.promises.rm(`${dir}.lock`, { force: true });
       removed++;
@@ -130,7 +141,8 @@ export class TemplateStore {
    */
   async discard(template: Template, reason: string): Promise<void> {
     const dir = path.join(this.root, template.key);
-    await fs.promises.rm(path.join(dir, 'state'), { force: true });
+    await fs.promises.rm(template.statePath, { force: true });
+    await fs.promises.rm(template.ramPath, { force: true });
     recordFailure(dir, reason, (readFailures(dir)?.count ?? 0) + 1);
   }
 
@@ -140,18 +152,26 @@ export class TemplateStore {
     return [c.kernelPath, c.initrdPath, await this.qemuPath].map(fileIdentity);
   }
 
-  // Boots a VM of config's shape on placeholder disks, waits for the agent, and saves it to statePath. The VM is
-  // jailed as a standard box is (templateJail), under a uid of its own.
-  private async make(config: VmConfig, dir: string, statePath: string): Promise<void> {
+  // Boots a VM of config's shape on placeholder disks with its RAM in a file, waits for the agent, and saves its
+  // devices to statePath; the RAM file becomes ramPath, owned by root and read-only. The VM is jailed as a standard
+  // box is (templateJail), under a uid of its own.
+  private async make(config: VmConfig, dir: string, statePath: string, ramPath: string): Promise<void> {
     const sockets = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'boxlite-template-'));
     const netSocket = config.networkSocketPath && networkSocketPath(`template-${path.basename(sockets)}`);
     const tmpState = `${statePath}.tmp`;
+    const tmpRam = `${ramPath}.tmp`;
     const homeDir = path.dirname(this.root);
     const jail = templateJail(homeDir, path.basename(dir));
     const { launcherPath, passtPath } = await this.guest.artifacts();
     const own = async (p: string): Promise<void> => { if (jail?.uid !== undefined) await fs.promises.chown(p, jail.uid, jail.gid ?? jail.uid); };
     try {
       await own(sockets);
+      // Passable (not listable) by the boxes' uids: a VM without a chroot opens the RAM file in place.
+      for (const d of [this.root, dir]) await fs.promises.chmod(d, 0o711);
+      await fs.promises.rm(tmpRam, { force: true });
+      await fs.promises.writeFile(tmpRam, '', { mode: 0o600 });
+      await fs.promises.truncate(tmpRam, config.memoryMib * 1024 * 1024);
+      await own(tmpRam);
       const disks = await Promise.all(config.disks.map(async (d) => {
         const p = path.join(dir, `${d.name}.placeholder`);
         await fs.promises.writeFile(p, '');
@@ -160,7 +180,7 @@ export class TemplateStore {
         return { ...d, path: p };
       }));
       const templateConfig: VmConfig = {
-        ...config, disks, restoreFrom: undefined, sandbox: true,
+        ...config, disks, restoreFrom: undefined, sandbox: true, memoryFile: { path: tmpRam, shared: true },
         portalSocketPaths: config.portalSocketPaths.map((_, n) => path.join(sockets, `portal-${n}.sock`)),
         consoleSocketPath: path.join(sockets, 'console.sock'), controlSocketPath: path.join(sockets, 'qmp.sock'),
         ...(netSocket ? { networkSocketPath: netSocket } : {}),
@@ -185,11 +205,16 @@ export class TemplateStore {
         await vm.kill();
         network?.kill();
       }
+      // Write-once: from now on no process but root may change the RAM every box of this shape maps.
+      await fs.promises.chown(tmpRam, 0, 0);
+      await fs.promises.chmod(tmpRam, 0o444);
+      await fs.promises.rename(tmpRam, ramPath);
       await fs.promises.rename(tmpState, statePath);
       await fs.promises.writeFile(path.join(dir, 'inputs.json'), JSON.stringify({ files: await this.inputsOf(config) } satisfies TemplateInputs));
     } finally {
       if (netSocket) await removeNetworkSocketDir(netSocket);
       await fs.promises.rm(tmpState, { force: true });
+      await fs.promises.rm(tmpRam, { force: true });
       for (const d of config.disks) await fs.promises.rm(path.join(dir, `${d.name}.placeholder`), { force: true });
       await fs.promises.rm(sockets, { recursive: true, force: true });
       if (jail) for (const d of [jail.root, `${jail.root}.net`]) await fs.promises.rm(d, { recursive: true, force: true });
@@ -202,6 +227,15 @@ interface TemplateInputs {
   files: string[];
 }
 
+
+/** Why a template's RAM file cannot be used (missing, another size, writable by others), or undefined. */
+function ramDamage(ramPath: string, memoryMib: number): string | undefined {
+  const st = fs.statSync(ramPath, { throwIfNoEntry: false });
+  if (!st) return `the snapshot's memory file ${ramPath} is missing`;
+  if (st.size !== memoryMib * 1024 * 1024) return `the snapshot's memory file ${ramPath} is damaged: ${st.size} bytes, not ${memoryMib} MiB`;
+  if (process.getuid?.() === 0 && (st.uid !== 0 || (st.mode & 0o222) !== 0)) return `the snapshot's memory file ${ramPath} is writable (mode ${(st.mode & 0o777).toString(8)}, uid ${st.uid}): it must be root's and read-only`;
+  return undefined;
+}
 
 function readFailures(dir: string): Failures | undefined {
   try {

@@ -21,6 +21,8 @@ export interface ProgramSpec {
   srcDir: string;
   outRoot: string;
   binary: string;
+  /** Other files make leaves in `<dir>` that are kept beside the binary (not checked for being static). */
+  extras?: readonly string[];
   /** Names the program in messages ("guest agent"). */
   label: string;
   /** Names it in progress events, and the cache it is built in. */
@@ -87,8 +89,11 @@ async function buildProgram(spec: ProgramSpec, hash: string, finalDir: string, o
     const elf = Elf64.parse(await fs.readFile(built), built);
     if (elf.type !== 2 && elf.type !== 3) throw boxliteError('Internal', `${built} is not an executable (ELF type ${elf.type})`);
     if (!elf.isStatic()) throw boxliteError('Internal', `${built} is dynamically linked; the ${label} must be static (${spec.whyStatic})`);
-    for (const name of await fs.readdir(tmp)) { // keep only the binary, not make's intermediate files
-      if (name !== binary) await fs.rm(path.join(tmp, name), { recursive: true, force: true });
+    for (const extra of spec.extras ?? []) {
+      if (!(await exists(path.join(tmp, extra)))) throw boxliteError('Internal', `\`make -C ${srcDir} OUT=${tmp}\` succeeded but made no ${extra}`);
+    }
+    for (const name of await fs.readdir(tmp)) { // keep only what was asked for, not make's intermediate files
+      if (name !== binary && !spec.extras?.includes(name)) await fs.rm(path.join(tmp, name), { recursive: true, force: true });
     }
     await renameDirIntoPlace(tmp, finalDir);
     return { hash, path: binaryPath };

@@ -43,6 +43,13 @@ export interface VmConfig {
   readonly restoreFrom?: string;
   /** QEMU's own seccomp filter: no obsolete calls, no privilege changes, no new programs, no resource control. */
   readonly sandbox?: boolean;
+  /**
+   * Guest RAM in a file instead of anonymous memory. `shared`: the VM writes the file (a template being made; its
+   * state is then saved without the RAM, which stays in the file). Otherwise the file is mapped copy-on-write and
+   * never written (a box restored from a template): `readOnlyShim` is the preload library that lets QEMU 7.2,
+   * which opens such a file for writing, open it read-only.
+   */
+  readonly memoryFile?: { readonly path: string; readonly shared: boolean; readonly readOnlyShim?: string };
 }
 
 /** The descriptor a VM restored from a state file reads it from. */
@@ -67,6 +74,13 @@ export function validateVmConfig(c: VmConfig): VmConfig {
   }
   if (c.restoreFrom !== undefined && (!c.restoreFrom.startsWith('/') || /[\0\n\r]/.test(c.restoreFrom))) {
     fail(`restoreFrom must be an absolute path without NUL or line breaks, got ${JSON.stringify(c.restoreFrom)}`);
+  }
+  if (c.memoryFile) {
+    for (const p of [c.memoryFile.path, c.memoryFile.readOnlyShim].filter((x): x is string => x !== undefined)) {
+      if (!p.startsWith('/') || /[,\0\n\r]/.test(p)) fail(`memory file paths must be absolute, without commas or line breaks, got ${JSON.stringify(p)}`);
+    }
+    if (c.volumes?.length) fail('a VM with volumes needs shared memfd memory, not a memory file');
+    if (c.restoreFrom !== undefined && !c.controlSocketPath) fail('restoring into a memory file needs a controlSocketPath (the state is loaded over it)');
   }
   for (const v of c.volumes ?? []) {
     if (!/^vol\d{1,2}$/.test(v.tag)) fail(`volume tag ${JSON.stringify(v.tag)} must be vol<n>`);

@@ -1,11 +1,14 @@
 // Boxes that start from a snapshot of a booted guest: made by the first box of a shape, restored by the next,
 // renewed at MOUNT (clock, randomness), replaced when it cannot be restored, and off when asked.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { BoxPaths } from '../../src/runtime/box-paths.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { processesNaming } from '../../src/state/process-identity.js';
 import { ensureDefaultTemplate, TemplateStore } from '../../src/runtime/templates.js';
 import { findGuestArtifacts } from '../../src/setup/index.js';
 import { QemuDriver } from '../../src/vmm/qemu/process.js';
@@ -66,6 +69,66 @@ test('restored boxes do not share the clock or the random generator of their sna
     await box.stop();
   }
   assert.equal(seen.size, 3, 'every box draws different random bytes');
+});
+
+/** The QEMU process of a running box (found by its box directory on the command line). */
+function qemuOf(runtime: BoxliteRuntime, box: LiteBox): number {
+  const found = processesNaming([new BoxPaths(runtime.homeDir, box.id.asStr()).dir + '/'])
+    .filter((p) => p.cmdline.split(/[\0 ]/)[0]!.endsWith('qemu-system-x86_64')); // not its launcher, which names it too
+  assert.equal(found.length, 1, `one QEMU for box ${box.id}`);
+  return found[0]!.pid;
+}
+
+const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+test('restored boxes map the snapshot\'s memory file copy-on-write, read-only: it never changes, however much they write', async () => {
+  const runtime = freshRuntime();
+  const maker = await runtime.create(shape);
+  await maker.start();
+  await maker.stop();
+  const [key] = templatesOf(runtime);
+  const ram = path.join(runtime.homeDir, 'templates', key!, 'ram');
+  const st = fs.statSync(ram);
+  assert.equal(st.size, shape.memoryMib * 1024 * 1024, 'the guest RAM is in the file');
+  assert.ok(fs.statSync(path.join(runtime.homeDir, 'templates', key!, 'state')).size < 4 * 1024 * 1024, 'the state holds the devices, not the RAM');
+  if (process.getuid?.() === 0) assert.deepEqual({ uid: st.uid, mode: st.mode & 0o777 }, { uid: 0, mode: 0o444 }, 'root\'s, read-only');
+  const before = sha256(ram);
+  const boxes = [await runtime.create(shape), await runtime.create(shape)];
+  for (const [n, box] of boxes.entries()) {
+    // Dirty guest memory: a tmpfs file and a process's heap.
+    const r = await sh(box, `dd if=/dev/urandom of=/dev/shm/fill bs=1M count=48 2>/dev/null && echo ${n} > /dev/shm/n && cat /dev/shm/n`);
+    assert.equal(r.stdout, `${n}\n`, r.stderr);
+    assert.equal(mode(box)?.restored, true);
+    const pid = qemuOf(runtime, box);
+    assert.ok(fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes(ram), 'QEMU maps the memory file');
+    const fds = fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => { try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith('/ram'); } catch { return false; } });
+    for (const fd of fds) {
+      const flags = Number.parseInt(/^flags:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+      assert.equal(flags & 3, 0, `QEMU holds the memory file read-only (fd ${fd}, flags ${flags.toString(8)})`);
+    }
+  }
+  for (const box of boxes) await box.stop();
+  assert.equal(sha256(ram), before, 'the memory file is unchanged');
+});
+
+test('a damaged snapshot memory file: the box boots cold and says why; the next box makes the snapshot again', async () => {
+  const runtime = freshRuntime();
+  const maker = await runtime.create(shape);
+  await maker.start();
+  await maker.stop();
+  const [key] = templatesOf(runtime);
+  const ram = path.join(runtime.homeDir, 'templates', key!, 'ram');
+  fs.truncateSync(ram, 4096);
+  const box = await runtime.create(shape);
+  assert.equal((await sh(box, 'echo cold')).stdout, 'cold\n');
+  assert.equal(mode(box)?.restored, false);
+  assert.match(mode(box)?.coldReason ?? '', /memory file .*ram is damaged: 4096 bytes, not 256 MiB; it is made again at the next start/);
+  await box.stop();
+  const next = await runtime.create(shape);
+  assert.equal((await sh(next, 'echo again')).stdout, 'again\n');
+  assert.equal(mode(next)?.restored, true);
+  assert.equal(fs.statSync(ram).size, shape.memoryMib * 1024 * 1024);
+  await next.stop();
 });
 
 test('a snapshot that cannot be restored is dropped: the box boots cold and says why; the next box makes a new one', async () => {

@@ -30,6 +30,8 @@ export function buildQemuArgv(c: VmConfig): string[] {
     '-m', String(c.memoryMib),
     // vhost-user devices (volumes) need guest memory that virtiofsd can map too.
     ...(c.volumes?.length ? ['-object', `memory-backend-memfd,id=mem,size=${c.memoryMib}M,share=on`, '-machine', 'memory-backend=mem'] : []),
+    // Templates keep their RAM in a file that restored boxes map copy-on-write (state saved with x-ignore-shared).
+    ...(c.memoryFile ? ['-object', `memory-backend-file,id=mem,size=${c.memoryMib}M,mem-path=${c.memoryFile.path},share=${c.memoryFile.shared ? 'on' : 'off'}`, '-machine', 'memory-backend=mem'] : []),
     '-smp', String(c.cpus),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-global', 'virtio-mmio.force-legacy=false',
@@ -56,7 +58,8 @@ export function buildQemuArgv(c: VmConfig): string[] {
     ]),
     // A VM that may be saved: its state must not carry the "stopped" run state into the VMs restored from it.
     ...(c.controlSocketPath ? ['-qmp', `unix:${c.controlSocketPath},server=on,wait=off`, '-global', 'migration.store-global-state=off'] : []),
-    ...(c.restoreFrom ? ['-incoming', `fd:${RESTORE_FD}`] : []),
+    // Into a memory file, the state is loaded over QMP once x-ignore-shared is on (QEMU 7.2 has no flag for it).
+    ...(c.restoreFrom ? ['-incoming', c.memoryFile ? 'defer' : `fd:${RESTORE_FD}`] : []),
     ...(c.sandbox ? ['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'] : []),
   ];
 }

@@ -18,6 +18,8 @@ import { launchArgv } from '../launch-argv.js';
 import { buildQemuArgv } from './argv.js';
 import { QmpClient } from './qmp.js';
 
+/** Longest a saved state (devices only: the RAM stays in its file) may take to load. */
+const LOAD_TIMEOUT_MS = 10_000;
 /** Longest a VM's state may take to save. */
 const SAVE_TIMEOUT_MS = 60_000;
 
@@ -43,11 +45,12 @@ export class QemuDriver implements VmmDriver {
       command: program, args: argv, dieWithParent: !options.detached, keepFds,
       ...(jail ? { jailer: jailerLaunch(jail.launcherPath, (parentPid) => vmmJail({ ...jail.box, parentPid }, program, argv, vmmFiles(config), keepFds)) } : {}),
     });
+    const env = { ...childEnvironment(jail?.box.policy), ...memoryFileEnv(config) };
     let child: ChildProcess;
     try {
       child = spawn(cmd, args, {
         stdio: ['ignore', 'ignore', 'pipe', ...(stateFd !== undefined ? [stateFd] : [])], detached: options.detached,
-        env: childEnvironment(jail?.box.policy),
+        env,
       });
     } finally {
       if (stateFd !== undefined) fs.closeSync(stateFd);
@@ -59,6 +62,17 @@ export class QemuDriver implements VmmDriver {
     });
     const vm = new ChildVm(child, options.consoleLogPath, jail?.box.uid);
     void captureConsole(config.consoleSocketPath, new ConsoleLog(options.consoleLogPath), vm);
+    if (config.restoreFrom !== undefined && config.memoryFile) {
+      try {
+        await loadStateIntoMemoryFile(config, vm);
+      } catch (err) {
+        // A QEMU that quit over the state says why on stderr; that beats "QMP connection closed".
+        const exit = await orTimeout(vm.exited, 1000, undefined);
+        await vm.kill();
+        if (exit?.stderr) throw boxliteError('Engine', `VM ${vm.pid} could not load the saved state ${config.restoreFrom}: QEMU said: ${exit.stderr}`, err);
+        throw err;
+      }
+    }
     return vm;
   }
 
@@ -70,6 +84,8 @@ export class QemuDriver implements VmmDriver {
     const receiver = await receiveState(path.join(path.dirname(config.controlSocketPath), 'migrate.sock'), statePath, vm instanceof ChildVm ? vm.uid : undefined);
     try {
       await qmp.execute('stop');
+      // RAM in a shared file stays there: the state holds only the devices (and the file is the template's RAM).
+      if (config.memoryFile?.shared) await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
       await qmp.execute('migrate', { uri: `unix:${receiver.socketPath}` });
       for (const deadline = Date.now() + SAVE_TIMEOUT_MS; ;) {
         const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
@@ -97,13 +113,47 @@ export class QemuDriver implements VmmDriver {
   }
 }
 
+/**
+ * Loads the saved state (descriptor RESTORE_FD) into a VM started with `-incoming defer` whose RAM is a template's
+ * file: x-ignore-shared must be on before the state is read, and QEMU 7.2 takes it only over QMP. A state QEMU
+ * cannot load makes it exit, which the caller's boot wait reports.
+ */
+async function loadStateIntoMemoryFile(config: VmConfig, vm: RunningVm): Promise<void> {
+  const qmp = await QmpClient.connect(config.controlSocketPath!, `VM ${vm.pid}`);
+  try {
+    await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+    await qmp.execute('migrate-incoming', { uri: `fd:${RESTORE_FD}` });
+    // QEMU 7.2 does not always exit when an incoming state fails to load (it may reset and boot the guest): wait
+    // for the outcome here, so a bad state is an error at once.
+    for (const deadline = Date.now() + LOAD_TIMEOUT_MS; ;) {
+      const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
+      if (info.status === 'completed') return;
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw boxliteError('Engine', `VM ${vm.pid} could not load the saved state ${config.restoreFrom}: ${info['error-desc'] ?? info.status}`);
+      }
+      if (Date.now() > deadline) throw boxliteError('Engine', `VM ${vm.pid} did not load the saved state ${config.restoreFrom} within ${LOAD_TIMEOUT_MS / 1000} s`);
+      await sleep(5);
+    }
+  } finally {
+    qmp.close();
+  }
+}
+
+/** The environment that maps a template's RAM file read-only into a restored VM (see VmConfig.memoryFile). */
+export function memoryFileEnv(config: VmConfig): Record<string, string> {
+  const m = config.memoryFile;
+  return m && !m.shared && m.readOnlyShim ? { LD_PRELOAD: m.readOnlyShim, BOXLITE_RO_RAM: m.path } : {};
+}
+
 /** The files and socket directories a VM of `config` needs in its jail. */
 export function vmmFiles(config: VmConfig): VmmFiles {
   const dirs = (paths: ReadonlyArray<string | undefined>): string[] => [...new Set(paths.filter((p): p is string => p !== undefined).map((p) => path.dirname(p)))];
   const serving = dirs([config.consoleSocketPath, ...config.portalSocketPaths, config.controlSocketPath]);
   return {
-    readOnly: [config.kernelPath, config.initrdPath, ...config.disks.filter((d) => d.readOnly).map((d) => d.path)],
-    readWrite: config.disks.filter((d) => !d.readOnly).map((d) => d.path),
+    readOnly: [config.kernelPath, config.initrdPath, ...config.disks.filter((d) => d.readOnly).map((d) => d.path),
+      ...(config.memoryFile && !config.memoryFile.shared ? [config.memoryFile.path, ...(config.memoryFile.readOnlyShim ? [config.memoryFile.readOnlyShim] : [])] : [])],
+    readWrite: [...config.disks.filter((d) => !d.readOnly).map((d) => d.path), ...(config.memoryFile?.shared ? [config.memoryFile.path] : [])],
+    env: memoryFileEnv(config),
     socketDirs: serving,
     connectDirs: dirs([config.networkSocketPath, ...(config.volumes ?? []).map((v) => v.socketPath)]).filter((d) => !serving.includes(d)),
     devices: config.accelerator === 'kvm' ? ['/dev/kvm'] : [],
