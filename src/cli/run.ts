@@ -7,6 +7,7 @@ import { parseSecurityFlag } from '../runtime/security.js';
 import { parseVolumeFlag } from '../runtime/volumes.js';
 import { parseNetworkFlags } from '../vmm/network/policy.js';
 import type { AcceleratorPreference } from '../vmm/accel.js';
+import { runKept } from './keep-spawn.js';
 import { attach, intFlag, openRuntime, repeatable, splitEnv } from './shared.js';
 
 interface RunFlags {
@@ -69,7 +70,7 @@ export function registerRun(program: Command): void {
         }, flags.name);
         // A box whose command never started is removed, detached or not (unless --no-rm): nothing of it ran. A
         // start that failed has already removed an auto-remove box; this covers -d and a command that cannot start.
-        const execution = await box.run(cmd).catch(async (err: unknown) => {
+        const execution = await (flags.detach ? runKept(runtime.homeDir, box, cmd) : box.run(cmd)).catch(async (err: unknown) => {
           if (flags.rm !== false) await runtime.remove(box.id.asStr(), true).catch(() => undefined);
           throw err;
         });
@@ -78,7 +79,7 @@ export function registerRun(program: Command): void {
           process.stdout.write(`${box.id}\n`);
           return;
         }
-        process.exitCode = await attach(execution, Boolean(flags.interactive) || (Boolean(flags.tty) && process.stdin.isTTY === true), Boolean(flags.tty));
+        process.exitCode = await attach(execution!, Boolean(flags.interactive) || (Boolean(flags.tty) && process.stdin.isTTY === true), Boolean(flags.tty));
         await box.stop();
       } finally {
         await runtime.close();
