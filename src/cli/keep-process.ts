@@ -62,6 +62,8 @@ function receiveRequest(): Promise<KeepRequest> {
     }
     const timer = setTimeout(() => reject(boxliteError('Run', 'no command arrived from `boxlite run -d`')), KEEPER_START_TIMEOUT_MS);
     process.once('message', (m: KeepRequest) => { clearTimeout(timer); resolve(m); });
+    process.once('disconnect', () => { clearTimeout(timer); reject(boxliteError('Run', '`boxlite run -d` went away before handing over its command')); });
+    process.send({ ready: true } satisfies KeepAnswer);
   });
 }
 

@@ -11,10 +11,11 @@ import { KeptFiles } from './kept-files.js';
 /** How long the keeper may take to start the command (attach to the box, start it there). */
 export const KEEPER_START_TIMEOUT_MS = 60_000;
 
-/** The message that hands the command to a keeper. */
+/** The message that hands the command to a keeper (sent once it said it is ready, so the message is not lost). */
 export interface KeepRequest { command: KeptCommand }
-/** The keeper's answer: the command started, or why it did not. */
-export type KeepAnswer = { ok: true } | { ok: false; code: ErrorCode; message: string };
+/** What the keeper says: ready for the request, then whether the command started (or why it did not). */
+export type KeepAnswer = { ready: true } | { ok: true } | { ok: false; code: ErrorCode; message: string };
+type Outcome = Exclude<KeepAnswer, { ready: true }>;
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -29,17 +30,23 @@ export async function runKept(homeDir: string, box: LiteBox, cmd: BoxCommand): P
   const files = new KeptFiles(homeDir, box.id.asStr());
   fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const child = spawn(process.execPath, [MAIN, '--home', homeDir, '__keep', box.id.asStr()], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-  const answer = await new Promise<KeepAnswer>((resolve) => {
+  const answer = await new Promise<Outcome>((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       resolve({ ok: false, code: 'Run', message: `the keeper of box ${box.id} did not start the command within ${KEEPER_START_TIMEOUT_MS} ms` });
     }, KEEPER_START_TIMEOUT_MS);
-    child.once('message', (m: KeepAnswer) => { clearTimeout(timer); resolve(m); });
+    child.on('message', (m: KeepAnswer) => {
+      if ('ready' in m) {
+        child.send({ command: commandToData(cmd) } satisfies KeepRequest);
+        return;
+      }
+      clearTimeout(timer);
+      resolve(m);
+    });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ ok: false, code: 'Run', message: `the keeper of box ${box.id} exited (${signal ?? `code ${code}`}) before starting the command` });
     });
-    child.send({ command: commandToData(cmd) } satisfies KeepRequest);
   });
   if (child.connected) child.disconnect();
   child.unref();
