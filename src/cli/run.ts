@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
 import { BoxCommand } from '../runtime/command.js';
 import { addBoxFlags, boxOptionsFromFlags, type BoxFlags } from './box-flags.js';
+import { runKept } from './keep-spawn.js';
 import { splitRunArgs } from './run-args.js';
 import { attach, intFlag, openRuntime } from './shared.js';
 
@@ -36,7 +37,7 @@ export function registerRun(program: Command): void {
         const box = await runtime.create({ ...options, detach: Boolean(flags.detach), autoRemove: !flags.detach && flags.rm !== false }, flags.name);
         // A box whose command never started is removed, detached or not (unless --no-rm): nothing of it ran. A
         // start that failed has already removed an auto-remove box; this covers -d and a command that cannot start.
-        const execution = await box.run(cmd).catch(async (err: unknown) => {
+        const execution = await (flags.detach ? runKept(runtime.homeDir, box, cmd) : box.run(cmd)).catch(async (err: unknown) => {
           if (flags.rm !== false) await runtime.remove(box.id.asStr(), true).catch(() => undefined);
           throw err;
         });
@@ -45,7 +46,7 @@ export function registerRun(program: Command): void {
           process.stdout.write(`${box.id}\n`);
           return;
         }
-        process.exitCode = await attach(execution, Boolean(flags.interactive) || (Boolean(flags.tty) && process.stdin.isTTY === true), Boolean(flags.tty));
+        process.exitCode = await attach(execution!, Boolean(flags.interactive) || (Boolean(flags.tty) && process.stdin.isTTY === true), Boolean(flags.tty));
         await box.stop();
       } finally {
         await runtime.close();
