@@ -1,4 +1,4 @@
-// `boxlite images ls|pull|rm|prune|load`: the image store from the command line, a thin layer over ImageStore.
+// `boxlite images ls|pull|rm|prune|load` (and `boxlite pull`): the image store from the command line, a thin layer over ImageStore.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ImageStore, prepareImageRootfs, type ImageEvent } from '../images/index.js';
@@ -15,7 +15,7 @@ interface StoreFlags { registry: string[]; insecureRegistry: string[] }
 
 const repeat = (v: string, acc: string[]): string[] => [...acc, v];
 
-/** Adds the `images` command and its subcommands. */
+/** Adds the `images` command and its subcommands, and the top-level `pull`. */
 export function registerImages(program: Command, opts: ImagesCliOptions): void {
   const images = program.command('images').description('list, pull, remove, prune and load OCI images');
   const store = (flags: Partial<StoreFlags> = {}): ImageStore => new ImageStore({
@@ -28,7 +28,12 @@ export function registerImages(program: Command, opts: ImagesCliOptions): void {
   images.command('ls').alias('list')
     .description('list stored images')
     .option('--digests', 'show full digests')
-    .action(async (flags: { digests?: boolean }) => {
+    .option('--json', 'print JSON')
+    .action(async (flags: { digests?: boolean; json?: boolean }) => {
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(await store().list(), null, 2)}\n`);
+        return;
+      }
       const rows = (await store().list()).map((i) => [
         i.reference, flags.digests ? i.digest : i.digest.slice(7, 19), formatBytes(i.sizeBytes),
         i.diskBytes === undefined ? '-' : formatBytes(i.diskBytes), i.pulledAt.replace(/\.\d+Z$/, 'Z'),
@@ -36,27 +41,16 @@ export function registerImages(program: Command, opts: ImagesCliOptions): void {
       printTable(['REFERENCE', 'DIGEST', 'SIZE', 'DISK', 'PULLED'], rows);
     });
 
-  images.command('pull')
-    .description('pull an image (tags are re-resolved) and build its disk')
-    .argument('<reference>', 'image reference, e.g. alpine:3.20 or 127.0.0.1:5000/app:v1')
-    .option('--registry <prefix>', 'registry (or host/namespace) to try for unqualified names; repeatable', repeat, [])
-    .option('--insecure-registry <host>', 'reach this registry over plain http; repeatable', repeat, [])
-    .option('--no-disk', 'only download; do not unpack and build the disk')
-    .action(async (reference: string, flags: StoreFlags & { disk: boolean }) => {
-      const s = store(flags);
-      const view = progressView();
-      try {
-        const pulled = await s.pull(reference, { onProgress: (p) => view.update(p), onEvent: warn });
-        view.stop();
-        if (flags.disk) {
-          const r = await prepareImageRootfs(s, pulled.reference, { onEvent: warn });
-          process.stderr.write(`disk: ${r.baseDiskPath}${r.timings.convertMs > 0 ? ` (unpacked in ${Math.round(r.timings.unpackMs)} ms, built in ${Math.round(r.timings.convertMs)} ms)` : ' (already built)'}\n`);
-        }
-        process.stdout.write(`${pulled.reference}@${pulled.digest} (${formatBytes(pulled.sizeBytes)})\n`);
-      } finally {
-        view.stop();
-      }
-    });
+  // `boxlite images pull` and its shorthand `boxlite pull` (as docker's).
+  for (const parent of [images, program]) {
+    parent.command('pull')
+      .description('pull an image (tags are re-resolved) and build its disk')
+      .argument('<reference>', 'image reference, e.g. alpine:3.20 or 127.0.0.1:5000/app:v1')
+      .option('--registry <prefix>', 'registry (or host/namespace) to try for unqualified names; repeatable', repeat, [])
+      .option('--insecure-registry <host>', 'reach this registry over plain http; repeatable', repeat, [])
+      .option('--no-disk', 'only download; do not unpack and build the disk')
+      .action((reference: string, flags: StoreFlags & { disk: boolean }) => pull(store(flags), reference, flags.disk, warn));
+  }
 
   images.command('rm').alias('remove')
     .description('remove images (their disks stay until prune)')
@@ -88,6 +82,21 @@ export function registerImages(program: Command, opts: ImagesCliOptions): void {
       const loaded = isDir ? await s.loadLayout(source, reference) : await s.loadArchive(source, reference);
       process.stdout.write(`loaded ${loaded.reference}@${loaded.digest} (${formatBytes(loaded.sizeBytes)})\n`);
     });
+}
+
+async function pull(s: ImageStore, reference: string, disk: boolean, warn: (e: ImageEvent) => void): Promise<void> {
+  const view = progressView();
+  try {
+    const pulled = await s.pull(reference, { onProgress: (p) => view.update(p), onEvent: warn });
+    view.stop();
+    if (disk) {
+      const r = await prepareImageRootfs(s, pulled.reference, { onEvent: warn });
+      process.stderr.write(`disk: ${r.baseDiskPath}${r.timings.convertMs > 0 ? ` (unpacked in ${Math.round(r.timings.unpackMs)} ms, built in ${Math.round(r.timings.convertMs)} ms)` : ' (already built)'}\n`);
+    }
+    process.stdout.write(`${pulled.reference}@${pulled.digest} (${formatBytes(pulled.sizeBytes)})\n`);
+  } finally {
+    view.stop();
+  }
 }
 
 function printTable(head: string[], rows: string[][]): void {

@@ -1,11 +1,11 @@
-// `boxlite ls`: lists boxes (running ones, or all with -a), as a table or JSON.
+// `boxlite ls` (alias `ps`): lists boxes (running ones, or all with -a), as a table or JSON.
 import type { Command } from 'commander';
 import type { BoxInfo } from '../runtime/status.js';
 import { openRuntime } from './shared.js';
 
-/** Adds the `ls` subcommand. */
+/** Adds the `ls` subcommand (and its alias `ps`). */
 export function registerLs(program: Command): void {
-  program.command('ls')
+  program.command('ls').alias('ps')
     .description('list boxes')
     .option('-a, --all', 'include boxes that are not running')
     .option('--json', 'print JSON')

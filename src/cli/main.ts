@@ -2,13 +2,17 @@
 // The boxlite command line: a thin layer over the public API, one subcommand per file.
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
+import { registerCreate } from './create.js';
 import { registerExec } from './exec.js';
 import { registerImages } from './images.js';
+import { registerKeep } from './keep-process.js';
+import { registerLogs } from './logs.js';
 import { registerLs } from './ls.js';
 import { registerManage } from './manage.js';
 import { registerRun } from './run.js';
 import { registerSetup } from './setup.js';
 import { openRuntime } from './shared.js';
+import { registerStats } from './stats.js';
 
 const program = new Command('boxlite')
   .description('Hardware-isolated Linux sandboxes (micro-VMs) for running untrusted commands')
@@ -17,9 +21,13 @@ const program = new Command('boxlite')
 
 registerSetup(program);
 registerRun(program);
+registerCreate(program);
 registerExec(program);
 registerLs(program);
 registerManage(program);
+registerStats(program);
+registerLogs(program);
+registerKeep(program);
 registerImages(program, {
   inUseDigests: async () => {
     const runtime = openRuntime(program);

@@ -1,11 +1,14 @@
-// `boxlite inspect|start|stop|rm`: one-box lifecycle commands over the public API.
+// `boxlite inspect|start|stop|restart|rm`: one-box lifecycle commands over the public API.
 import type { Command } from 'commander';
+import { boxliteError } from '../errors.js';
+import type { LiteBox } from '../runtime/box.js';
+import { awaitKeeperEnd, runningKeeper } from './keeper-end.js';
 import { findBox, openRuntime } from './shared.js';
 
-/** Adds `inspect`, `start`, `stop` and `rm`. */
+/** Adds `inspect`, `start`, `stop`, `restart` and `rm`. */
 export function registerManage(program: Command): void {
   program.command('inspect')
-    .description('print a box as JSON (info and metrics)')
+    .description('print a box as JSON: its state, its configuration (image, env, volumes, ports, ...) and metrics')
     .argument('<box>', 'box id, id prefix or name')
     .action(async (idOrName: string) => {
       const runtime = openRuntime(program);
@@ -17,7 +20,7 @@ export function registerManage(program: Command): void {
       }
     });
 
-  for (const [verb, what] of [['start', 'start boxes'], ['stop', 'stop boxes (graceful, then forced)']] as const) {
+  const each = (verb: string, what: string, act: (box: LiteBox, homeDir: string) => Promise<void>): void => {
     program.command(verb)
       .description(what)
       .argument('<boxes...>', 'box ids, id prefixes or names')
@@ -26,14 +29,23 @@ export function registerManage(program: Command): void {
         try {
           for (const id of ids) {
             const box = await findBox(runtime, id);
-            await (verb === 'start' ? box.start() : box.stop());
+            await act(box, runtime.homeDir);
             process.stdout.write(`${box.id}\n`);
           }
         } finally {
           await runtime.close();
         }
       });
-  }
+  };
+  each('start', 'start boxes', (box) => box.start());
+  each('stop', 'stop boxes (graceful, then forced)', (box, home) => stopKept(box, home));
+  each('restart', 'stop boxes, then start them again (their files stay; a command `run -d` started does not run again)', async (box, home) => {
+    if (box.info().autoRemove) {
+      throw boxliteError('InvalidState', `cannot restart box ${box.id}: it is removed when it stops (created with --rm or by \`run\` without -d/--no-rm); stop and create it again instead`);
+    }
+    await stopKept(box, home);
+    await box.start();
+  });
 
   program.command('rm')
     .description('remove boxes and their files')
@@ -43,11 +55,21 @@ export function registerManage(program: Command): void {
       const runtime = openRuntime(program);
       try {
         for (const id of ids) {
+          const info = await runtime.getInfo(id);
+          const keeper = info && runningKeeper(runtime.homeDir, info.id.asStr());
           await runtime.remove(id, Boolean(flags.force));
+          await awaitKeeperEnd(keeper);
           process.stdout.write(`${id}\n`);
         }
       } finally {
         await runtime.close();
       }
     });
+}
+
+// Stops the box, and waits for the keeper of its detached command (which ends with the VM) to be gone.
+async function stopKept(box: LiteBox, homeDir: string): Promise<void> {
+  const keeper = runningKeeper(homeDir, box.id.asStr());
+  await box.stop();
+  await awaitKeeperEnd(keeper);
 }

@@ -5,6 +5,7 @@ import type { LiteBox } from '../runtime/box.js';
 import type { Execution } from '../runtime/execution.js';
 import { BoxliteRuntime } from '../runtime/runtime.js';
 import { describeProgress, type ProgressEvent } from '../setup/progress.js';
+import { forwardSignals } from './signals.js';
 
 /** A runtime on the `--home` of the program; first-use work (building the shared guest cache, root disks) is printed to stderr. */
 export function openRuntime(program: Command): BoxliteRuntime {
@@ -41,14 +42,21 @@ export function intFlag(flag: string, value: string | undefined): number | undef
 /** Collects a repeatable option into a list. */
 export const repeatable = (v: string, acc: string[]): string[] => [...acc, v];
 
-/** Wires an execution to this process's stdio; resolves with a shell-style exit code (128+N for signal N). */
+/**
+ * Wires an execution to this process's stdio; resolves with a shell-style exit code (128+N for signal N). Stdin
+ * is forwarded when `forwardStdin`, else closed at once (the command reads EOF, as under `docker run` without -i).
+ * Without a TTY, this process's signals go to the command (signals.ts); with one, Ctrl-C is a byte on it.
+ */
 export async function attach(execution: Execution, forwardStdin: boolean, tty: boolean): Promise<number> {
   const pump = async (stream: AsyncIterable<Buffer>, out: NodeJS.WriteStream): Promise<void> => {
     for await (const chunk of stream) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
   };
   const pumps = [pump(execution.stdout()!.bytes(), process.stdout), pump(execution.stderr()!.bytes(), process.stderr)];
-  const restore = tty && process.stdin.isTTY ? enterRawMode(execution) : () => undefined;
+  const restoreTty = tty && process.stdin.isTTY ? enterRawMode(execution) : () => undefined;
+  const stopForwarding = tty ? () => undefined : forwardSignals(execution);
+  const restore = (): void => { stopForwarding(); restoreTty(); };
   if (forwardStdin) void forward(execution);
+  else void execution.stdin().close().catch(() => undefined);
   try {
     await Promise.all(pumps);
     const result = await execution.wait();

@@ -18,6 +18,7 @@ import { orTimeout } from '../util/timeout.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
 import type { RunOptions, StartOptions } from './call-options.js';
 import { networkStateOf } from './box-network.js';
+import { configOf } from './box-config.js';
 import { BoxFs } from '../files/box-fs.js';
 import type { FileHost } from '../files/builtin-call.js';
 import { copyIn } from '../files/copy-in.js';
@@ -298,6 +299,7 @@ export function toInfo(rec: BoxRecord): BoxInfo {
     security: securityOf(options),
     jail: jailRecordOf(rec),
     network: { egress: networkStateOf(rec).egress },
+    config: configOf(options),
   };
 }
 

@@ -45,7 +45,12 @@ export interface BoxSession {
   stopRequested: boolean;
   /** True once a deliberate stop (`stop()`, a forced remove, closing the runtime) began: not a failure. */
   stoppedOnPurpose: boolean;
+  /** The first helper seen to exit while the VM ran: a VM that dies after it died of it. */
+  helperGone?: { kind: string; how: string; atMs: number };
 }
+
+/** How long before its VM's exit a helper must have exited to be what failed the box (not a witness of the VM's end). */
+const HELPER_FIRST_MS = 50;
 
 /**
  * Runs the lifecycle rules of the spec against the shared state database. Every transition takes the box's
@@ -370,10 +375,19 @@ export class BoxLifecycle {
       this.sessions.delete(session.boxId);
       if (session.stopRequested) return;
       const how = describeExit(exit);
-      session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped unexpectedly: the VM exited (${how})`));
-      this.markStopped(session.boxId, { lastError: `the VM exited unexpectedly (${how})` }, ['running']);
+      // A helper that went first (virtiofsd, passt) took the VM with it: the helper is what failed.
+      // (A helper seen to exit in the same instant may just have noticed the VM's end first.)
+      const gone = session.helperGone && Date.now() - session.helperGone.atMs >= HELPER_FIRST_MS ? session.helperGone : undefined;
+      const why = gone ? this.helperWhy(session.boxId, gone.kind, gone.how) : `the VM exited unexpectedly (${how})`;
+      session.portal.destroy(boxliteError('Portal', gone ? `box ${session.boxId} stopped: ${why}` : `box ${session.boxId} stopped unexpectedly: the VM exited (${how})`));
+      this.markStopped(session.boxId, { lastError: why }, ['running']);
     });
-    for (const h of session.helpers) void h.exited.then((how) => this.helperExited(session, h.kind, how));
+    for (const h of session.helpers) {
+      void h.exited.then((how) => {
+        if (!session.vm.hasExited) session.helperGone ??= { kind: h.kind, how, atMs: Date.now() };
+        return this.helperExited(session, h.kind, how);
+      });
+    }
     void session.portal.closed.then((err) => {
       // A guest that breaks the protocol is hostile or broken: it is stopped and the box marked failed.
       if (!err || !(err.cause instanceof ProtocolViolation) || session.vm.hasExited) return;
@@ -386,12 +400,17 @@ export class BoxLifecycle {
     return session;
   }
 
+  // Why a box failed when its helper `kind` exited.
+  private helperWhy(boxId: string, kind: string, how: string): string {
+    const rec = this.store.get(boxId);
+    return `the ${describeHelper(kind, rec ? JSON.parse(rec.optionsJson) as ResolvedBoxOptions : {})} exited unexpectedly (${how})`;
+  }
+
   // A helper of a watched box exited: unless its VM went first (a stop or a crash), the box is failed and stopped.
   private async helperExited(session: BoxSession, kind: string, how: string): Promise<void> {
     await orTimeout(session.vm.exited, 1000, undefined); // a VM's exit ends its helpers: that is the VM's exit
     if (session.vm.hasExited || session.stopRequested || this.sessions.get(session.boxId) !== session) return;
-    const rec = this.store.get(session.boxId);
-    const why = `the ${describeHelper(kind, rec ? JSON.parse(rec.optionsJson) as ResolvedBoxOptions : {})} exited unexpectedly (${how})`;
+    const why = this.helperWhy(session.boxId, kind, how);
     if (!this.store.update(session.boxId, { lastError: why }, ['running'])) return;
     session.stopRequested = true;
     session.portal.destroy(boxliteError('Portal', `box ${session.boxId} stopped: ${why}`));

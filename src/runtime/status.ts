@@ -1,4 +1,5 @@
 // BoxStatus (the lifecycle states of the spec, with its predicates) and BoxInfo.
+import type { BoxConfig } from './box-config.js';
 import type { BoxID } from './ids.js';
 import type { SecurityOptions } from './security.js';
 import type { EgressPolicy } from '../vmm/network/policy.js';
@@ -105,4 +106,6 @@ export interface BoxInfo {
    * ordinary user's boxes, which run as that user), its cgroup directories or why it had none, its jail directory.
    */
   readonly jail: Readonly<{ uid?: number; gid?: number; cgroups: readonly string[]; cgroupUnavailable?: string; root: string }> | undefined;
+  /** What the box was created with: rootfs, shape, user, working directory, env, volumes, ports, network policy... */
+  readonly config: BoxConfig;
 }

@@ -47,7 +47,9 @@ export interface HelperSpec {
 export async function startHelper(spec: HelperSpec): Promise<HelperProcess> {
   await fs.promises.rm(spec.socketPath, { force: true });
   const [program, argv] = launchArgv({ command: spec.command, args: spec.args, dieWithParent: !spec.detached, runAs: spec.runAs, jailer: spec.jailer });
-  const child = spawn(program, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: spec.detached, env: spec.env ?? { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  // Always its own session (setsid), as the VM (qemu/process.ts): a terminal's Ctrl-C must not reach it; a
+  // non-detached helper still dies with this process through its parent-death signal.
+  const child = spawn(program, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: spec.env ?? { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
   const pidStart = child.pid === undefined ? 0 : processStartTime(child.pid) ?? 0;
   if (child.pid !== undefined) spec.onSpawn?.({ pid: child.pid, start: pidStart });
   let stderr = '';

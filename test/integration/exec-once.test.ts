@@ -186,6 +186,8 @@ describe('box.hostPort and box.waitForPort', () => {
 
   it('waitForPort names a loopback-only listener, which a published port cannot reach', async () => {
     await using server = await box.run(new BoxCommand('httpd').args(['-f', '-p', '127.0.0.1:8000', '-h', '/tmp']));
+    // Listening first (port 8000 is 1F40 in /proc/net/tcp): the short wait below must see the listener, on a slow host too.
+    assert.equal((await box.sh('for i in $(seq 600); do grep -q ":1F40 " /proc/net/tcp && exit 0; sleep 0.1; done; exit 1')).exitCode, 0, 'httpd listens');
     await assert.rejects(box.waitForPort(8000, { timeoutMs: 3000 }), isBoxliteError('Network', /listens only on 127\.0\.0\.1.*listen on 0\.0\.0\.0/));
     await server.kill();
   });

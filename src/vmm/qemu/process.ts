@@ -48,8 +48,11 @@ export class QemuDriver implements VmmDriver {
     const env = { ...childEnvironment(jail?.box.policy), ...memoryFileEnv(config) };
     let child: ChildProcess;
     try {
+      // Always its own session (`detached: true` is setsid): a Ctrl-C sends SIGINT to the terminal's foreground
+      // process group, which must reach the embedding program (e.g. the CLI, to forward it into the box), not kill
+      // the VM. A non-detached VM still dies with this process: that is the parent-death signal, not the group.
       child = spawn(cmd, args, {
-        stdio: ['ignore', 'ignore', 'pipe', ...(stateFd !== undefined ? [stateFd] : [])], detached: options.detached,
+        stdio: ['ignore', 'ignore', 'pipe', ...(stateFd !== undefined ? [stateFd] : [])], detached: true,
         env,
       });
     } finally {
