@@ -18,6 +18,8 @@ import { rootfsDiskRows } from './rootfs-disk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
+/** How many idle boxes of each kind the memory row runs at once. */
+const IDLE_BOXES = Number(process.env.BENCH_IDLE_BOXES ?? 3);
 const THROUGHPUT_MB = Number(process.env.BENCH_MB ?? 200);
 const NETWORK_MB = Number(process.env.BENCH_NET_MB ?? 100);
 const JAILER = process.env.BENCH_JAILER !== '0';
@@ -113,6 +115,18 @@ async function main(): Promise<void> {
   const supervisorBytes = supervisors.reduce((n, p) => n + rssOf(p), 0);
   const qemuBytes = vmmTree.filter((p) => exeOf(p) !== launcher).reduce((n, p) => n + rssOf(p), 0);
   await box.stop();
+  // Idle boxes side by side: restored ones map their snapshot's RAM file copy-on-write and share its untouched
+  // pages, which PSS counts once across them; cold-booted ones each hold their own anonymous RAM.
+  const idlePss = async (rt: BoxliteRuntime): Promise<number> => {
+    const boxes = [];
+    for (let i = 0; i < IDLE_BOXES; i++) boxes.push((await startOnce(rt)).box);
+    await new Promise((r) => setTimeout(r, 2000));
+    const per = boxes.map((b) => [...new Set([...processesWith(b.id.asStr()), ...processesWith(new BoxPaths(homeDir, b.id.asStr()).networkSocket)])].reduce((n, p) => n + pssOf(p), 0));
+    for (const b of boxes) await b.stop();
+    return per.reduce((a, b) => a + b, 0) / per.length;
+  };
+  const restoredPss = await idlePss(runtime);
+  const coldPss = await idlePss(coldRuntime);
   const rootfsRows = ROOTFS ? await rootfsDiskRows(runtime, shape, ROUNDS, row) : [];
 
   console.log(row('measure', 'boxlite', 'baseline', 'ratio'));
@@ -135,6 +149,8 @@ async function main(): Promise<void> {
     console.log(`   (${NETWORK_MB} MiB over HTTP from a server in a test network namespace: busybox wget in the box through passt; baseline: the host fetching the same from the same server)`);
   }
   for (const line of rootfsRows) console.log(line);
+  console.log(row(`idle box, PSS of all its processes`, `${(restoredPss / 1024 / 1024).toFixed(0)} MiB`, `${(coldPss / 1024 / 1024).toFixed(0)} MiB`, `${(restoredPss / coldPss).toFixed(2)}x`));
+  console.log(`   (${IDLE_BOXES} boxes of ${shape.memoryMib} MiB at once, mean per box: restored from the snapshot, whose RAM file they share; baseline: booted cold, each with its own RAM)`);
   console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); each with its launcher supervisor (standard security), no other process per box`);
   if (!JAILER) return;
 
@@ -151,6 +167,14 @@ async function main(): Promise<void> {
 const pids = (): number[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
 
 /** The VmRSS of a process in bytes (0 once it ended). */
+/** Proportional set size of `pid` (shared pages divided among their users), from /proc/<pid>/smaps_rollup. */
+function pssOf(pid: number): number {
+  try {
+    const kb = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch { return 0; /* the process ended */ }
+}
+
 function rssOf(pid: number): number {
   try {
     const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
