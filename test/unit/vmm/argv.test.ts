@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { chooseAccelerator } from '../../../src/vmm/accel.js';
 import { validateVmConfig, type VmConfig } from '../../../src/vmm/config.js';
 import { buildQemuArgv, kernelCmdline } from '../../../src/vmm/qemu/argv.js';
+import { memoryFileEnv } from '../../../src/vmm/qemu/process.js';
 
 const config: VmConfig = {
   cpus: 2, memoryMib: 512, accelerator: 'tcg', kernelPath: '/k/vmlinux', initrdPath: '/k/initrd.gz', kernelArgs: [],
@@ -34,6 +35,19 @@ describe('QEMU argv', () => {
     const argv = buildQemuArgv({ ...config, restoreFrom: "/home/o'brien/my boxes/state" });
     assert.deepEqual(after(argv, '-incoming'), ['fd:3']);
     assert.deepEqual(argv.slice(0, -2), buildQemuArgv(config));
+  });
+
+  it('keeps a template\'s RAM in a file it shares, and maps it privately into a restored box that loads its state over QMP', () => {
+    const making = buildQemuArgv({ ...config, controlSocketPath: '/run/t/qmp.sock', memoryFile: { path: '/t/ram.tmp', shared: true } });
+    assert.deepEqual(after(making, '-object'), ['memory-backend-file,id=mem,size=512M,mem-path=/t/ram.tmp,share=on']);
+    assert.deepEqual(after(making, '-machine'), ['memory-backend=mem']);
+    const restoring = buildQemuArgv({ ...config, controlSocketPath: '/run/b/qmp.sock', restoreFrom: '/t/state', memoryFile: { path: '/t/ram', shared: false, readOnlyShim: '/c/shim.so' } });
+    assert.deepEqual(after(restoring, '-object'), ['memory-backend-file,id=mem,size=512M,mem-path=/t/ram,share=off']);
+    assert.deepEqual(after(restoring, '-incoming'), ['defer'], 'the state goes in once x-ignore-shared is set over QMP');
+    assert.deepEqual(memoryFileEnv({ ...config, memoryFile: { path: '/t/ram', shared: false, readOnlyShim: '/c/shim.so' } }), { LD_PRELOAD: '/c/shim.so', BOXLITE_RO_RAM: '/t/ram' });
+    assert.deepEqual(memoryFileEnv({ ...config, memoryFile: { path: '/t/ram.tmp', shared: true } }), {}, 'the template VM writes its file');
+    assert.throws(() => validateVmConfig({ ...config, restoreFrom: '/t/state', memoryFile: { path: '/t/ram', shared: false } }), /needs a controlSocketPath/);
+    assert.throws(() => validateVmConfig({ ...config, memoryFile: { path: '/t/r,am', shared: true } }), /without commas/);
   });
 
   it('adds QEMU\'s own seccomp filter when asked, with spawning, privilege changes and resource control denied', () => {
