@@ -2,6 +2,7 @@
 // The boxlite command line: a thin layer over the public API, one subcommand per file.
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
+import { registerCp } from './cp.js';
 import { registerExec } from './exec.js';
 import { registerImages } from './images.js';
 import { registerLs } from './ls.js';
@@ -20,6 +21,7 @@ registerRun(program);
 registerExec(program);
 registerLs(program);
 registerManage(program);
+registerCp(program);
 registerImages(program, {
   inUseDigests: async () => {
     const runtime = openRuntime(program);
