@@ -44,8 +44,9 @@ export class ArchiveChecker {
     if (h.type === 'symlink') this.links.add(name);
     else this.links.delete(name); // an entry that replaces a symlink ends it
     this.seen.add(name);
+    const shown = this.top === '.' && name !== '.' ? `./${name}` : name; // contents stay `./...`, as the box sent them
     const out: PackHeader = {
-      name: h.type === 'directory' ? `${name}/` : name, type: h.type, size, mode: h.mode, mtime: h.mtime,
+      name: h.type === 'directory' ? `${shown}/` : shown, type: h.type, size, mode: h.mode, mtime: h.mtime,
       uid: h.uid, gid: h.gid, uname: h.uname, gname: h.gname,
     };
     if (linkname !== undefined) out.linkname = linkname;
