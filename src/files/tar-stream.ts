@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { boxliteError, BoxliteError } from '../errors.js';
+import { boxliteError, BoxliteError, messageOf } from '../errors.js';
 import { startOp, withBuiltin, type FileHost } from './builtin-call.js';
 import type { BoxFs } from './box-fs.js';
 import { COPY_IDLE_TIMEOUT_MS, idleBounded } from './copy-out.js';
@@ -55,7 +55,10 @@ export async function tarOut(host: FileHost, files: BoxFs, guestPath: string, op
     await op.finish();
     pack.finalize();
   };
-  repack().catch(async (e: unknown) => { pack.destroy(await op.fail(e) as Error); });
+  repack().catch(async (e: unknown) => {
+    const err = await op.fail(e);
+    pack.destroy(BoxliteError.is(err) ? err : boxliteError('Portal', `copying ${src} out of box ${host.boxId} as tar failed: ${messageOf(err)}`, err));
+  });
   return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
 }
 
