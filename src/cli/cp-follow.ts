@@ -6,8 +6,9 @@ import type { LiteBox } from '../runtime/box.js';
 
 const MAX_LINKS = 40;
 
-/** Where a chain of symlinks in the box starting at `p` ends (`p` itself when it is no symlink). */
+/** Where a chain of symlinks in the box starting at `p` ends (`p` itself when it is no symlink, or ends in `/.`). */
 export async function resolveInBox(box: LiteBox, p: string): Promise<string> {
+  if (/\/\.$/.test(p)) return p; // `link/.` already goes through the link: the contents of what it points to
   let cur = path.posix.resolve('/', p);
   for (let i = 0; i < MAX_LINKS; i++) {
     const st = await box.fs.lstat(cur);
@@ -30,7 +31,7 @@ export async function followHostSource(box: LiteBox, hostPath: string, guestPath
 /** A box SRC (followed) and the host path to copy it to, named as the link when the box path was a symlink. */
 export async function followBoxSource(box: LiteBox, guestPath: string, hostPath: string): Promise<[string, string]> {
   const real = await resolveInBox(box, guestPath);
-  if (real === path.posix.resolve('/', guestPath)) return [guestPath, hostPath];
+  if (real === guestPath || real === path.posix.resolve('/', guestPath)) return [guestPath, hostPath];
   const isDir = async (p: string): Promise<boolean> => (await fs.stat(p).catch(() => undefined))?.isDirectory() ?? false;
   return [real, await intoDirectory(hostPath, path.posix.basename(guestPath), isDir)];
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
 import type { LiteBox } from '../runtime/box.js';
 import { parseCpArgs, type CpPlan } from './cp-args.js';
-import { followBoxSource, followHostSource } from './cp-follow.js';
+import { followBoxSource, followHostSource, resolveInBox } from './cp-follow.js';
 import { findBox, openRuntime } from './shared.js';
 
 interface CpFlags { archive?: boolean; followLink?: boolean }
@@ -41,8 +41,7 @@ async function copyInto(box: LiteBox, plan: CpPlan, flags: CpFlags): Promise<voi
 
 async function copyOutOf(box: LiteBox, plan: CpPlan, flags: CpFlags): Promise<void> {
   if (plan.host.kind === 'stream') {
-    const [from] = flags.followLink ? await followBoxSource(box, plan.guestPath, '-') : [plan.guestPath];
-    await writeOut(await box.copyOutTar(from));
+    await writeOut(await box.copyOutTar(flags.followLink ? await resolveInBox(box, plan.guestPath) : plan.guestPath));
     return;
   }
   const [from, to] = flags.followLink ? await followBoxSource(box, plan.guestPath, plan.host.path) : [plan.guestPath, plan.host.path];
