@@ -136,7 +136,7 @@ describe('boxlite cp', () => {
     assert.deepEqual(manifest(back), manifest(src));
   });
 
-  it('-L follows a symlink SRC and names the copy after the link', async () => {
+  it('-L follows a symlink SRC (box or host) and names the copy after the link', async () => {
     await ok('exec', box, '--', 'sh', '-c', 'echo target > /root/real && ln -s real /root/alias');
     const dir = path.join(work, 'follow');
     fs.mkdirSync(dir);
@@ -145,6 +145,10 @@ describe('boxlite cp', () => {
     assert.equal(fs.readFileSync(path.join(dir, 'alias'), 'utf8'), 'target\n');
     await ok('cp', `${box}:/root/alias`, path.join(dir, 'as-link'));
     assert.equal(fs.readlinkSync(path.join(dir, 'as-link')), 'real');
+    fs.writeFileSync(path.join(dir, 'host-real'), 'host target\n');
+    fs.symlinkSync('host-real', path.join(dir, 'host-alias'));
+    await ok('cp', '-L', path.join(dir, 'host-alias'), `${box}:/root/`);
+    assert.equal((await ok('exec', box, '--', 'sh', '-c', 'test -f /root/host-alias && ! test -L /root/host-alias && cat /root/host-alias')).toString(), 'host target\n');
   });
 
   it('errors: no such box, no such box path, two host sides, two boxes', async () => {
