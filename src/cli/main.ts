@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
 import { registerCreate } from './create.js';
+import { registerCp } from './cp.js';
 import { registerExec } from './exec.js';
 import { registerImages } from './images.js';
 import { registerKeep } from './keep-process.js';
@@ -28,6 +29,7 @@ registerManage(program);
 registerStats(program);
 registerLogs(program);
 registerKeep(program);
+registerCp(program);
 registerImages(program, {
   inUseDigests: async () => {
     const runtime = openRuntime(program);

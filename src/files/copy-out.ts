@@ -31,8 +31,8 @@ async function destination(src: string, hostPath: string, contents: boolean): Pr
   return { root: parent, top: path.basename(abs) };
 }
 
-/** Chunks of `source`, failing when none comes for `ms`. */
-async function* idleBounded(source: AsyncIterable<Buffer>, ms: number, what: string): AsyncGenerator<Buffer> {
+/** @internal Chunks of `source`, failing when none comes for `ms`. */
+export async function* idleBounded(source: AsyncIterable<Buffer>, ms: number, what: string): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   for (;;) {
     let timer: NodeJS.Timeout | undefined;

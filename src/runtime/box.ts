@@ -1,4 +1,5 @@
 // LiteBox: the handle of one box — info, start, run, stop, metrics — over the shared state and lifecycle.
+import type { Readable } from 'node:stream';
 import { BoxliteError, boxliteError, guarded } from '../errors.js';
 import { ProtocolViolation } from '../portal/codec.js';
 import { DeadlinePassed } from '../portal/deadlines.js';
@@ -23,6 +24,7 @@ import { BoxFs } from '../files/box-fs.js';
 import type { FileHost } from '../files/builtin-call.js';
 import { copyIn } from '../files/copy-in.js';
 import { copyOut } from '../files/copy-out.js';
+import { tarIn, tarOut } from '../files/tar-stream.js';
 import type { CopyInOptions, CopyOutOptions, CopyResult } from '../files/types.js';
 import { execOnce, shellOnce, splitExecArgs } from './exec-once.js';
 import type { BufferExecOptions, CommandResult, ExecOptions, TextExecOptions } from './exec-options.js';
@@ -176,6 +178,20 @@ export class LiteBox implements AsyncDisposable {
    */
   async copyOut(guestPath: string, hostPath: string, options?: CopyOutOptions): Promise<CopyResult> {
     return this.guard('copying out of', () => copyOut(this.fileHost(), guestPath, hostPath, options));
+  }
+
+  /**
+   * A file or directory tree of the box as a tar stream (as `docker cp BOX:PATH -`); `guestPath` ending in `/.`
+   * gives a directory's contents. What the box sends is checked entry by entry (confined names, no entry beneath an
+   * archived symlink, the limits of CopyOutOptions) and packed again; the stream errors where the box went wrong.
+   */
+  async copyOutTar(guestPath: string, options?: CopyOutOptions): Promise<Readable> {
+    return this.guard('copying out of', () => tarOut(this.fileHost(), this.fs, guestPath, options));
+  }
+
+  /** Extracts a tar stream into an existing directory of the box (as `docker cp - BOX:DIR`); owners as copyIn's. */
+  async copyInTar(archive: AsyncIterable<Uint8Array>, guestDir: string, options?: CopyInOptions): Promise<void> {
+    return this.guard('copying into', () => tarIn(this.fileHost(), this.fs, archive, guestDir, options));
   }
 
   private fileHost(): FileHost {
