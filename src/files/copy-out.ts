@@ -69,17 +69,26 @@ export async function receiveTar(chunks: AsyncIterable<Buffer>, writer: HostTree
 }
 
 /**
- * Copies `guestPath` (a file, symlink or directory tree) of the box to `hostPath`, as `docker cp` does: into an
- * existing directory under its own name, else to `hostPath` itself; `guestPath` ending in `/.` copies a
- * directory's contents.
+ * @internal What a copy out of the box reads: the checked path, whether it names a directory's contents (`/.`),
+ * and the limits (defaults filled in; InvalidArgument for a limit that is not a positive integer).
  */
-export async function copyOut(host: FileHost, guestPath: string, hostPath: string, options: CopyOutOptions = {}): Promise<CopyResult> {
+export function copyOutSource(guestPath: string, options: CopyOutOptions): { src: string; contents: boolean; limits: { maxBytes: number; maxFiles: number } } {
   const src = boxPath(guestPath, 'guestPath');
   const contents = src === '/' || /\/\.$/.test(guestPath);
   const limits = { maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, maxFiles: options.maxFiles ?? DEFAULT_MAX_FILES };
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isSafeInteger(v) || v < 1) throw boxliteError('InvalidArgument', `${k} must be a positive integer, got ${v}`);
   }
+  return { src, contents, limits };
+}
+
+/**
+ * Copies `guestPath` (a file, symlink or directory tree) of the box to `hostPath`, as `docker cp` does: into an
+ * existing directory under its own name, else to `hostPath` itself; `guestPath` ending in `/.` copies a
+ * directory's contents.
+ */
+export async function copyOut(host: FileHost, guestPath: string, hostPath: string, options: CopyOutOptions = {}): Promise<CopyResult> {
+  const { src, contents, limits } = copyOutSource(guestPath, options);
   if (typeof hostPath !== 'string' || hostPath === '') throw boxliteError('InvalidArgument', `hostPath must be a non-empty string, got ${JSON.stringify(hostPath)}`);
   const { root, top } = await destination(src, hostPath, contents);
   const what = `copying ${src} out of box ${host.boxId}`;

@@ -7,14 +7,11 @@ import tar from 'tar-stream';
 import { boxliteError, BoxliteError, messageOf } from '../errors.js';
 import { startOp, withBuiltin, type FileHost } from './builtin-call.js';
 import type { BoxFs } from './box-fs.js';
-import { COPY_IDLE_TIMEOUT_MS, idleBounded } from './copy-out.js';
+import { copyOutSource, COPY_IDLE_TIMEOUT_MS, idleBounded } from './copy-out.js';
 import { boxPath, ownerArg } from './paths.js';
 import { ArchiveChecker, type PackHeader } from './tar-check.js';
 import { TarGuard } from './tar-guard.js';
 import type { CopyInOptions, CopyOutOptions } from './types.js';
-
-const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
-const DEFAULT_MAX_FILES = 100_000;
 
 /**
  * `guestPath` of the box (a file, symlink or tree; ending in `/.`: a directory's contents, named `./...`) as a tar
@@ -24,12 +21,7 @@ const DEFAULT_MAX_FILES = 100_000;
  * with the BoxliteError where the box went wrong. Modes, owners and device numbers are passed on as the box has them.
  */
 export async function tarOut(host: FileHost, files: BoxFs, guestPath: string, options: CopyOutOptions = {}): Promise<Readable> {
-  const src = boxPath(guestPath, 'guestPath');
-  const contents = src === '/' || /\/\.$/.test(guestPath);
-  const limits = { maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, maxFiles: options.maxFiles ?? DEFAULT_MAX_FILES };
-  for (const [k, v] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(v) || v < 1) throw boxliteError('InvalidArgument', `${k} must be a positive integer, got ${v}`);
-  }
+  const { src, contents, limits } = copyOutSource(guestPath, options);
   const st = await files.lstat(src);
   if (contents && !st.isDirectory()) throw boxliteError('InvalidArgument', `cannot copy the contents of ${src} in box ${host.boxId}: it is not a directory`);
   const top = contents ? '.' : path.posix.basename(src);

@@ -79,18 +79,24 @@ function qemuOf(runtime: BoxliteRuntime, box: LiteBox): number {
   return found[0]!.pid;
 }
 
-const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-
-test('restored boxes map the snapshot\'s memory file copy-on-write, read-only: it never changes, however much they write', async () => {
+/** A fresh runtime whose first box made the snapshot of `shape`: its key and memory file. */
+async function madeTemplate(): Promise<{ runtime: BoxliteRuntime; key: string; ram: string }> {
   const runtime = freshRuntime();
   const maker = await runtime.create(shape);
   await maker.start();
   await maker.stop();
   const [key] = templatesOf(runtime);
-  const ram = path.join(runtime.homeDir, 'templates', key!, 'ram');
+  assert.ok(key, 'the first box made a snapshot');
+  return { runtime, key, ram: path.join(runtime.homeDir, 'templates', key, 'ram') };
+}
+
+const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+test('restored boxes map the snapshot\'s memory file copy-on-write, read-only: it never changes, however much they write', async () => {
+  const { runtime, key, ram } = await madeTemplate();
   const st = fs.statSync(ram);
   assert.equal(st.size, shape.memoryMib * 1024 * 1024, 'the guest RAM is in the file');
-  assert.ok(fs.statSync(path.join(runtime.homeDir, 'templates', key!, 'state')).size < 4 * 1024 * 1024, 'the state holds the devices, not the RAM');
+  assert.ok(fs.statSync(path.join(runtime.homeDir, 'templates', key, 'state')).size < 4 * 1024 * 1024, 'the state holds the devices, not the RAM');
   if (process.getuid?.() === 0) assert.deepEqual({ uid: st.uid, mode: st.mode & 0o777 }, { uid: 0, mode: 0o444 }, 'root\'s, read-only');
   const before = sha256(ram);
   const boxes = [await runtime.create(shape), await runtime.create(shape)];
@@ -112,12 +118,7 @@ test('restored boxes map the snapshot\'s memory file copy-on-write, read-only: i
 });
 
 test('a damaged snapshot memory file: the box boots cold and says why; the next box makes the snapshot again', async () => {
-  const runtime = freshRuntime();
-  const maker = await runtime.create(shape);
-  await maker.start();
-  await maker.stop();
-  const [key] = templatesOf(runtime);
-  const ram = path.join(runtime.homeDir, 'templates', key!, 'ram');
+  const { runtime, ram } = await madeTemplate();
   fs.truncateSync(ram, 4096);
   const box = await runtime.create(shape);
   assert.equal((await sh(box, 'echo cold')).stdout, 'cold\n');
