@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     if (JAILER) devRestored.push(await restoredStart(SecurityOptions.development()));
   }
 
-  const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape, security: SecurityOptions.standard() });
+  // egress 'all': the download row fetches from a test namespace on a private address, which 'public' refuses.
+  const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape, security: SecurityOptions.standard(), network: { egress: 'all' } });
   await box.start();
   const portal = box.session!.portal;
   const pings: number[] = [];
