@@ -6,6 +6,8 @@ import type { BufferExecOptions, CommandResult, ExecOptions, TextExecOptions } f
 import type { Execution } from '../runtime/execution.js';
 import type { BoxOptions } from '../runtime/options.js';
 import { BoxliteRuntime } from '../runtime/runtime.js';
+import type { BoxFs } from '../files/box-fs.js';
+import type { CopyInOptions, CopyOutOptions, CopyResult } from '../files/types.js';
 import type { BoxInfo } from '../runtime/status.js';
 import type { WaitForPortOptions } from '../runtime/wait-for-port.js';
 
@@ -112,10 +114,20 @@ export class SimpleBox implements AsyncDisposable {
     return (await this.liteBox()).info();
   }
 
-  // TODO(files API, at merge): pass through LiteBox's files API once it is on main:
-  //   get fs(): LiteBox['fs']  — needs the box created, so likely `async fs()` or a lazy proxy;
-  //   copyIn(hostPath, guestPath) → (await this.liteBox()).copyIn(hostPath, guestPath);
-  //   copyOut(guestPath, hostPath) → (await this.liteBox()).copyOut(guestPath, hostPath).
+  /** The files of the box (creating and booting it if needed): see `LiteBox.fs`. */
+  async fs(): Promise<BoxFs> {
+    return (await this.liteBox()).fs;
+  }
+
+  /** Copies a host file or tree into the box, as `docker cp`: see `LiteBox.copyIn()`. */
+  async copyIn(hostPath: string, guestPath: string, options?: CopyInOptions): Promise<CopyResult> {
+    return (await this.liteBox()).copyIn(hostPath, guestPath, options);
+  }
+
+  /** Copies a file or tree of the box to the host, checked as the box is hostile: see `LiteBox.copyOut()`. */
+  async copyOut(guestPath: string, hostPath: string, options?: CopyOutOptions): Promise<CopyResult> {
+    return (await this.liteBox()).copyOut(guestPath, hostPath, options);
+  }
 
   /** Removes the box (stopping it first); later calls reject with InvalidState. Idempotent; the runtime stays open. */
   close(): Promise<void> {

@@ -29,6 +29,10 @@ export function registerKeep(program: Command): void {
         answer({ ok: true });
         const exitCode = await keep(execution, writer);
         files.writeState({ ...state, exitCode, endedAt: new Date().toISOString() });
+        if (request.removeWhenDone) {
+          writer.close();
+          await box.stop(); // `run -d --rm`: an auto-remove box, removed (logs included) as it stops
+        }
       } catch (err) {
         if (process.connected) {
           answer(BoxliteError.is(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'Internal', message: String(err) });

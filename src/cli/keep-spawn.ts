@@ -12,7 +12,11 @@ import { KeptFiles } from './kept-files.js';
 export const KEEPER_START_TIMEOUT_MS = 60_000;
 
 /** The message that hands the command to a keeper (sent once it said it is ready, so the message is not lost). */
-export interface KeepRequest { command: KeptCommand }
+export interface KeepRequest {
+  command: KeptCommand;
+  /** `run -d --rm`: stop the box (which auto-removes) once the command ends. */
+  removeWhenDone?: boolean;
+}
 /** What the keeper says: ready for the request, then whether the command started (or why it did not). */
 export type KeepAnswer = { ready: true } | { ok: true } | { ok: false; code: ErrorCode; message: string };
 type Outcome = Exclude<KeepAnswer, { ready: true }>;
@@ -23,9 +27,10 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
  * Starts `box` (here, so first-use progress and start errors reach this terminal), then spawns `boxlite __keep`
  * detached (its own session, stdio on /dev/null) and waits until it has started `cmd` in the box. The keeper writes
  * the command's output to the box's logs/ directory (`boxlite logs`) and exits when the command ends or the box
- * stops. Rejects with the keeper's error when the command could not start.
+ * stops; with `removeWhenDone` it then stops the box, which (auto-removing) goes with its logs. Rejects with the
+ * keeper's error when the command could not start.
  */
-export async function runKept(homeDir: string, box: LiteBox, cmd: BoxCommand): Promise<undefined> {
+export async function runKept(homeDir: string, box: LiteBox, cmd: BoxCommand, options: { removeWhenDone?: boolean } = {}): Promise<undefined> {
   await box.start();
   const files = new KeptFiles(homeDir, box.id.asStr());
   fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
@@ -37,7 +42,7 @@ export async function runKept(homeDir: string, box: LiteBox, cmd: BoxCommand): P
     }, KEEPER_START_TIMEOUT_MS);
     child.on('message', (m: KeepAnswer) => {
       if ('ready' in m) {
-        child.send({ command: commandToData(cmd) } satisfies KeepRequest);
+        child.send({ command: commandToData(cmd), ...(options.removeWhenDone ? { removeWhenDone: true } : {}) } satisfies KeepRequest);
         return;
       }
       clearTimeout(timer);

@@ -1,6 +1,5 @@
 // `boxlite run`: creates a box, runs one command in it with its I/O attached, and exits with its exit code.
 import type { Command } from 'commander';
-import { boxliteError } from '../errors.js';
 import { BoxCommand } from '../runtime/command.js';
 import { addBoxFlags, boxOptionsFromFlags, type BoxFlags } from './box-flags.js';
 import { runKept } from './keep-spawn.js';
@@ -19,14 +18,10 @@ export function registerRun(program: Command): void {
     .option('-t, --tty', 'allocate a pseudo-terminal')
     .option('-i, --interactive', 'forward standard input (without it the command reads end-of-file at once)')
     .option('-d, --detach', 'start the command in a detached box, print the box id, and leave it running')
-    .option('--rm', 'remove the box when the command ends (the default, unless -d)')
+    .option('--rm', 'remove the box when the command ends (the default, unless -d; with -d its keeper removes it)')
     .option('--no-rm', 'keep the box (stopped) after the command ends')
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
     .action(async (args: string[], flags: RunFlags) => {
-      if (flags.detach && flags.rm === true) {
-        throw boxliteError('InvalidArgument', '-d with --rm is not supported: once boxlite exits nobody watches a detached command, so nothing could '
-          + 'remove its box when it ends; run without -d (the box is removed afterwards), or remove it yourself later with `boxlite rm -f ID`');
-      }
       const { image, argv } = splitRunArgs(args, flags);
       // Everything is checked before the box is made, so a bad flag leaves no box behind.
       const cmd = new BoxCommand(argv[0]!).args(argv.slice(1)).tty(Boolean(flags.tty));
@@ -34,10 +29,11 @@ export function registerRun(program: Command): void {
       const options = boxOptionsFromFlags(flags, image);
       const runtime = openRuntime(program);
       try {
-        const box = await runtime.create({ ...options, detach: Boolean(flags.detach), autoRemove: !flags.detach && flags.rm !== false }, flags.name);
+        // -d --rm: the keeper stops the box when its command ends, and a detached auto-remove box goes when it stops.
+        const box = await runtime.create({ ...options, detach: Boolean(flags.detach), autoRemove: flags.detach ? flags.rm === true : flags.rm !== false }, flags.name);
         // A box whose command never started is removed, detached or not (unless --no-rm): nothing of it ran. A
         // start that failed has already removed an auto-remove box; this covers -d and a command that cannot start.
-        const execution = await (flags.detach ? runKept(runtime.homeDir, box, cmd) : box.run(cmd)).catch(async (err: unknown) => {
+        const execution = await (flags.detach ? runKept(runtime.homeDir, box, cmd, { removeWhenDone: flags.rm === true }) : box.run(cmd)).catch(async (err: unknown) => {
           if (flags.rm !== false) await runtime.remove(box.id.asStr(), true).catch(() => undefined);
           throw err;
         });

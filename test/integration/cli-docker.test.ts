@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { busyboxImage } from '../fixtures/images.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { TEST_HOME, testRuntime } from '../helpers/boxes.js';
+import { processesNaming } from '../../src/state/process-identity.js';
 import { pushImage, registryUnavailable, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -140,10 +141,15 @@ describe('boxlite run/exec: Docker habits (issue 12)', () => {
     assert.match(r.stderr, new RegExp(`InvalidArgument: --env-file ${bad}:2: variable name "NOT OK" contains whitespace`));
   });
 
-  it('-d with --rm is refused with the alternative', async () => {
-    const r = await run(['run', '-d', '--rm', '--rootfs', ROOTFS, '--', 'true']);
-    assert.equal(r.code, 125);
-    assert.match(r.stderr, /InvalidArgument: -d with --rm is not supported.*run without -d/);
+  it('-d --rm: the detached box is removed once its command ends, keeper and all', async () => {
+    const r = await run(['run', '-d', '--rm', '--rootfs', ROOTFS, '--cpus', '1', '--memory', '256m', '--', 'sh', '-c', 'sleep 2; echo done']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.ok((await testRuntime().getInfo(id))?.status.isActive(), 'running while its command runs');
+    let info = await testRuntime().getInfo(id);
+    for (const deadline = Date.now() + 120_000; info && Date.now() < deadline; info = await testRuntime().getInfo(id)) await new Promise((res) => setTimeout(res, 250));
+    assert.equal(info, undefined, `box ${id} was removed when its command ended`);
+    assert.deepEqual(processesNaming([`${path.join(TEST_HOME, 'boxes', id)}/`, `__keep\0${id}`]), [], 'no VM, helper or keeper is left');
   });
 });
 

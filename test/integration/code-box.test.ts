@@ -1,6 +1,9 @@
 // SimpleBox and CodeBox on real boxes: created on first use and removed on dispose; Python (from the project's
 // Python image, through a loopback registry), bash and JavaScript (the host's node in a busybox root) code.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CodeBox } from '../../src/boxes/code-box.js';
 import { SimpleBox } from '../../src/boxes/simple-box.js';
@@ -34,6 +37,26 @@ describe('SimpleBox', () => {
       assert.ok((await box.info()).status.isRunning());
     }
     assert.equal(await runtime.exists(id), false, 'disposing removed the box, although autoRemove was false');
+  });
+
+  it('runs an agent\'s code in a handful of lines: a script and its inputs in, its output and files back', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-runner-'));
+    try {
+      fs.mkdirSync(path.join(work, 'in'));
+      fs.writeFileSync(path.join(work, 'in', 'job.sh'), 'wc -l < data.txt > out/lines.txt; echo ran\n');
+      fs.writeFileSync(path.join(work, 'in', 'data.txt'), 'a\nb\nc\n');
+      {
+        await using box = new SimpleBox({ ...small, rootfs: { rootfsPath: busyboxRootfs() }, runtime: testRuntime() });
+        await box.copyIn(path.join(work, 'in', '.'), '/job');
+        const r = await box.sh('mkdir -p out && sh job.sh', { cwd: '/job' });
+        assert.deepEqual([r.exitCode, r.stdout], [0, 'ran\n'], r.stderr);
+        await box.copyOut('/job/out', path.join(work, 'out'));
+        assert.equal(await (await box.fs()).readFile('/job/out/lines.txt', 'utf8'), '3\n');
+      }
+      assert.equal(fs.readFileSync(path.join(work, 'out', 'lines.txt'), 'utf8'), '3\n');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('rejects use after close with InvalidState; close is idempotent; a failed start removes the box', async () => {
