@@ -10,6 +10,7 @@ import { BoxPaths } from '../src/runtime/box-paths.js';
 import { BoxCommand } from '../src/runtime/command.js';
 import { BoxliteRuntime } from '../src/runtime/runtime.js';
 import { SecurityOptions } from '../src/runtime/security.js';
+import type { BoxStageTimings } from '../src/runtime/stage-timings.js';
 import { GuestCache } from '../src/runtime/guest-cache.js';
 import { chooseAccelerator } from '../src/vmm/accel.js';
 import { busyboxRootfs } from '../test/fixtures/rootfs.js';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   const devCold: number[] = [];
   const devRestored: number[] = [];
   const stages: Record<string, number[]> = {};
+  const coldStages: Record<string, number[]> = {};
   const initrd = floorInitrd();
   await using coldRuntime = new BoxliteRuntime({ homeDir, snapshots: false });
   await using runtime = new BoxliteRuntime({ homeDir, snapshots: true });
@@ -61,9 +63,11 @@ async function main(): Promise<void> {
   const firstRestored = first.box.stageTimings?.startMode?.restored;
   await first.box.stop();
   if (JAILER) await (await startOnce(runtime, SecurityOptions.development())).box.stop(); // the same warm-up, unjailed
+  const restoredStages: Record<string, number[]> = {};
   const restoredStart = async (security: SecurityOptions): Promise<number> => {
     const r = await startOnce(runtime, security);
     if (!r.box.stageTimings?.startMode?.restored) throw new Error(`a box did not start from the snapshot: ${JSON.stringify(r.box.stageTimings?.startMode)}`);
+    if (security.preset === 'standard') collectBreakdown(restoredStages, r.ms, r.box.stageTimings);
     await r.box.stop();
     return r.ms;
   };
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
     const c = await startOnce(coldRuntime);
     cold.push(c.ms);
     for (const [k, v] of Object.entries(c.box.stageTimings ?? {})) if (typeof v === 'number') (stages[k] ??= []).push(v);
+    collectBreakdown(coldStages, c.ms, c.box.stageTimings);
     await c.box.stop();
     if (JAILER) {
       const d = await startOnce(coldRuntime, SecurityOptions.development());
@@ -139,6 +144,13 @@ async function main(): Promise<void> {
   console.log('   (baseline: bare QEMU boot of the same kernel + trivial init, to its first line; medians)');
   for (const [k, v] of Object.entries(stages)) console.log(`   ${k.padEnd(28)} ${ms(median(v)).padStart(12)}`);
   console.log(row('snapshot start: create+run+wait', ms(median(restored)), ms(median(floor)), `${(median(restored) / median(floor)).toFixed(2)}x`));
+  console.log('   where a start goes (medians, ms):');
+  console.log(`   ${'stage'.padEnd(44)} ${'restored'.padStart(10)} ${'cold'.padStart(10)} ${'ratio'.padStart(7)}`);
+  for (const k of Object.keys(restoredStages)) {
+    const r = median(restoredStages[k]!);
+    const c = median(coldStages[k] ?? [NaN]);
+    console.log(`   ${(BREAKDOWN_LABELS[k] ?? k).padEnd(44)} ${r.toFixed(1).padStart(10)} ${c.toFixed(1).padStart(10)} ${`${(r / c).toFixed(2)}x`.padStart(7)}`);
+  }
   console.log(row('snapshot start vs cold start', ms(median(restored)), ms(median(cold)), `${(median(restored) / median(cold)).toFixed(2)}x`));
   console.log(`   (first box of this shape in this run: ${ms(first.ms)}, ${firstRestored ? 'restored' : 'cold'}; it makes the snapshot when none exists)`);
   console.log(row('guest boot (spawn to agent ready)', ms(median(stages.guestBootMs ?? [NaN])), ms(median(floor)), `${(median(stages.guestBootMs ?? [NaN]) / median(floor)).toFixed(2)}x`));
@@ -173,6 +185,25 @@ async function main(): Promise<void> {
 const pids = (): number[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
 
 /** The VmRSS of a process in bytes (0 once it ended). */
+/** What each row of the start breakdown measures. */
+const BREAKDOWN_LABELS: Record<string, string> = {
+  beforeVmMs: 'our work before the VM (state, disks, config)',
+  helpersMs: 'helpers: network policy, passt (+ DNS, virtiofsd)',
+  vmmLaunchMs: 'QEMU spawned (+ saved state loaded)',
+  handshakeMs: 'to the agent\'s handshake',
+  mountMs: 'MOUNT (clock, entropy, disks)',
+  restMs: 'create, first command, bookkeeping',
+};
+
+/** Adds one start's breakdown (StageTimings.breakdown, and what the start's total leaves) to `into`. */
+function collectBreakdown(into: Record<string, number[]>, startMs: number, t: BoxStageTimings | undefined): void {
+  const b = t?.breakdown;
+  if (!t || !b) return;
+  const vmMs = b.helpersMs + b.vmmLaunchMs + b.handshakeMs + b.mountMs;
+  const parts = { beforeVmMs: t.totalMs - vmMs, ...b, restMs: startMs - t.totalMs };
+  for (const [k, v] of Object.entries(parts)) (into[k] ??= []).push(v);
+}
+
 /** Proportional set size of `pid` (shared pages divided among their users), from /proc/<pid>/smaps_rollup. */
 function pssOf(pid: number): number {
   try {

@@ -16,7 +16,7 @@ export { BoxStatus } from './runtime/status.js';
 export type { BoxInfo, BoxState, PortInfo, StatusName as BoxStatusName } from './runtime/status.js';
 export type { BoxMetrics } from './runtime/metrics.js';
 export type { BoxConfig, VolumeInfo } from './runtime/box-config.js';
-export type { BoxStageTimings, StageTimings, StartMode } from './runtime/stage-timings.js';
+export type { BoxStageTimings, StageTimings, StartBreakdown, StartMode } from './runtime/stage-timings.js';
 export { BoxID, ContainerID } from './runtime/ids.js';
 export { Bytes, Seconds } from './runtime/types.js';
 

@@ -27,7 +27,7 @@ import { enforceEgress } from './box-network.js';
 import { dnsListenAddress, needsForwarder, startDnsForwarder, writeForwarderRules } from '../vmm/network/dns.js';
 import { policyTable } from '../vmm/network/nftables.js';
 import type { ResolvedEgress } from '../vmm/network/policy.js';
-import type { StageTimings, StartMode } from './stage-timings.js';
+import type { StageTimings, StartBreakdown, StartMode } from './stage-timings.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -183,6 +183,9 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
   const recorder = (kind: string, marker: string) => (p: { pid: number; start: number }): void => req.onProcess({ kind, marker, ...p });
   let vm: RunningVm;
   const jail = req.jail && { launcherPath: guest.launcherPath, box: req.jail };
+  const detail: StartBreakdown = { helpersMs: 0, vmmLaunchMs: 0, handshakeMs: 0, mountMs: 0 };
+  let mark = performance.now();
+  const since = (): number => { const now = performance.now(); const ms = round(now - mark); mark = now; return ms; };
   try {
     if (config.networkSocketPath) {
       // Domain rules: the box's lookups go through a forwarder of ours, which opens what they return.
@@ -209,6 +212,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
     stopHelpers();
     throw err;
   }
+  detail.helpersMs = since();
   try {
     vm = await req.driver.launch(config, {
       consoleLogPath: paths.consoleLog, detached: req.options.detach, onSpawn: recorder('vmm', paths.dir),
@@ -220,6 +224,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
     throw err;
   }
   timings.boxSpawnMs = t.lap();
+  detail.vmmLaunchMs = since();
   let phase: BootPhase = 'handshake';
 
   let portal: PortalClient | undefined;
@@ -229,6 +234,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
       portal = await PortalClient.connect(paths.portalSocket(req.port), `box ${req.boxId}`, deadline);
       const { agentVersion } = await portal.handshake();
       timings.guestBootMs = t.peek() + (timings.boxSpawnMs ?? 0);
+      detail.handshakeMs = since();
       phase = 'mount';
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
@@ -239,6 +245,8 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
     })();
     const agentVersion = await raceVmBoot(booted, vm, `box ${req.boxId}`, deadline);
     timings.containerInitMs = t.lap();
+    detail.mountMs = since();
+    timings.breakdown = detail;
     timings.totalMs = t.total();
     return { vm, portal: portal!, agentVersion, helpers };
   } catch (err) {

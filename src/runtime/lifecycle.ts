@@ -90,7 +90,20 @@ export class BoxLifecycle {
   reconcile(rec: BoxRecord | undefined): BoxRecord | undefined {
     if (!rec) return rec;
     if (rec.status !== 'running' && rec.status !== 'stopping') return this.reconcileIdle(rec);
-    if (this.vmAlive(rec)) return rec.status === 'running' && !this.sessions.has(rec.id) ? this.checkHelpers(rec) : rec;
+    const stopperAlive = rec.lockOwner !== undefined && (rec.lockOwner.pid === this.me.pid || isAlive(rec.lockOwner));
+    if (this.vmAlive(rec)) {
+      if (rec.status === 'running') return this.sessions.has(rec.id) ? rec : this.checkHelpers(rec);
+      if (stopperAlive || this.sessions.has(rec.id)) return rec; // a stop in progress
+      // The process that was stopping it died mid-stop (its VM may still be dying with it): the stop is finished here.
+      endByMarkers(this.paths(rec.id).processMarkers);
+      this.markStopped(rec.id, {}, ['stopping']);
+      if (rec.autoRemove) {
+        this.removeFilesSync(rec.id);
+        this.store.delete(rec.id);
+        return undefined;
+      }
+      return this.store.get(rec.id);
+    }
     if (rec.status === 'stopping' && rec.lockOwner && rec.lockOwner.pid !== this.me.pid && isAlive(rec.lockOwner)) return rec;
     const reason = rec.bootId !== currentBootId() ? 'the host rebooted while the box was running' : 'its VM was no longer running';
     this.markStopped(rec.id, { lastError: rec.lastError ?? reason }, [rec.status]); // ends the helpers of a VM that is gone

@@ -12,6 +12,20 @@ export interface StageTimings {
   guestBootMs: number;
   /** The whole pipeline. */
   totalMs: number;
+  /** Where boxSpawnMs, guestBootMs and containerInitMs went, for finding what a start waits on. */
+  breakdown?: StartBreakdown;
+}
+
+/** The VM stages of a start, one after another (their sum is the time from the box's config to its mounted root). */
+export interface StartBreakdown {
+  /** The box's helpers started and ready: network policy, DNS forwarder, passt, virtiofsd. */
+  helpersMs: number;
+  /** QEMU spawned (through the jailer) and, for a restored box, its saved state loaded. */
+  vmmLaunchMs: number;
+  /** Until the agent's handshake: the guest booting, or a restored guest resuming. */
+  handshakeMs: number;
+  /** MOUNT: clock and entropy renewed, the box's disks and volumes mounted. */
+  mountMs: number;
 }
 
 /** How a box's VM started: restored from its shape's template, or booted (with why, when a template was wanted). */
