@@ -1,7 +1,8 @@
 // `npm run bench`: our cold start, exec latency and throughput, side by side with baselines from the same run.
 // BENCH_JAILER=0 skips the jailer section (standard vs development starts, the launcher supervisors' memory);
 // BENCH_ROOTFS=0 the rootfs-directory disk rows (BENCH_ROOTFS_MB sizes its tree, default 187); BENCH_FILES=0 the
-// copyIn/copyOut rows (BENCH_FILES_MB sizes the file, default 256; BENCH_FILES_RSS_MB the RSS-watched copyOut, default 1024).
+// copyIn/copyOut rows (BENCH_FILES_MB sizes the file, default 256; BENCH_FILES_RSS_MB the RSS-watched copyOut, default 1024);
+// BENCH_MANY=0 the boxes-at-once rows (BENCH_MANY=N starts N, default 20).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { busyboxRootfs } from '../test/fixtures/rootfs.js';
 import { bareBootMs, floorInitrd } from './floor.js';
 import { downloadThroughput } from './network.js';
 import { fileCopyRows } from './files.js';
+import { manyBoxesRows } from './many.js';
 import { rootfsDiskRows } from './rootfs-disk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -28,6 +30,7 @@ const NETWORK_MB = Number(process.env.BENCH_NET_MB ?? 100);
 const JAILER = process.env.BENCH_JAILER !== '0';
 const ROOTFS = process.env.BENCH_ROOTFS !== '0';
 const FILES = process.env.BENCH_FILES !== '0';
+const MANY_ROWS = process.env.BENCH_MANY !== '0';
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
   const coldPss = await idlePss(coldRuntime);
   const rootfsRows = ROOTFS ? await rootfsDiskRows(runtime, shape, ROUNDS, row) : [];
   const filesRows = FILES ? await fileCopyRows(runtime, shape, rootfs, row) : [];
+  const manyRows = MANY_ROWS ? await manyBoxesRows(runtime, shape, rootfs, row) : [];
 
   console.log(row('measure', 'boxlite', 'baseline', 'ratio'));
   console.log(row('cold start: create+run(true)+wait', ms(median(cold)), ms(median(floor)), `${(median(cold) / median(floor)).toFixed(2)}x`));
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
   console.log(row(`idle box, PSS of all its processes`, `${(restoredPss / 1024 / 1024).toFixed(0)} MiB`, `${(coldPss / 1024 / 1024).toFixed(0)} MiB`, `${(restoredPss / coldPss).toFixed(2)}x`));
   console.log(`   (${IDLE_BOXES} boxes of ${shape.memoryMib} MiB at once, mean per box: restored from the snapshot, whose RAM file they share; baseline: booted cold, each with its own RAM)`);
   for (const line of filesRows) console.log(line);
+  for (const line of manyRows) console.log(line);
   console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); each with its launcher supervisor (standard security), no other process per box`);
   if (!JAILER) return;
 
