@@ -17,7 +17,7 @@ describe('QEMU argv', () => {
   it('boots microvm with TCG, the kernel, and the TSC hint that prevents calibration hangs', () => {
     const argv = buildQemuArgv(config);
     assert.deepEqual(after(argv, '-M'), ['microvm,x-option-roms=off,isa-serial=on,rtc=on']);
-    assert.deepEqual(after(argv, '-accel'), ['tcg']);
+    assert.deepEqual(after(argv, '-accel'), ['tcg,tb-size=64'], 'a bounded translation cache');
     assert.deepEqual(after(argv, '-m'), ['512']);
     assert.deepEqual(after(argv, '-smp'), ['2']);
     assert.match(kernelCmdline(config), /tsc_early_khz=2600000 tsc=reliable no_timer_check/);
