@@ -27,6 +27,9 @@ export interface PortProbe {
   readProcNetTcp(): Promise<string>;
 }
 
+/** The least time a connection attempt gets, even past the deadline (which it may overrun by that much). */
+const MIN_ATTEMPT_MS = 250;
+
 /**
  * @internal Resolves once a TCP connection to the published host port succeeds and the box's /proc/net/tcp shows a
  * listener on `guestPort` that a published port reaches (not loopback-only). Both are needed: passt accepts host
@@ -42,7 +45,8 @@ export async function waitForPort(probe: PortProbe, guestPort: number, options: 
   for (;;) {
     if (signal?.aborted) throw abortError(what, signal);
     const { host, hostPort } = probe.published();
-    const connected = await canConnect(host, hostPort, Math.max(1, Math.min(2000, deadline - Date.now())));
+    // Each attempt gets a fair chance, the last one too (a busy host may take more than the few ms left).
+    const connected = await canConnect(host, hostPort, Math.max(MIN_ATTEMPT_MS, Math.min(2000, deadline - Date.now())));
     if (connected !== true) {
       missing = `connecting to ${host}:${hostPort} failed (${connected})`;
     } else {
