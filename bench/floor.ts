@@ -42,7 +42,10 @@ export function bareBootMs(kernelPath: string, initrdPath: string, accel: Accele
     let at: number | undefined;
     child.stdout.on('data', (c: Buffer) => {
       seen += c.toString();
-      if (at === undefined && seen.includes('floor: init reached')) at = performance.now() - t0;
+      if (at === undefined && seen.includes('floor: init reached')) {
+        at = performance.now() - t0;
+        if (opts.acpiOff) child.kill(); // without ACPI the guest cannot power off: it halts, and QEMU would wait forever
+      }
     });
     child.on('close', () => (at === undefined ? reject(new Error(`bare boot printed no line: ${seen.slice(-500)}`)) : resolve(at)));
   });

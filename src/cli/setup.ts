@@ -4,6 +4,7 @@ import { DEFAULT_CPUS, DEFAULT_MEMORY_MIB, resolveHomeDir, snapshotsEnabled } fr
 import { ensureDefaultTemplate, TemplateStore } from '../runtime/templates.js';
 import { QemuDriver } from '../vmm/qemu/process.js';
 import { describeProgress, ensureGuestArtifacts, parseKernelFlavor, readOnlyFallback, resolveCacheDir } from '../setup/index.js';
+import { SETUP_KERNEL_FLAVOR, wantedKernelFlavor } from '../setup/kernel-flavor.js';
 import { GuestCache } from '../runtime/guest-cache.js';
 import { ensureOsPackages } from '../setup/os-packages.js';
 import { qemuVersion } from '../setup/qemu-info.js';
@@ -14,10 +15,10 @@ export function registerSetup(program: Command): void {
   program.command('setup')
     .description('install the OS packages (as root), build the guest kernel, agent, initramfs and jailer into the shared cache, and snapshot a booted guest (cached; safe to run again; a runtime builds what is missing on first use, so only the packages need this)')
     .option('-q, --quiet', 'print only the summary')
-    .option('--kernel <custom|cloud>', 'the guest kernel: custom (built from guest/kernel/boxlite.config, minutes, once per cache; a failed build retries) or cloud (Debian\'s linux-image-cloud-amd64); default: $BOXLITE_KERNEL, else what the cache has')
+    .option('--kernel <custom|cloud>', 'the guest kernel, recorded as the cache\'s choice for every runtime: custom (built from guest/kernel/boxlite.config, minutes, once per cache; asking again retries a failed build; the cloud kernel stands in while it cannot be built) or cloud (Debian\'s linux-image-cloud-amd64); default: $BOXLITE_KERNEL, else the cache\'s choice, else custom')
     .option('--cache-dir <dir>', 'the shared cache of guest artifacts (default: $BOXLITE_CACHE_DIR, /var/cache/boxlite as root, else ~/.cache/boxlite)')
     .action(async (opts: { quiet?: boolean; cacheDir?: string; kernel?: string }) => {
-      const kernel = opts.kernel === undefined ? undefined : parseKernelFlavor(opts.kernel, '--kernel');
+      const asked = opts.kernel === undefined ? undefined : parseKernelFlavor(opts.kernel, '--kernel');
       const log = opts.quiet ? () => undefined : (line: string) => process.stderr.write(`  ${line}\n`);
       const homeDir = resolveHomeDir(program.opts<{ home?: string }>().home);
       const cacheDir = resolveCacheDir(opts.cacheDir);
@@ -25,7 +26,7 @@ export function registerSetup(program: Command): void {
       const fallback = readOnlyFallback(opts.cacheDir);
       const guest = await ensureGuestArtifacts({
         cacheDir, ...(fallback && fallback !== cacheDir ? { readOnlyCacheDirs: [fallback] } : {}), osPackages: false,
-        ...(kernel ? { kernel, saveKernelChoice: true, retryKernelBuild: kernel === 'custom' } : {}),
+        kernel: wantedKernelFlavor(asked, [cacheDir], process.env, SETUP_KERNEL_FLAVOR), saveKernelChoice: true, retryKernelBuild: asked === 'custom',
         onProgress: (e) => {
           if (e.type === 'build-start' || e.type === 'build-done') log(describeProgress(e)); // log has the steps
         }, log,

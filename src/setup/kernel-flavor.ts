@@ -10,8 +10,14 @@ export type KernelFlavor = 'custom' | 'cloud';
 /** The environment variable that picks the flavor (`custom` or `cloud`) when no option does. */
 export const KERNEL_ENV = 'BOXLITE_KERNEL';
 
-/** The flavor a cache without a manifest gets when neither an option nor BOXLITE_KERNEL picks one. */
+/**
+ * The flavor a runtime uses when neither an option, BOXLITE_KERNEL nor the cache's recorded choice picks one: the
+ * cloud kernel, a download, so that a first box start never waits minutes for a compiler.
+ */
 export const DEFAULT_KERNEL_FLAVOR: KernelFlavor = 'cloud';
+
+/** The flavor `boxlite setup` builds (and records as the cache's choice) when neither `--kernel` nor BOXLITE_KERNEL picks one. */
+export const SETUP_KERNEL_FLAVOR: KernelFlavor = 'custom';
 
 /** The kernel a box booted: its release and flavor. */
 export interface GuestKernel {
@@ -29,8 +35,8 @@ export function parseKernelFlavor(value: string, label: string): KernelFlavor {
 /** The file in a cache recording the flavor `boxlite setup --kernel` chose for it. */
 export const KERNEL_CHOICE_FILE = 'kernel-flavor';
 
-/** The flavor to use: the option, else BOXLITE_KERNEL, else the first of `cacheDirs` with a recorded choice, else the default. */
-export function wantedKernelFlavor(option: KernelFlavor | undefined, cacheDirs: readonly string[], env: NodeJS.ProcessEnv = process.env): KernelFlavor {
+/** The flavor to use: the option, else BOXLITE_KERNEL, else the first of `cacheDirs` with a recorded choice, else `otherwise`. */
+export function wantedKernelFlavor(option: KernelFlavor | undefined, cacheDirs: readonly string[], env: NodeJS.ProcessEnv = process.env, otherwise = DEFAULT_KERNEL_FLAVOR): KernelFlavor {
   if (option !== undefined) return parseKernelFlavor(option, 'kernel');
   const fromEnv = env[KERNEL_ENV];
   if (fromEnv) return parseKernelFlavor(fromEnv, KERNEL_ENV);
@@ -38,7 +44,7 @@ export function wantedKernelFlavor(option: KernelFlavor | undefined, cacheDirs: 
     const chosen = readKernelChoice(dir);
     if (chosen) return chosen;
   }
-  return DEFAULT_KERNEL_FLAVOR;
+  return otherwise;
 }
 
 /** The flavor recorded in `cacheDir`, or undefined. */
