@@ -17,7 +17,10 @@ export type ProgressEvent =
   | { type: 'build-done'; artifact: ArtifactName; path: string; durationMs: number }
   /** Another process is building the same thing; this one waits for it instead of building it twice. */
   | { type: 'waiting'; lockPath: string; ownerPid: number }
-  /** The custom guest kernel was wanted but cannot be built, so the cloud kernel is used; `message` says how to retry. */
+  /**
+   * The custom guest kernel was wanted but cannot be built, so the cloud kernel is used; `message` says how to retry.
+   * It ends a failed custom kernel build (in place of its `build-done`), or says an earlier failure is remembered.
+   */
   | { type: 'kernel-fallback'; reason: string; message: string }
   /** The guest artifacts are ready in `cacheDir`; `built` lists what this call built. */
   | { type: 'guest-ready'; cacheDir: string; built: ArtifactName[]; durationMs: number }
