@@ -33,6 +33,7 @@ export type { ImageConfig, ImageEvent, ImageOperationOptions, PullProgress, Cred
 
 // First-use progress (guest artifacts, rootfs disks)
 export type { ProgressEvent, ArtifactName } from './setup/progress.js';
+export type { GuestKernel, KernelFlavor } from './setup/kernel-flavor.js';
 
 // Security
 export { SecurityOptions, SecurityOptionsBuilder } from './runtime/security.js';

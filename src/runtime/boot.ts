@@ -28,6 +28,7 @@ import { dnsListenAddress, needsForwarder, startDnsForwarder, writeForwarderRule
 import { policyTable } from '../vmm/network/nftables.js';
 import type { ResolvedEgress } from '../vmm/network/policy.js';
 import type { StageTimings, StartBreakdown, StartMode } from './stage-timings.js';
+import type { GuestKernel } from '../setup/kernel-flavor.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -63,6 +64,8 @@ export interface BootedBox {
   /** The VM's helper processes (network, volumes), to watch while it runs. */
   helpers: BoxHelper[];
   accelerator: AcceleratorChoice;
+  /** The guest kernel it booted (a restored box: the one its template booted, the same file). */
+  kernel: GuestKernel;
   timings: StageTimings;
   agentVersion: string;
 }
@@ -132,6 +135,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
   if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined || fs.statSync(baseDisk).nlink > 1);
   const guest = await req.guest.artifacts();
+  const kernel: GuestKernel = { version: guest.kernelVersion, flavor: guest.kernelFlavor };
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
@@ -155,7 +159,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       };
       const started = await launchAndMount(req, restoring, guest, ports, t, timings, RESTORE_TIMEOUT_MS);
       templates.restoredFine(template);
-      return { ...started, image, accelerator, ports, startMode: { restored: true }, timings: timings as StageTimings };
+      return { ...started, image, accelerator, kernel, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
       // Only a VM that would not come up from the template blames it; a taken port or a bad disk is the box's own error.
       const phase = typeof err === 'object' && err !== null ? failedPhase.get(err) : undefined;
@@ -167,7 +171,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     }
   }
   const started = await launchAndMount(req, config, guest, ports, t, timings, BOOT_TIMEOUT_MS);
-  return { ...started, image, accelerator, ports, startMode, timings: timings as StageTimings };
+  return { ...started, image, accelerator, kernel, ports, startMode, timings: timings as StageTimings };
 }
 
 /**

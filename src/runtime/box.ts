@@ -15,6 +15,7 @@ import { securityOf, type ResolvedBoxOptions } from './options.js';
 import type { PortForward } from '../vmm/network/passt.js';
 import { BoxStatus, type BoxInfo, type BoxState } from './status.js';
 import type { BoxStageTimings } from './stage-timings.js';
+import type { GuestKernel } from '../setup/kernel-flavor.js';
 import { orTimeout } from '../util/timeout.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
 import type { RunOptions, StartOptions } from './call-options.js';
@@ -78,6 +79,11 @@ export class LiteBox implements AsyncDisposable {
   /** Why this box runs on KVM or TCG, once started. */
   get acceleratorReason(): string | undefined {
     return this.stageTimings?.acceleratorReason;
+  }
+
+  /** The guest kernel of the last start (release and flavor), once started. */
+  get kernel(): GuestKernel | undefined {
+    return this.stageTimings?.kernel;
   }
 
   /**
@@ -310,7 +316,7 @@ export function toInfo(rec: BoxRecord): BoxInfo {
     id: BoxID.parse(rec.id)!, name: rec.name, status: BoxStatus.fromName(rec.status),
     createdAt: new Date(rec.createdAt), lastUpdated: new Date(rec.lastUpdated),
     pid: active && rec.vmm ? confinedProgram(rec.vmm.pid) : undefined, image: rec.image, cpus: rec.cpus, memoryMib: rec.memoryMib,
-    labels: rec.labels, accelerator: rec.accelerator, lastError: rec.lastError, detach: rec.detach, autoRemove: rec.autoRemove,
+    labels: rec.labels, accelerator: rec.accelerator, kernel: timingsOf(rec)?.kernel, lastError: rec.lastError, detach: rec.detach, autoRemove: rec.autoRemove,
     ports: active && rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : options.ports ?? [],
     security: securityOf(options),
     jail: jailRecordOf(rec),

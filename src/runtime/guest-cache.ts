@@ -1,6 +1,7 @@
 // A runtime's view of the shared guest cache: the artifacts every box boots from, built on first use, once per runtime.
 import fs from 'node:fs';
 import { ensureGuestArtifacts, readOnlyFallback, resolveCacheDir, type ReadyGuest } from '../setup/index.js';
+import type { KernelFlavor } from '../setup/kernel-flavor.js';
 import type { ProgressListener } from '../setup/progress.js';
 
 /** Where the cache is, who hears about the work, and (for tests and tools) which sources to build. */
@@ -8,6 +9,8 @@ export interface GuestCacheOptions {
   /** The shared cache dir (default resolveCacheDir(): `BOXLITE_CACHE_DIR`, `/var/cache/boxlite` for root, else `~/.cache/boxlite`). */
   cacheDir?: string;
   onProgress?: ProgressListener;
+  /** The guest kernel flavor (default: BOXLITE_KERNEL, else the cache's chosen flavor, else cloud). */
+  kernel?: KernelFlavor;
   guestSrcDir?: string;
   launcherSrcDir?: string;
 }
@@ -41,6 +44,7 @@ export class GuestCache {
     this.ready ??= ensureGuestArtifacts({
       cacheDir: this.cacheDir, readOnlyCacheDirs: this.readOnly, osPackages: 'check', signal,
       ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
+      ...(this.options.kernel ? { kernel: this.options.kernel } : {}),
       ...(this.options.guestSrcDir ? { guestSrcDir: this.options.guestSrcDir } : {}),
       ...(this.options.launcherSrcDir ? { launcherSrcDir: this.options.launcherSrcDir } : {}),
     });

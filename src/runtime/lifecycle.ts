@@ -10,7 +10,8 @@ import { currentBootId, isAlive, type ProcessIdentity } from '../state/process-i
 import type { RunningVm, VmmDriver } from '../vmm/driver.js';
 import { orTimeout } from '../util/timeout.js';
 import { abortError, SharedAbort } from '../util/abort.js';
-import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs, type StageTimings, type StartMode } from './boot.js';
+import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs } from './boot.js';
+import type { BoxStageTimings } from './stage-timings.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
@@ -329,7 +330,7 @@ export class BoxLifecycle {
       this.store.update(rec.id, {
         status: 'running', vmm: { pid: booted.vm.pid, start: booted.vm.pidStart }, bootId: currentBootId(),
         accelerator: booted.accelerator.accelerator, owner: options.detach ? undefined : this.me, lastError: undefined,
-        timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason, startMode: booted.startMode }),
+        timingsJson: JSON.stringify({ ...booted.timings, acceleratorReason: booted.accelerator.reason, kernel: booted.kernel, startMode: booted.startMode }),
         imageDigest: booted.image?.digest, imageConfigJson: booted.image && JSON.stringify(booted.image.config),
         portsJson: JSON.stringify(booted.ports),
       });
@@ -572,8 +573,8 @@ export function jailRecordOf(rec: BoxRecord | undefined): JailRecord | undefined
 }
 
 /** Stage timings recorded at the last start, if any. */
-export function timingsOf(rec: BoxRecord): (StageTimings & { acceleratorReason?: string; startMode?: StartMode }) | undefined {
-  return rec.timingsJson ? JSON.parse(rec.timingsJson) as StageTimings & { acceleratorReason?: string; startMode?: StartMode } : undefined;
+export function timingsOf(rec: BoxRecord): BoxStageTimings | undefined {
+  return rec.timingsJson ? JSON.parse(rec.timingsJson) as BoxStageTimings : undefined;
 }
 
 // The error of a failed start of a box that auto-removes, saying that the box and its files (its console log too)

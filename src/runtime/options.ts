@@ -15,6 +15,7 @@ import { resolveVolumes, type ResolvedVolume } from './volumes.js';
 import { JAIL_UID_BASE, JAIL_UID_COUNT } from '../jailer/uids.js';
 import { egressPolicyOf, resolveEgress, type EgressPolicy, type NetworkPolicy } from '../vmm/network/policy.js';
 import { checkForwarderPossible } from '../vmm/network/dns.js';
+import type { KernelFlavor } from '../setup/kernel-flavor.js';
 import type { ProgressEvent } from '../setup/progress.js';
 
 /** Where a box's root filesystem comes from: an OCI image reference, or a directory on the host. */
@@ -127,6 +128,12 @@ export interface BoxliteOptions {
    * to date). It must be writable by no other user.
    */
   cacheDir?: string;
+  /**
+   * The guest kernel boxes boot: `custom` (purpose-built from the package's guest/kernel/boxlite.config, compiled
+   * once per cache in minutes; the cloud kernel stands in when it cannot be built) or `cloud` (Debian's). Default
+   * `BOXLITE_KERNEL`, else what `boxlite setup --kernel` chose for the cache, else `cloud`.
+   */
+  kernel?: KernelFlavor;
   /**
    * Called with the progress of first-use work: building guest artifacts into the shared cache (`build-start`,
    * `step`, `build-done`, `guest-ready`), waiting for another builder, and each box's root disk from a rootfs

@@ -78,7 +78,7 @@ export class BoxliteRuntime implements AsyncDisposable {
     }
     this.db = openStateDb(this.homeDir);
     this.store = new BoxStore(this.db);
-    const guest = new GuestCache({ ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const guest = new GuestCache({ ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}), ...(options.kernel ? { kernel: options.kernel } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     this.cacheDir = guest.cacheDir;
     const templates = snapshotsEnabled(options.snapshots) ? new TemplateStore(this.homeDir, driver, guest) : undefined;
     this.lifecycle = new BoxLifecycle(this.store, driver, this.homeDir, runtimeIdentity(), (ref, signal) => prepareImageRootfs(this.images, ref, signal ? { signal } : {}), templates, guest);

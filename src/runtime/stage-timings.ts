@@ -1,4 +1,5 @@
 // The public record of how a box's last start went: the time of each stage, and whether it came from a snapshot.
+import type { GuestKernel } from '../setup/kernel-flavor.js';
 
 /** Milliseconds spent in each stage of the start pipeline (the spec's six stages). */
 export interface StageTimings {
@@ -35,5 +36,5 @@ export interface StartMode {
   coldReason?: string;
 }
 
-/** What `box.stageTimings` holds after a start: the stage timings, why KVM or TCG, and the start mode. */
-export type BoxStageTimings = StageTimings & { acceleratorReason?: string; startMode?: StartMode };
+/** What `box.stageTimings` holds after a start: the stage timings, why KVM or TCG, the guest kernel, and the start mode. */
+export type BoxStageTimings = StageTimings & { acceleratorReason?: string; kernel?: GuestKernel; startMode?: StartMode };

@@ -1,4 +1,5 @@
 // BoxStatus (the lifecycle states of the spec, with its predicates) and BoxInfo.
+import type { GuestKernel } from '../setup/kernel-flavor.js';
 import type { BoxConfig } from './box-config.js';
 import type { BoxID } from './ids.js';
 import type { SecurityOptions } from './security.js';
@@ -86,6 +87,8 @@ export interface BoxInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** The accelerator of the last start (`kvm` or `tcg`), once started. */
   readonly accelerator: 'kvm' | 'tcg' | undefined;
+  /** The guest kernel of the last start (release and `custom`/`cloud` flavor), once started. */
+  readonly kernel: GuestKernel | undefined;
   /** Why the last start of the box failed or its VM ended unexpectedly, if it did. */
   readonly lastError: string | undefined;
   /** Whether the box outlives the process that started it. */

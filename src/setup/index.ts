@@ -5,7 +5,8 @@ import { ensureAgent, hashGuestSources } from './agent-build.js';
 import { hashSources } from './c-build.js';
 import { ensureLauncher } from './launcher-build.js';
 import { ensureInitramfs, initramfsHash } from './initramfs.js';
-import { ensureKernel } from './kernel.js';
+import { customConfigHash, ensureGuestKernel, kernelConfigOf, modulesOf } from './guest-kernel.js';
+import { saveKernelChoice, wantedKernelFlavor, type KernelFlavor } from './kernel-flavor.js';
 import { withFileLock } from '../util/file-lock.js';
 import { artifactsOf, readManifest, writeManifest, type GuestArtifacts, type GuestManifest } from './manifest.js';
 import { checkCacheDirSafe, ensureCacheDir, resolveCacheDir } from './cache-dir.js';
@@ -19,6 +20,8 @@ export { ensureOsPackages, checkOsPackages, missingOsTools, missingPackagesError
 export { resolveCacheDir, readOnlyFallback, CACHE_DIR_ENV, SYSTEM_CACHE_DIR } from './cache-dir.js';
 export { describeProgress, type ProgressEvent, type ProgressListener, type ArtifactName } from './progress.js';
 export { ensureKernel, type KernelInfo } from './kernel.js';
+export { ensureCustomKernel, KERNEL_SOURCE_PACKAGE, type CustomKernel } from './kernel-build.js';
+export { DEFAULT_KERNEL_FLAVOR, KERNEL_ENV, parseKernelFlavor, readKernelChoice, type GuestKernel, type KernelFlavor } from './kernel-flavor.js';
 export { ensureAgent, hashGuestSources, type AgentInfo } from './agent-build.js';
 export { ensureLauncher, LAUNCHER_BINARY } from './launcher-build.js';
 export { ensureInitramfs, type InitramfsInfo } from './initramfs.js';
@@ -48,6 +51,16 @@ export interface EnsureGuestArtifactsOptions extends StepOptions {
   osPackages?: 'install' | 'check' | false;
   /** Ask apt for the newest cloud kernel even when one is unpacked already (default false: no apt calls when cached). */
   refreshKernel?: boolean;
+  /**
+   * The guest kernel: `custom` (built from `<guest>/kernel/boxlite.config`, minutes once per cache) or `cloud`.
+   * Default: $BOXLITE_KERNEL, else the cache's recorded choice (see `saveKernelChoice`), else DEFAULT_KERNEL_FLAVOR.
+   * A custom kernel that cannot be built gives the cloud kernel (a `kernel-fallback` event says why).
+   */
+  kernel?: KernelFlavor;
+  /** Record `kernel` as the cache's choice, the default of later calls (what `boxlite setup --kernel` does). */
+  saveKernelChoice?: boolean;
+  /** Build the custom kernel even when its build failed before with the same config (default false). */
+  retryKernelBuild?: boolean;
 }
 
 /** The artifacts ready in a cache, and where. */
@@ -67,16 +80,19 @@ export interface ReadyGuest extends GuestArtifacts {
 export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions = {}): Promise<ReadyGuest> {
   const t0 = performance.now();
   const cacheDir = opts.cacheDir ?? resolveCacheDir();
-  const inputs = { guestSrcDir: path.resolve(opts.guestSrcDir ?? DEFAULT_GUEST_SRC_DIR), launcherSrcDir: path.resolve(opts.launcherSrcDir ?? DEFAULT_LAUNCHER_SRC_DIR) };
+  const guestSrcDir = path.resolve(opts.guestSrcDir ?? DEFAULT_GUEST_SRC_DIR);
+  const requested = wantedKernelFlavor(opts.kernel, [cacheDir, ...(opts.readOnlyCacheDirs ?? [])]);
+  const inputs: Inputs = { guestSrcDir, launcherSrcDir: path.resolve(opts.launcherSrcDir ?? DEFAULT_LAUNCHER_SRC_DIR), kernel: requested, retryKernel: opts.retryKernelBuild === true };
   if (opts.osPackages === 'check') await checkOsPackages();
   else if (opts.osPackages !== false) await ensureOsPackages(opts);
   const ready = (dir: string, found: GuestArtifacts, built: ArtifactName[]): ReadyGuest => {
     emitProgress(opts.onProgress, { type: 'guest-ready', cacheDir: dir, built, durationMs: Math.round(performance.now() - t0) });
     return { ...found, cacheDir: dir, built };
   };
-  if (!opts.refreshKernel) {
+  if (!opts.refreshKernel && !inputs.retryKernel) {
     for (const dir of [cacheDir, ...(opts.readOnlyCacheDirs ?? [])]) {
       const warm = await upToDate(dir, inputs);
+      if (warm && dir === cacheDir && opts.saveKernelChoice && opts.kernel) await saveKernelChoice(cacheDir, opts.kernel);
       if (warm) return ready(dir, warm, []);
     }
   }
@@ -91,13 +107,17 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions = {
   const step = { signal: opts.signal, log, onProgress };
   const lock = path.join(cacheDir, 'setup.lock');
   return withFileLock(lock, async () => {
-    const again = opts.refreshKernel ? undefined : await upToDate(cacheDir, inputs); // another process may have finished while we waited
+    const again = opts.refreshKernel || inputs.retryKernel ? undefined : await upToDate(cacheDir, inputs); // another process may have finished while we waited
     if (again) return ready(cacheDir, again, []);
     const previous = readManifest(cacheDir);
     const agent = await ensureAgent(cacheDir, inputs.guestSrcDir, step); // first: a broken agent fails before any download
     const launcher = await ensureLauncher(cacheDir, inputs.launcherSrcDir, step);
-    const kernel = await ensureKernel(cacheDir, { ...step, preferVersion: previous?.kernelVersion, refresh: opts.refreshKernel });
-    const initramfs = await ensureInitramfs(cacheDir, agent, kernel, step);
+    const flavor = requested;
+    const kernel = await ensureGuestKernel(cacheDir, {
+      ...step, flavor, configPath: kernelConfigOf(guestSrcDir), preferCloudVersion: previous?.kernelFlavor === 'custom' ? undefined : previous?.kernelVersion,
+      refreshCloud: opts.refreshKernel, earlierFailure: previous?.kernelFallback, retry: inputs.retryKernel,
+    });
+    const initramfs = await ensureInitramfs(cacheDir, agent, kernel, { ...step, modules: kernel.modules });
     const passt = await ensurePatchedPasst(cacheDir, step);
     const manifest: GuestManifest = {
       formatVersion: 1,
@@ -105,6 +125,9 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions = {
       kernelPackage: kernel.packageName,
       kernelPackageVersion: kernel.packageVersion,
       kernelPath: path.relative(cacheDir, kernel.vmlinuxPath),
+      kernelFlavor: kernel.flavor,
+      ...(kernel.configHash ? { kernelConfigHash: kernel.configHash } : {}),
+      ...(kernel.fallback ? { kernelFallback: kernel.fallback } : {}),
       initrdPath: path.relative(cacheDir, initramfs.path),
       initramfsHash: initramfs.hash,
       agentHash: agent.hash,
@@ -117,24 +140,39 @@ export async function ensureGuestArtifacts(opts: EnsureGuestArtifactsOptions = {
       createdAt: new Date().toISOString(),
     };
     await writeManifest(cacheDir, manifest);
-    const found = { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, agentHash: agent.hash, launcherPath: launcher.path, ...(passt ? { passtPath: passt.path } : {}) };
+    if (opts.saveKernelChoice && opts.kernel) await saveKernelChoice(cacheDir, opts.kernel);
+    const found = { kernelPath: kernel.vmlinuxPath, initrdPath: initramfs.path, kernelVersion: kernel.version, kernelFlavor: kernel.flavor, ...(kernel.fallback ? { kernelFallbackReason: kernel.fallback.reason } : {}), agentHash: agent.hash, launcherPath: launcher.path, ...(passt ? { passtPath: passt.path } : {}) };
     return ready(cacheDir, found, built);
   }, { signal: opts.signal, errorCode: 'Config', onWait: (ownerPid) => { log(`waiting for setup in process ${ownerPid} to finish`); emitProgress(opts.onProgress, { type: 'waiting', lockPath: lock, ownerPid }); } });
 }
 
+/** The inputs the recorded artifacts must match: sources, and the kernel flavor wanted. */
+interface Inputs {
+  guestSrcDir: string;
+  launcherSrcDir: string;
+  kernel: KernelFlavor;
+  retryKernel: boolean;
+}
+
 /**
- * The artifacts recorded in `cacheDir` when they match the current agent and launcher sources, initramfs layout and
- * installed passt, else undefined. A cache dir that exists must be safe (see checkCacheDirSafe): it holds binaries.
+ * The artifacts recorded in `cacheDir` when they match the current agent and launcher sources, initramfs layout,
+ * kernel flavor and config, and installed passt, else undefined. A cloud kernel recorded as the fallback for the
+ * same custom config counts as custom. A cache dir that exists must be safe (see checkCacheDirSafe): it holds binaries.
  */
-async function upToDate(cacheDir: string, inputs: { guestSrcDir: string; launcherSrcDir: string }): Promise<GuestArtifacts | undefined> {
+async function upToDate(cacheDir: string, inputs: Inputs): Promise<GuestArtifacts | undefined> {
   const m = readManifest(cacheDir);
   if (!m) return undefined;
   checkCacheDirSafe(cacheDir);
+  const flavor = m.kernelFlavor ?? 'cloud';
+  const configHash = async (): Promise<string | undefined> => customConfigHash(kernelConfigOf(inputs.guestSrcDir)).catch(() => undefined);
+  if (flavor === 'custom' && m.kernelConfigHash !== (await configHash())) return undefined;
+  if (inputs.kernel === 'custom' && flavor === 'cloud' && (m.kernelFallback === undefined || m.kernelFallback.configHash !== (await configHash()))) return undefined;
+  if (inputs.kernel === 'cloud' && (flavor !== 'cloud' || m.kernelFallback)) return undefined;
   const agentHash = await hashGuestSources(inputs.guestSrcDir).catch(() => undefined);
   if (agentHash !== m.agentHash) return undefined;
   const launcherHash = await hashSources(inputs.launcherSrcDir).catch(() => undefined);
   if (launcherHash === undefined || launcherHash !== m.launcherHash) return undefined;
-  const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion });
+  const expected = initramfsHash(agentHash, { version: m.kernelVersion, packageVersion: m.kernelPackageVersion }, modulesOf(flavor));
   if (expected !== m.initramfsHash) return undefined;
   // The passt build follows the installed passt package (one dpkg-query) and the patch: a build for a version no longer
   // installed or an older patch, or none where one is needed, redoes it.

@@ -28,6 +28,9 @@ export interface InitramfsInfo {
   modules: ModuleOrder;
 }
 
+/** What the initramfs needs to know about its kernel. */
+export type InitramfsKernel = Pick<KernelInfo, 'version' | 'packageVersion' | 'moduleDir'>;
+
 /** Options of ensureInitramfs. */
 export interface InitramfsOptions extends StepOptions {
   /** Modules to include (default GUEST_MODULES). */
@@ -45,7 +48,7 @@ export function initramfsHash(agentHash: string, kernel: Pick<KernelInfo, 'versi
  * the wanted modules and their dependencies (decompressed, built-in ones skipped) sit under
  * `/lib/modules/<version>/`, `/lib/modules/boxlite.order` lists them, plus `/dev /proc /sys /run /tmp`.
  */
-export async function ensureInitramfs(cacheDir: string, agent: AgentInfo, kernel: KernelInfo, opts: InitramfsOptions = {}): Promise<InitramfsInfo> {
+export async function ensureInitramfs(cacheDir: string, agent: AgentInfo, kernel: InitramfsKernel, opts: InitramfsOptions = {}): Promise<InitramfsInfo> {
   const wanted = opts.modules ?? GUEST_MODULES;
   const hash = initramfsHash(agent.hash, kernel, wanted);
   const modules = await moduleOrder(kernel, wanted, opts.signal);
@@ -60,7 +63,7 @@ export async function ensureInitramfs(cacheDir: string, agent: AgentInfo, kernel
 }
 
 /** Writes the initramfs to `finalPath` (temp file in `root`, fsync, rename). */
-async function packInitramfs(root: string, finalPath: string, agent: AgentInfo, kernel: KernelInfo, modules: ModuleOrder, opts: StepOptions): Promise<void> {
+async function packInitramfs(root: string, finalPath: string, agent: AgentInfo, kernel: InitramfsKernel, modules: ModuleOrder, opts: StepOptions): Promise<void> {
   await fs.mkdir(root, { recursive: true });
   await removeStaleTemps(root);
   const entries: CpioEntry[] = [
@@ -92,7 +95,8 @@ async function packInitramfs(root: string, finalPath: string, agent: AgentInfo, 
 }
 
 /** Resolves the load order from the kernel's modules.dep, or from the modules' own depends= when the package ships none. */
-async function moduleOrder(kernel: KernelInfo, wanted: readonly WantedModule[], signal?: AbortSignal): Promise<ModuleOrder> {
+async function moduleOrder(kernel: InitramfsKernel, wanted: readonly WantedModule[], signal?: AbortSignal): Promise<ModuleOrder> {
+  if (wanted.length === 0) return { load: [], builtin: [], absent: [] }; // a kernel with everything built in
   const read = (name: string): Promise<string | undefined> => fs.readFile(path.join(kernel.moduleDir, name), 'utf8').catch(() => undefined);
   const depText = (await read('modules.dep')) ?? (await buildModulesDep(kernel.moduleDir, wanted, signal));
   const builtin = parseModulesBuiltin((await read('modules.builtin')) ?? '');

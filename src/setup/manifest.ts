@@ -4,6 +4,7 @@ import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { CACHE_DIR_ENV, resolveCacheDir } from './cache-dir.js';
+import type { KernelFlavor } from './kernel-flavor.js';
 
 /** What the runtime needs to boot a guest. Paths are absolute. */
 export interface GuestArtifacts {
@@ -11,6 +12,10 @@ export interface GuestArtifacts {
   initrdPath: string;
   /** The guest kernel release, e.g. `6.1.0-56-cloud-amd64`. */
   kernelVersion: string;
+  /** Which kernel it is: built from guest/kernel/boxlite.config, or Debian's cloud kernel. */
+  kernelFlavor: KernelFlavor;
+  /** Why the custom kernel was wanted but this (cloud) one is used. */
+  kernelFallbackReason?: string;
   agentHash: string;
   /** The jailer (launcher/) that starts each box's QEMU, passt and virtiofsd confined. */
   launcherPath: string;
@@ -25,6 +30,12 @@ export interface GuestManifest {
   kernelPackage: string;
   kernelPackageVersion: string;
   kernelPath: string;
+  /** Absent in manifests written before the custom kernel existed: `cloud`. */
+  kernelFlavor?: KernelFlavor;
+  /** The custom kernel's config hash (custom only). */
+  kernelConfigHash?: string;
+  /** The custom kernel was wanted but could not be built (this config hash, why); the cloud kernel is used. */
+  kernelFallback?: { configHash: string; reason: string };
   initrdPath: string;
   initramfsHash: string;
   agentHash: string;
@@ -68,7 +79,7 @@ export function artifactsOf(cacheDir: string, m: GuestManifest): GuestArtifacts 
   const launcherPath = path.resolve(dir, m.launcherPath);
   const passtPath = m.passtPath === undefined ? undefined : path.resolve(dir, m.passtPath);
   if (!fs.existsSync(kernelPath) || !fs.existsSync(initrdPath) || !fs.existsSync(launcherPath) || (passtPath && !fs.existsSync(passtPath))) return undefined;
-  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, agentHash: m.agentHash, launcherPath, ...(passtPath ? { passtPath } : {}) };
+  return { kernelPath, initrdPath, kernelVersion: m.kernelVersion, kernelFlavor: m.kernelFlavor ?? 'cloud', ...(m.kernelFallback ? { kernelFallbackReason: m.kernelFallback.reason } : {}), agentHash: m.agentHash, launcherPath, ...(passtPath ? { passtPath } : {}) };
 }
 
 /**

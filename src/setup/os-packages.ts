@@ -7,8 +7,11 @@ import { Elf64 } from './elf.js';
 import { runTool } from './run-tool.js';
 import type { StepOptions } from './types.js';
 
+/** The Debian packages the custom guest kernel's build needs besides make and gcc (kernel-build.ts). */
+export const KERNEL_BUILD_PACKAGES = ['bc', 'flex', 'bison', 'libelf-dev'] as const;
+
 /** The Debian packages setup installs. */
-export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables'] as const;
+export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables', ...KERNEL_BUILD_PACKAGES] as const;
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
@@ -32,10 +35,29 @@ export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'apt-get', pkg: 'apt' },
 ];
 
+/** Files the kernel's build needs. */
+export const KERNEL_BUILD_FILES: readonly { file: string; pkg: string }[] = [
+  { file: '/usr/include/libelf.h', pkg: 'libelf-dev' },
+];
+
 /** Files the jailer's (launcher/) build needs (glibc's static libc and headers, the kernel's seccomp/capability headers). */
 export const OS_BUILD_FILES: readonly { file: string; pkg: string }[] = [
   { file: '/usr/include/stdio.h', pkg: 'libc6-dev' },
   { file: '/usr/include/linux/seccomp.h', pkg: 'linux-libc-dev' },
+];
+
+/**
+ * What the custom kernel's build needs (objtool needs libelf's headers). Not in OS_TOOLS: without them the cloud
+ * kernel is used, so a runtime never fails for want of them.
+ */
+export const KERNEL_BUILD_TOOLS: readonly { tool: string; pkg: string }[] = [
+  { tool: 'make', pkg: 'make' },
+  { tool: 'gcc', pkg: 'gcc' },
+  { tool: 'bc', pkg: 'bc' },
+  { tool: 'flex', pkg: 'flex' },
+  { tool: 'bison', pkg: 'bison' },
+  { tool: 'perl', pkg: 'perl' },
+  { tool: 'tar', pkg: 'tar' },
 ];
 
 /** The static busybox that test images and guest tooling copy (from busybox-static). */
@@ -52,7 +74,7 @@ export interface MissingTool {
 
 /** The tools not found (on PATH, in /usr/sbin and /sbin), build files missing, or a non-static /bin/busybox; a few stat calls. */
 export async function missingOsTools(): Promise<MissingTool[]> {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  const dirs = toolDirs();
   const missing: MissingTool[] = [];
   for (const t of OS_TOOLS) {
     if (!(await findExecutable(t.tool, dirs))) missing.push(t);
@@ -64,13 +86,31 @@ export async function missingOsTools(): Promise<MissingTool[]> {
   return missing;
 }
 
+/** The custom kernel's build tools and files not found; a few stat calls. */
+export async function missingBuildTools(): Promise<MissingTool[]> {
+  const missing: MissingTool[] = [];
+  for (const t of KERNEL_BUILD_TOOLS) {
+    if (!(await findExecutable(t.tool, toolDirs()))) missing.push(t);
+  }
+  for (const f of KERNEL_BUILD_FILES) {
+    if (!(await fs.access(f.file).then(() => true, () => false))) missing.push({ tool: f.file, pkg: f.pkg });
+  }
+  return missing;
+}
+
+function toolDirs(): string[] {
+  return [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+}
+
 /**
  * Makes sure the host tools are there. Cheap when they are (no apt call). When some are missing: as root,
  * runs `apt-get update` once and installs OS_PACKAGES; otherwise rejects with a Config error giving the command.
+ * Missing kernel build tools (KERNEL_BUILD_TOOLS) are installed as root and ignored otherwise.
  */
 export async function ensureOsPackages(opts: StepOptions = {}): Promise<void> {
   const missing = await missingOsTools();
-  if (missing.length === 0) return;
+  // The kernel's build tools are installed along (as root); elsewhere their absence only means the cloud kernel.
+  if (missing.length === 0 && (!isRoot() || (await missingBuildTools()).length === 0)) return;
   const list = missing.map((m) => `${m.tool} (package ${m.pkg})`).join(', ');
   if (missing.some((m) => m.pkg === 'apt' || m.pkg === 'dpkg') || !isRoot()) throw missingPackagesError(missing);
   await aptUpdateOnce(opts);

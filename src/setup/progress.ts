@@ -17,6 +17,11 @@ export type ProgressEvent =
   | { type: 'build-done'; artifact: ArtifactName; path: string; durationMs: number }
   /** Another process is building the same thing; this one waits for it instead of building it twice. */
   | { type: 'waiting'; lockPath: string; ownerPid: number }
+  /**
+   * The custom guest kernel was wanted but cannot be built, so the cloud kernel is used; `message` says how to retry.
+   * It ends a failed custom kernel build (in place of its `build-done`), or says an earlier failure is remembered.
+   */
+  | { type: 'kernel-fallback'; reason: string; message: string }
   /** The guest artifacts are ready in `cacheDir`; `built` lists what this call built. */
   | { type: 'guest-ready'; cacheDir: string; built: ArtifactName[]; durationMs: number }
   /** A box's read-only root disk from a rootfs directory: reused from the home's disk cache, or built. */
@@ -38,6 +43,7 @@ export function describeProgress(event: ProgressEvent): string {
     case 'step': return event.line;
     case 'build-done': return `built ${event.artifact} in ${(event.durationMs / 1000).toFixed(1)} s (${event.path})`;
     case 'waiting': return `waiting for process ${event.ownerPid}, which is building the same thing (${event.lockPath})`;
+    case 'kernel-fallback': return event.message;
     case 'guest-ready': return event.built.length ? `guest artifacts ready in ${event.cacheDir} (built: ${event.built.join(', ')})` : `guest artifacts ready in ${event.cacheDir} (cached)`;
     case 'rootfs-disk': return `root disk of ${event.rootfsPath} ${event.status === 'reused' ? 'reused' : `built in ${(event.durationMs / 1000).toFixed(1)} s`} (${event.diskPath})`;
   }

@@ -32,7 +32,7 @@ describe('findGuestArtifacts', () => {
     }
     assert.deepEqual(findGuestArtifacts(cache), {
       kernelPath: path.join(cache, m.kernelPath), initrdPath: path.join(cache, m.initrdPath),
-      kernelVersion: '6.1.0-test', agentHash: 'deadbeef', launcherPath: path.join(cache, 'launcher/cafe/boxlite-launcher'),
+      kernelVersion: '6.1.0-test', kernelFlavor: 'cloud', agentHash: 'deadbeef', launcherPath: path.join(cache, 'launcher/cafe/boxlite-launcher'),
     });
     const { launcherHash: _h, launcherPath: _p, ...beforeTheLauncher } = m;
     await writeManifest(cache, beforeTheLauncher);
