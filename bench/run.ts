@@ -25,6 +25,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
 /** How many idle boxes of each kind the memory row runs at once. */
 const IDLE_BOXES = Number(process.env.BENCH_IDLE_BOXES ?? 3);
+/** How many times the in-box spawn baseline runs /bin/true. */
+const SPAWN_LOOPS = 200;
 const THROUGHPUT_MB = Number(process.env.BENCH_MB ?? 200);
 const NETWORK_MB = Number(process.env.BENCH_NET_MB ?? 100);
 const JAILER = process.env.BENCH_JAILER !== '0';
@@ -105,6 +107,8 @@ async function main(): Promise<void> {
     await (await box.run(new BoxCommand('true'))).wait();
     execs.push(performance.now() - t);
   }
+  // The guest's own floor for a command: busybox sh starting /bin/true and waiting for it, inside the same box.
+  const inBoxSpawnMs = await inBoxSpawn(box, SPAWN_LOOPS);
   const bytes = THROUGHPUT_MB * 1024 * 1024;
   let t = performance.now();
   // dd with 64 KiB blocks: busybox `head` is itself CPU-bound under emulation (~9 MB/s inside the guest).
@@ -161,6 +165,8 @@ async function main(): Promise<void> {
   console.log(row('exec round trip p50', ms(median(execs)), ms(median(pings)), `${(median(execs) / median(pings)).toFixed(1)}x`));
   console.log(row('exec round trip p99', ms(pct(execs, 0.99)), ms(pct(pings, 0.99)), `${(pct(execs, 0.99) / pct(pings, 0.99)).toFixed(1)}x`));
   console.log('   (baseline: portal PING round trip on the same box)');
+  console.log(row('exec round trip p50 vs in-box spawn', ms(median(execs)), ms(inBoxSpawnMs), `${(median(execs) / inBoxSpawnMs).toFixed(1)}x`));
+  console.log(`   (baseline: busybox sh in the box running /bin/true ${SPAWN_LOOPS} times, mean: process creation inside the emulated guest)`);
   console.log(row('stdout throughput', `${oursMBs.toFixed(1)} MB/s`, `${hostMBs.toFixed(1)} MB/s`, `${(oursMBs / hostMBs).toFixed(3)}x`));
   console.log('   (baseline: the same `dd if=/dev/zero bs=64K` on the host, through a pipe into Node)');
   if ('skipped' in download) {
@@ -201,6 +207,14 @@ const BREAKDOWN_LABELS: Record<string, string> = {
 };
 
 /** Adds one start's breakdown (StageTimings.breakdown, and what the start's total leaves) to `into`. */
+/** Mean ms for busybox sh inside `box` to fork, exec and wait for /bin/true (`time` of a loop of `loops`). */
+async function inBoxSpawn(box: Awaited<ReturnType<BoxliteRuntime['create']>>, loops: number): Promise<number> {
+  const r = await box.exec('sh', ['-c', `time sh -c 'seq ${loops} | while read i; do /bin/true; done'`]);
+  const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(r.stderr);
+  if (r.exitCode !== 0 || !m) throw new Error(`the in-box spawn loop failed (exit ${r.exitCode}): ${r.stderr}`);
+  return (Number(m[1]) * 60 + Number(m[2])) * 1000 / loops;
+}
+
 function collectBreakdown(into: Record<string, number[]>, startMs: number, t: BoxStageTimings | undefined): void {
   const b = t?.breakdown;
   if (!t || !b) return;

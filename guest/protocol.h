@@ -2,13 +2,13 @@
 #ifndef BOXLITE_PROTOCOL_H
 #define BOXLITE_PROTOCOL_H
 
-#define PORTAL_VERSION 5
+#define PORTAL_VERSION 6
 #define PORTAL_NAME "boxlite.portal"
 #define AGENT_VERSION "boxlite-agent 0.1.0"
 
 #define MAX_FRAME 1048576u             /* bytes after the length field (type + payload) */
 #define MAX_VOLUMES 16u                /* volumes in one MOUNT */
-#define MAX_DATA 65536u                /* data bytes in one STDIN/STDOUT/STDERR frame */
+#define MAX_DATA 262144u                /* data bytes in one STDIN/STDOUT/STDERR frame */
 #define INITIAL_OUTPUT_WINDOW 262144u  /* unacknowledged STDOUT+STDERR bytes per exec */
 #define INITIAL_STDIN_WINDOW 262144u   /* unacknowledged STDIN bytes per exec */
 

@@ -1,11 +1,11 @@
 // The portal wire protocol (docs/portal-protocol.md), defined once: constants, message types and their schemas.
 
 /** Protocol version exchanged in HELLO / HELLO_ACK; both sides must agree. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** Largest frame either side may send: the 4-byte length field counts type + payload. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest data payload of one STDIN / STDOUT / STDERR frame. */
-export const MAX_DATA_BYTES = 64 * 1024;
+export const MAX_DATA_BYTES = 256 * 1024;
 /** EXEC flags: a pseudo-terminal; argv[0] names one of the agent's file operations (docs/portal-protocol.md, "Files"). */
 export const EXEC_FLAG_TTY = 0x01;
 export const EXEC_FLAG_BUILTIN = 0x02;

@@ -52,7 +52,7 @@ describe('portal codec', () => {
     ['trailing bytes', Buffer.from([0x89, 0, 0, 0, 1, 0]), /1 trailing bytes/],
     ['a string longer than the frame', Buffer.from([0x83, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 65]), /overruns/],
     ['empty output data', Buffer.from([0x85, 0, 0, 0, 1]), /data of 0 bytes/],
-    ['oversized output data', Buffer.concat([Buffer.from([0x85, 0, 0, 0, 1]), Buffer.alloc(MAX_DATA_BYTES + 1)]), /data of 65537 bytes/],
+    ['oversized output data', Buffer.concat([Buffer.from([0x85, 0, 0, 0, 1]), Buffer.alloc(MAX_DATA_BYTES + 1)]), new RegExp(`data of ${MAX_DATA_BYTES + 1} bytes`)],
     ['a boolean of 2', Buffer.from([0x87, 0, 0, 0, 1, 0, 0, 0, 0, 2]), /boolean field is 2/],
   ];
   for (const [what, frame, message] of malformed) {
