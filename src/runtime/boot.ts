@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { PortalClient } from '../portal/client.js';
+import { DeadlinePassed } from '../portal/deadlines.js';
 import type { GuestArtifacts } from '../setup/manifest.js';
 import { chooseAccelerator, hostTscKhz, type AcceleratorChoice } from '../vmm/accel.js';
 import type { Accelerator, VmConfig } from '../vmm/config.js';
@@ -165,8 +166,11 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       const phase = typeof err === 'object' && err !== null ? failedPhase.get(err) : undefined;
       if (phase !== 'launch' && phase !== 'handshake') throw err;
       // A template this QEMU cannot restore (or whose guest misbehaves) is dropped; the next start makes it again.
-      startMode.coldReason = `restoring template ${template.key} failed: ${messageOf(err)}`;
-      await templates.discard(template, startMode.coldReason);
+      // One that only ran out of time (a busy host) is kept: making it again would cost more than it saves.
+      const timedOut = BoxliteError.is(err) && err.cause instanceof DeadlinePassed;
+      startMode.coldReason = `restoring template ${template.key} ${timedOut ? 'timed out' : 'failed'}: ${messageOf(err)}`;
+      if (timedOut) templates.restoreTimedOut(template, startMode.coldReason);
+      else await templates.discard(template, startMode.coldReason);
       t.lap();
     }
   }
@@ -271,8 +275,10 @@ export async function raceVmBoot<T>(booted: Promise<T>, vm: RunningVm, label: st
   const startedMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(boxliteError('Engine',
-      `${label} did not finish booting within ${Math.round((deadlineMs - startedMs) / 1000)} s; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`)), deadlineMs - Date.now());
+    timer = setTimeout(() => {
+      const why = `${label} did not finish booting within ${Math.round((deadlineMs - startedMs) / 1000)} s`;
+      reject(boxliteError('Engine', `${why}; last console lines (full log: ${vm.consoleLogPath}):\n${vm.consoleTail()}`, new DeadlinePassed(why)));
+    }, deadlineMs - Date.now());
   });
   const died = vm.exited.then((exit) => { throw bootFailure(label, exit, vm); });
   try {

@@ -83,16 +83,23 @@ export class TemplateStore {
     const dir = path.join(this.root, key);
     const statePath = path.join(dir, 'state');
     const ramPath = path.join(dir, 'ram');
+    const failed = readFailures(dir);
+    const backingOff = failed && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS
+      ? `this shape's snapshot failed ${failed.count} times (last: ${failed.reason}); booting cold until ${new Date(failed.atMs + FAILURE_BACKOFF_MS).toISOString()}`
+      : undefined;
     if (fs.existsSync(statePath)) {
       const damage = ramDamage(ramPath, config.memoryMib);
-      if (!damage) return { key, statePath, ramPath };
+      if (!damage) {
+        if (!backingOff) return { key, statePath, ramPath };
+        onUnusable(backingOff); // restores that kept timing out: kept, and tried again later
+        return undefined;
+      }
       await this.discard({ key, statePath, ramPath }, damage);
       onUnusable(`${damage}; it is made again at the next start`);
       return undefined;
     }
-    const failed = readFailures(dir);
-    if (failed && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS) {
-      onUnusable(`this shape's snapshot failed ${failed.count} times (last: ${failed.reason}); booting cold until ${new Date(failed.atMs + FAILURE_BACKOFF_MS).toISOString()}`);
+    if (backingOff) {
+      onUnusable(backingOff);
       return undefined;
     }
     try {
@@ -133,6 +140,15 @@ export class TemplateStore {
   restoredFine(template: Template): void {
     const record = path.join(this.root, template.key, 'failures.json');
     if (fs.existsSync(record)) fs.rmSync(record, { force: true });
+  }
+
+  /**
+   * Notes a restore that ran out of time: a busy host, not a damaged template, so the files stay. A shape whose
+   * restores keep timing out boots cold for a while, as one whose template keeps failing does.
+   */
+  restoreTimedOut(template: Template, reason: string): void {
+    const dir = path.join(this.root, template.key);
+    recordFailure(dir, reason, (readFailures(dir)?.count ?? 0) + 1);
   }
 
   /**

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boxliteError } from '../../errors.js';
+import { DeadlinePassed } from '../../portal/deadlines.js';
 import { orTimeout } from '../../util/timeout.js';
 import { findExecutable } from '../../setup/os-packages.js';
 import { commandLine, isAlive, processStartTime } from '../../state/process-identity.js';
@@ -134,7 +135,10 @@ async function loadStateIntoMemoryFile(config: VmConfig, vm: RunningVm): Promise
       if (info.status === 'failed' || info.status === 'cancelled') {
         throw boxliteError('Engine', `VM ${vm.pid} could not load the saved state ${config.restoreFrom}: ${info['error-desc'] ?? info.status}`);
       }
-      if (Date.now() > deadline) throw boxliteError('Engine', `VM ${vm.pid} did not load the saved state ${config.restoreFrom} within ${LOAD_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline) {
+        const why = `VM ${vm.pid} did not load the saved state ${config.restoreFrom} within ${LOAD_TIMEOUT_MS / 1000} s`;
+        throw boxliteError('Engine', why, new DeadlinePassed(why));
+      }
       await sleep(5);
     }
   } finally {

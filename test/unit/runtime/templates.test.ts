@@ -30,3 +30,31 @@ test('boxes of one shape share a template key; another shape, kernel or device l
   fs.appendFileSync(path.join(dir, 'initrd'), ' rebuilt');
   assert.notEqual(await store.key(box('a')), key, 'a new initramfs (agent) makes a new template');
 });
+
+test('a restore that ran out of time keeps the template; restores that keep timing out make the shape boot cold for a while', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-ttime-'));
+  after(() => fs.rmSync(home, { recursive: true, force: true }));
+  const store = new TemplateStore(home, new QemuDriver());
+  const config = box('a');
+  const key = await store.key(config);
+  const tdir = path.join(home, 'templates', key);
+  fs.mkdirSync(tdir, { recursive: true });
+  fs.writeFileSync(path.join(tdir, 'state'), 'saved devices');
+  fs.writeFileSync(path.join(tdir, 'ram'), '');
+  fs.truncateSync(path.join(tdir, 'ram'), config.memoryMib * 1024 * 1024);
+  fs.chmodSync(path.join(tdir, 'ram'), 0o444);
+  const reasons: string[] = [];
+  const template = await store.ensure(config, (why) => reasons.push(why));
+  assert.ok(template, reasons.join('; '));
+
+  store.restoreTimedOut(template, 'the VM did not load the saved state within 10 s');
+  assert.ok(await store.ensure(config, (why) => reasons.push(why)), 'one timeout: the template is still used');
+  store.restoreTimedOut(template, 'the VM did not load the saved state within 10 s');
+  assert.equal(await store.ensure(config, (why) => reasons.push(why)), undefined);
+  assert.match(reasons.at(-1)!, /failed 2 times \(last: the VM did not load the saved state within 10 s\); booting cold until /);
+  assert.equal(fs.readFileSync(path.join(tdir, 'state'), 'utf8'), 'saved devices', 'the files stay');
+  assert.equal(fs.statSync(path.join(tdir, 'ram')).size, config.memoryMib * 1024 * 1024);
+
+  store.restoredFine(template);
+  assert.ok(await store.ensure(config, () => undefined), 'a restore that works again clears the record');
+});
