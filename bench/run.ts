@@ -2,7 +2,8 @@
 // BENCH_JAILER=0 skips the jailer section (standard vs development starts, the launcher supervisors' memory);
 // BENCH_ROOTFS=0 the rootfs-directory disk rows (BENCH_ROOTFS_MB sizes its tree, default 187); BENCH_FILES=0 the
 // copyIn/copyOut rows (BENCH_FILES_MB sizes the file, default 256; BENCH_FILES_RSS_MB the RSS-watched copyOut, default 1024);
-// BENCH_MANY=0 the boxes-at-once rows (BENCH_MANY=N starts N, default 20).
+// BENCH_MANY=0 the boxes-at-once rows (BENCH_MANY=N starts N, default 20); BENCH_CONTAINERS=0 the container baselines
+// beside the snapshot start (`crun run` and, where podman is installed, `podman run --rm` of the same busybox rootfs).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import type { BoxStageTimings } from '../src/runtime/stage-timings.js';
 import { GuestCache } from '../src/runtime/guest-cache.js';
 import { chooseAccelerator } from '../src/vmm/accel.js';
 import { busyboxRootfs } from '../test/fixtures/rootfs.js';
+import { containerRows, containerStarts } from './containers.js';
 import { bareBootMs, floorInitrd } from './floor.js';
 import { downloadThroughput } from './network.js';
 import { fileCopyRows } from './files.js';
@@ -33,6 +35,7 @@ const JAILER = process.env.BENCH_JAILER !== '0';
 const ROOTFS = process.env.BENCH_ROOTFS !== '0';
 const FILES = process.env.BENCH_FILES !== '0';
 const MANY_ROWS = process.env.BENCH_MANY !== '0';
+const CONTAINERS = process.env.BENCH_CONTAINERS !== '0';
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -92,6 +95,8 @@ async function main(): Promise<void> {
     restored.push(await restoredStart(SecurityOptions.standard()));
     if (JAILER) devRestored.push(await restoredStart(SecurityOptions.development()));
   }
+  // The same rootfs started as a container (crun, podman), while no box runs.
+  const containers = CONTAINERS ? await containerStarts(rootfs, ROUNDS) : undefined;
 
   // egress 'all': the download row fetches from a test namespace on a private address, which 'public' refuses.
   const box = await runtime.create({ rootfs: { rootfsPath: rootfs }, ...shape, security: SecurityOptions.standard(), network: { egress: 'all' } });
@@ -161,6 +166,7 @@ async function main(): Promise<void> {
   }
   console.log(row('snapshot start vs cold start', ms(median(restored)), ms(median(cold)), `${(median(restored) / median(cold)).toFixed(2)}x`));
   console.log(`   (first box of this shape in this run: ${ms(first.ms)}, ${firstRestored ? 'restored' : 'cold'}; it makes the snapshot when none exists)`);
+  if (containers) for (const line of containerRows(containers, median(restored), row)) console.log(line);
   console.log(row('guest boot (spawn to agent ready)', ms(median(stages.guestBootMs ?? [NaN])), ms(median(floor)), `${(median(stages.guestBootMs ?? [NaN]) / median(floor)).toFixed(2)}x`));
   console.log(row('exec round trip p50', ms(median(execs)), ms(median(pings)), `${(median(execs) / median(pings)).toFixed(1)}x`));
   console.log(row('exec round trip p99', ms(pct(execs, 0.99)), ms(pct(pings, 0.99)), `${(pct(execs, 0.99) / pct(pings, 0.99)).toFixed(1)}x`));
