@@ -74,3 +74,17 @@ export async function exists(p: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * The JSON record `<dir>/<recordName>` of an artifact whose builder marks it `complete` last, or undefined when it
+ * is missing, unreadable, not complete, or `<dir>/<requiredFile>` is gone.
+ */
+export async function readCompleteRecord<T extends { complete?: boolean }>(dir: string, recordName: string, requiredFile: string): Promise<T | undefined> {
+  let rec: T;
+  try {
+    rec = JSON.parse(await fs.readFile(path.join(dir, recordName), 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+  return rec.complete === true && await exists(path.join(dir, requiredFile)) ? rec : undefined;
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boxliteError } from '../errors.js';
 import { aptDownload } from './apt.js';
-import { exists, removeStaleTemps, renameDirIntoPlace, tempPathFor, writeFileAtomic } from './atomic.js';
+import { exists, readCompleteRecord, removeStaleTemps, renameDirIntoPlace, tempPathFor, writeFileAtomic } from './atomic.js';
 import { unmetConfig } from './kernel-config.js';
 import { runTool } from './run-tool.js';
 import { reportBuild, type StepOptions } from './types.js';
@@ -186,14 +186,9 @@ async function cachedCustomKernel(root: string, configHash: string): Promise<Cus
 
 /** The kernel in `dir` when its kernel.json says complete and its vmlinux exists, else undefined. */
 export async function readCustomKernel(dir: string): Promise<CustomKernel | undefined> {
-  let rec: CustomKernelRecord;
-  try {
-    rec = JSON.parse(await fs.readFile(path.join(dir, 'kernel.json'), 'utf8')) as CustomKernelRecord;
-  } catch {
-    return undefined;
-  }
+  const rec = await readCompleteRecord<CustomKernelRecord>(dir, 'kernel.json', 'vmlinux');
+  if (!rec) return undefined;
   const vmlinuxPath = path.join(dir, 'vmlinux');
-  if (rec.complete !== true || !(await exists(vmlinuxPath))) return undefined;
   return {
     version: rec.version, packageName: rec.packageName, packageVersion: rec.packageVersion, configHash: rec.configHash,
     dir, vmlinuxPath, buildMs: rec.buildMs,

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import { aptDownload, resolveMetapackage } from './apt.js';
-import { exists, removeStaleTemps, renameDirIntoPlace, tempPathFor, writeFileAtomic } from './atomic.js';
+import { exists, readCompleteRecord, removeStaleTemps, renameDirIntoPlace, tempPathFor, writeFileAtomic } from './atomic.js';
 import { runTool } from './run-tool.js';
 import { reportBuild, type StepOptions } from './types.js';
 import { checkPvhKernel, extractVmlinux, type KernelCompression } from './vmlinux.js';
@@ -124,14 +124,9 @@ async function cachedKernels(root: string): Promise<KernelInfo[]> {
 
 /** The kernel in `dir` when its kernel.json says complete and its vmlinux exists, else undefined. */
 async function readKernel(dir: string): Promise<KernelInfo | undefined> {
-  let rec: KernelRecord;
-  try {
-    rec = JSON.parse(await fs.readFile(path.join(dir, 'kernel.json'), 'utf8')) as KernelRecord;
-  } catch {
-    return undefined;
-  }
+  const rec = await readCompleteRecord<KernelRecord>(dir, 'kernel.json', 'vmlinux');
+  if (!rec) return undefined;
   const vmlinuxPath = path.join(dir, 'vmlinux');
-  if (rec.complete !== true || !(await exists(vmlinuxPath))) return undefined;
   return {
     version: rec.version, packageName: rec.packageName, packageVersion: rec.packageVersion, dir, vmlinuxPath,
     moduleDir: path.join(dir, rec.moduleDir), compression: rec.compression, pvhEntry: rec.pvhEntry,

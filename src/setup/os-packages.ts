@@ -74,25 +74,24 @@ export interface MissingTool {
 
 /** The tools not found (on PATH, in /usr/sbin and /sbin), build files missing, or a non-static /bin/busybox; a few stat calls. */
 export async function missingOsTools(): Promise<MissingTool[]> {
-  const dirs = toolDirs();
-  const missing: MissingTool[] = [];
-  for (const t of OS_TOOLS) {
-    if (!(await findExecutable(t.tool, dirs))) missing.push(t);
-  }
-  for (const f of OS_BUILD_FILES) {
-    if (!(await fs.access(f.file).then(() => true, () => false))) missing.push({ tool: f.file, pkg: f.pkg });
-  }
+  const missing = await missingFrom(OS_TOOLS, OS_BUILD_FILES);
   if (!(await isStaticBusybox(STATIC_BUSYBOX))) missing.push({ tool: `${STATIC_BUSYBOX} (static)`, pkg: 'busybox-static' });
   return missing;
 }
 
 /** The custom kernel's build tools and files not found; a few stat calls. */
-export async function missingBuildTools(): Promise<MissingTool[]> {
+export function missingBuildTools(): Promise<MissingTool[]> {
+  return missingFrom(KERNEL_BUILD_TOOLS, KERNEL_BUILD_FILES);
+}
+
+/** The tools not on the search path and the files not there, with the packages that bring them. */
+async function missingFrom(tools: readonly MissingTool[], files: readonly { file: string; pkg: string }[]): Promise<MissingTool[]> {
+  const dirs = toolDirs();
   const missing: MissingTool[] = [];
-  for (const t of KERNEL_BUILD_TOOLS) {
-    if (!(await findExecutable(t.tool, toolDirs()))) missing.push(t);
+  for (const t of tools) {
+    if (!(await findExecutable(t.tool, dirs))) missing.push(t);
   }
-  for (const f of KERNEL_BUILD_FILES) {
+  for (const f of files) {
     if (!(await fs.access(f.file).then(() => true, () => false))) missing.push({ tool: f.file, pkg: f.pkg });
   }
   return missing;
