@@ -111,6 +111,16 @@ static void decode_body(struct rd *r, struct msg *m)
 		if (m->u.mount.seed_len > 512)
 			r->bad = 1;
 		break;
+	case MSG_FRESHEN:
+		m->id = get_u32(r);
+		m->u.freshen.hostname = get_str(r);
+		m->u.freshen.wall_clock_ms = (uint64_t)get_u32(r) << 32;
+		m->u.freshen.wall_clock_ms |= get_u32(r);
+		m->u.freshen.seed_len = (uint32_t)(r->len - r->pos);
+		m->u.freshen.seed = take(r, m->u.freshen.seed_len);
+		if (m->u.freshen.seed_len > 512)
+			r->bad = 1;
+		break;
 	case MSG_EXEC:
 		m->id = get_u32(r);
 		m->u.exec.flags = get_u8(r);
@@ -148,6 +158,7 @@ static void decode_body(struct rd *r, struct msg *m)
 	case MSG_PING:
 	case MSG_SHUTDOWN:
 	case MSG_STATS:
+	case MSG_SYNC:
 		m->id = get_u32(r);
 		break;
 	default:
@@ -157,7 +168,7 @@ static void decode_body(struct rd *r, struct msg *m)
 
 static int known_type(uint8_t type)
 {
-	return type >= MSG_HELLO && type <= MSG_STATS;
+	return type >= MSG_HELLO && type <= MSG_SYNC;
 }
 
 int codec_decode(uint8_t type, const uint8_t *payload, size_t len, struct msg *m)
@@ -172,7 +183,7 @@ int codec_decode(uint8_t type, const uint8_t *payload, size_t len, struct msg *m
 		return DECODE_UNKNOWN;
 	}
 	struct rd r = { .p = payload, .len = len };
-	if (type == MSG_MOUNT || type == MSG_EXEC) {
+	if (type == MSG_MOUNT || type == MSG_EXEC || type == MSG_FRESHEN) { /* the messages with strings */
 		r.arena = malloc(len + 1);
 		if (!r.arena)
 			return -1;

@@ -21,6 +21,12 @@ struct msg {
 			uint32_t seed_len;
 		} mount;
 		struct {
+			char *hostname;          /* "" = keep it */
+			uint64_t wall_clock_ms;  /* 0 = leave the clock */
+			const uint8_t *seed;     /* points into the frame */
+			uint32_t seed_len;
+		} freshen;
+		struct {
 			uint8_t flags;
 			uint16_t rows, cols;
 			uint32_t timeout_ms;

@@ -341,6 +341,38 @@ int box_mount(struct box *b, const struct msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+int box_freshen(struct box *b, const struct msg *m, char *err, size_t errlen)
+{
+	const char *hostname = m->u.freshen.hostname;
+	if (strlen(hostname) > 64) {
+		snprintf(err, errlen, "hostname must be at most 64 bytes, got %zu", strlen(hostname));
+		return EINVAL;
+	}
+	if (hostname[0] && !b->ready) {
+		snprintf(err, errlen, "no box yet to rename: the host must send MOUNT first");
+		return EBUSY;
+	}
+	freshen_clock_and_entropy(m->u.freshen.wall_clock_ms, m->u.freshen.seed, m->u.freshen.seed_len);
+	if (!hostname[0])
+		return 0;
+	/* The box's hostname lives in its UTS namespace: enter it, rename, come back. */
+	int own = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	if (own < 0)
+		return fail(err, errlen, errno, "opening the agent's UTS namespace");
+	int rc = 0;
+	if (setns(b->ns_uts, CLONE_NEWUTS) != 0)
+		rc = fail(err, errlen, errno, "entering the box's UTS namespace");
+	else if (sethostname(hostname, strlen(hostname)) != 0)
+		rc = fail(err, errlen, errno, "setting the hostname to \"%s\"", hostname);
+	if (setns(own, CLONE_NEWUTS) != 0) {
+		logmsg("returning to the agent's UTS namespace: %s", strerror(errno));
+		if (!rc)
+			rc = fail(err, errlen, errno, "returning to the agent's UTS namespace");
+	}
+	close(own);
+	return rc;
+}
+
 static void unmount(const char *path)
 {
 	if (umount2(path, 0) != 0 && errno != EINVAL && umount2(path, MNT_DETACH) != 0)

@@ -20,6 +20,8 @@ struct box {
 
 /* Handle MOUNT. Returns 0, or an errno with a message in err. */
 int box_mount(struct box *b, const struct msg *m, char *err, size_t errlen);
+/* Handle FRESHEN (a resumed or forked VM): clock, entropy, and the box's hostname when one is given. */
+int box_freshen(struct box *b, const struct msg *m, char *err, size_t errlen);
 /* Kill every process in the box, sync and unmount its filesystems (for SHUTDOWN). */
 void box_teardown(struct box *b);
 

@@ -1,8 +1,8 @@
-/* Portal protocol v5: constants and message types, as specified in docs/portal-protocol.md. */
+/* Portal protocol v7: constants and message types, as specified in docs/portal-protocol.md. */
 #ifndef BOXLITE_PROTOCOL_H
 #define BOXLITE_PROTOCOL_H
 
-#define PORTAL_VERSION 6
+#define PORTAL_VERSION 7
 #define PORTAL_NAME "boxlite.portal"
 #define AGENT_VERSION "boxlite-agent 0.1.0"
 
@@ -28,6 +28,8 @@ enum {
 	MSG_PING = 0x09,
 	MSG_SHUTDOWN = 0x0A,
 	MSG_STATS = 0x0B,
+	MSG_FRESHEN = 0x0C,
+	MSG_SYNC = 0x0D,
 };
 
 /* Guest -> host. */

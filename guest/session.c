@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "codec.h"
@@ -128,6 +129,18 @@ static void on_mount(struct agent *a, struct session *s, const struct msg *m)
 		send_id(s, MSG_OK, m->id);
 }
 
+static void on_freshen(struct agent *a, struct session *s, const struct msg *m)
+{
+	char err[400];
+	int rc = m->has_nul ? EINVAL : box_freshen(&a->box, m, err, sizeof err);
+	if (m->has_nul)
+		snprintf(err, sizeof err, "hostname must not contain NUL bytes");
+	if (rc)
+		portal_send_error(&s->port, m->id, (uint32_t)rc, "%s", err);
+	else
+		send_id(s, MSG_OK, m->id);
+}
+
 static void on_stats(struct session *s, uint32_t id)
 {
 	struct net_stats st;
@@ -162,6 +175,8 @@ static int dispatch(struct agent *a, struct session *s, const struct msg *m)
 	case MSG_PING: send_id(s, MSG_PONG, m->id); break;
 	case MSG_SHUTDOWN: on_shutdown(a, s, m->id); break;
 	case MSG_STATS: on_stats(s, m->id); break;
+	case MSG_FRESHEN: on_freshen(a, s, m); break;
+	case MSG_SYNC: sync(); send_id(s, MSG_OK, m->id); break; /* before a pause or a fork: the disks hold every write */
 	}
 	return 0;
 }

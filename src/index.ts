@@ -23,7 +23,7 @@ export { Bytes, Seconds } from './runtime/types.js';
 // Commands
 export { BoxCommand } from './runtime/command.js';
 export { Execution, ExecResult } from './runtime/execution.js';
-export type { CreateOptions, RunOptions, SignalOptions, StartOptions, WaitOptions } from './runtime/call-options.js';
+export type { CreateOptions, ForkOptions, RunOptions, SignalOptions, StartOptions, WaitOptions } from './runtime/call-options.js';
 export { ExecOutput } from './runtime/exec-output.js';
 export { ExecStdin } from './runtime/exec-stdin.js';
 

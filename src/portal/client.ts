@@ -100,6 +100,9 @@ export class PortalClient {
     }
   }
 
+  /** The agent's version, once the handshake is done. */
+  agentVersion: string | undefined;
+
   /** Sends HELLO and waits for the agent's HELLO_ACK; checks the protocol version. */
   async handshake(): Promise<{ agentVersion: string }> {
     const ack = new Promise<GuestMessage>((resolve, reject) => { this.helloWaiter = { resolve, reject }; });
@@ -113,6 +116,7 @@ export class PortalClient {
       this.destroy(err);
       throw err;
     }
+    this.agentVersion = msg.agentVersion;
     return { agentVersion: msg.agentVersion };
   }
 

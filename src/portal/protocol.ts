@@ -1,7 +1,7 @@
 // The portal wire protocol (docs/portal-protocol.md), defined once: constants, message types and their schemas.
 
 /** Protocol version exchanged in HELLO / HELLO_ACK; both sides must agree. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 /** Largest frame either side may send: the 4-byte length field counts type + payload. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest data payload of one STDIN / STDOUT / STDERR frame. */
@@ -48,6 +48,8 @@ export const HOST_SCHEMAS = {
   ping: { type: 0x09, fields: [['id', 'u32']] },
   shutdown: { type: 0x0a, fields: [['id', 'u32']] },
   stats: { type: 0x0b, fields: [['id', 'u32']] },
+  freshen: { type: 0x0c, fields: [['id', 'u32'], ['hostname', 'str'], ['wallClockMs', 'u64'], ['seed', 'bytes']] },
+  sync: { type: 0x0d, fields: [['id', 'u32']] },
 } as const satisfies Record<string, MessageSchema>;
 
 /** Messages the guest agent sends to the host. */
@@ -82,7 +84,9 @@ export type HostMessage =
   | { kind: 'outputCredit'; id: number; bytes: number }
   | { kind: 'ping'; id: number }
   | { kind: 'shutdown'; id: number }
-  | { kind: 'stats'; id: number };
+  | { kind: 'stats'; id: number }
+  | { kind: 'freshen'; id: number; hostname: string; wallClockMs: number; seed: Uint8Array }
+  | { kind: 'sync'; id: number };
 
 /** A message from the guest. */
 export type GuestMessage =

@@ -30,6 +30,7 @@ import { policyTable } from '../vmm/network/nftables.js';
 import type { ResolvedEgress } from '../vmm/network/policy.js';
 import type { StageTimings, StartBreakdown, StartMode } from './stage-timings.js';
 import type { GuestKernel } from '../setup/kernel-flavor.js';
+import type { SavedVm } from './saved-vm.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -100,6 +101,11 @@ export interface BootRequest {
   network: { egress: ResolvedEgress; uid: number | undefined };
   /** The shared guest artifacts (built on first use) and the runtime's progress listener. */
   guest: GuestCache;
+  /**
+   * Resume this saved VM (a paused box, or a fork) instead of booting: no template, no MOUNT (the box is mounted),
+   * and the ports it had bound are bound again.
+   */
+  resume?: { saved: SavedVm; ports: PortForward[] };
 }
 
 /** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
@@ -132,6 +138,9 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const baseDisk = image?.baseDiskPath ?? paths.baseDisk;
   timings.imagePrepareMs = t.lap();
 
+  if (req.resume && !fs.existsSync(paths.upperDisk)) {
+    throw boxliteError('Storage', `box ${req.boxId} is paused, but its disk ${paths.upperDisk} is missing; it cannot be resumed: stop or remove the box`);
+  }
   if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
   // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
   if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined || fs.statSync(baseDisk).nlink > 1);
@@ -141,9 +150,26 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
 
   const accelerator = chooseAccelerator(req.options.accelerator);
   const noNetwork = req.network.egress.mode === 'none';
-  const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox, ...(noNetwork ? { networkSocketPath: undefined } : {}) };
+  // Every box has a control socket: pause() and fork() save its VM over it.
+  const config: VmConfig = {
+    ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox, controlSocketPath: paths.controlSocket,
+    ...(noNetwork ? { networkSocketPath: undefined } : {}),
+  };
   if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.map((d) => d.path), config.consoleSocketPath]);
-  const ports = await assignHostPorts(req.options.ports ?? []);
+  const ports = req.resume?.ports ?? await assignHostPorts(req.options.ports ?? []);
+  if (req.resume) {
+    const { saved } = req.resume;
+    if (saved.record.networkDevice === noNetwork) {
+      throw boxliteError('InvalidState', `box ${req.boxId} was paused ${noNetwork ? 'with' : 'without'} a network device, but its policy is now egress ${noNetwork ? '"none"' : 'with a network'}: set the policy back to resume it, or stop it`);
+    }
+    const resuming: VmConfig = {
+      ...config, restoreFrom: saved.statePath,
+      ...(saved.ramPath ? { memoryFile: { path: saved.ramPath, shared: false, readOnlyShim: ramShimPath(guest.launcherPath) } } : {}),
+    };
+    timings.boxConfigMs = t.lap();
+    const started = await launchAndMount(req, resuming, guest, ports, t, timings, BOOT_TIMEOUT_MS, { hostname: saved.record.hostname ?? '' });
+    return { ...started, image, accelerator, kernel, ports, startMode: { restored: true, resumed: true }, timings: timings as StageTimings };
+  }
   const startMode: StartMode = { restored: false };
   // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.
   if (req.templates && config.volumes) startMode.coldReason = 'no template: a box with volumes cannot start from a snapshot';
@@ -155,7 +181,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     try {
       // The template's RAM is mapped copy-on-write: only the devices' state is read, the pages come from the file.
       const restoring: VmConfig = {
-        ...config, restoreFrom: template.statePath, controlSocketPath: paths.controlSocket,
+        ...config, restoreFrom: template.statePath,
         memoryFile: { path: template.ramPath, shared: false, readOnlyShim: ramShimPath(guest.launcherPath) },
       };
       const started = await launchAndMount(req, restoring, guest, ports, t, timings, RESTORE_TIMEOUT_MS);
@@ -182,7 +208,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
  * Starts the box's network, launches the VM, waits for the agent's handshake and mounts the box root; on failure
  * nothing keeps running.
  */
-async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestArtifacts, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string; helpers: BoxHelper[] }> {
+async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestArtifacts, ports: PortForward[], t: StageClock, timings: Partial<StageTimings>, timeoutMs: number, resumed?: { hostname: string }): Promise<{ vm: RunningVm; portal: PortalClient; agentVersion: string; helpers: BoxHelper[] }> {
   const { paths } = req;
   for (const s of [...paths.portalSockets, paths.consoleSocket, paths.controlSocket]) await fs.promises.rm(s, { force: true });
   await fs.promises.rm(paths.consoleLog, { force: true });
@@ -244,6 +270,11 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
       timings.guestBootMs = t.peek() + (timings.boxSpawnMs ?? 0);
       detail.handshakeMs = since();
       phase = 'mount';
+      // A resumed box is mounted already and its processes run on: only its clock and entropy are renewed.
+      if (resumed) {
+        await portal.request({ kind: 'freshen', hostname: resumed.hostname, wallClockMs: Date.now(), seed: randomBytes(64) }, 'Engine', Math.max(1, deadline - Date.now()));
+        return agentVersion;
+      }
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
         hostname: req.boxId.slice(0, 12).toLowerCase(), wallClockMs: Date.now(), seed: randomBytes(64),

@@ -26,6 +26,8 @@ export class BoxPaths {
 
   get baseDisk(): string { return path.join(this.dir, 'base.ext4'); }
   get upperDisk(): string { return path.join(this.dir, 'upper.ext4'); }
+  /** A paused box's saved VM (saved-vm.ts). */
+  get savedVm(): string { return path.join(this.dir, 'saved'); }
   get consoleLog(): string { return path.join(this.dir, 'console.log'); }
   /** The domain rules the box's DNS forwarder follows, and its ready mark: root's, in the box dir. */
   get dnsRules(): string { return path.join(this.dir, 'dns-rules.json'); }

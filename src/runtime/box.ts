@@ -32,6 +32,8 @@ import type { BufferExecOptions, CommandResult, ExecOptions, TextExecOptions } f
 import { publishedPort } from './published-port.js';
 import { explainProbeFailure, waitForPort, type WaitForPortOptions } from './wait-for-port.js';
 import type { NetworkPolicy } from '../vmm/network/policy.js';
+import { forkBox } from './fork.js';
+import type { ForkOptions } from './call-options.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -270,6 +272,46 @@ export class LiteBox implements AsyncDisposable {
    */
   async stop(): Promise<void> {
     await this.guard('stopping', () => this.svc.lifecycle.stop(this.id.asStr()));
+  }
+
+  /**
+   * Pauses the box with its memory kept: the guest's writes are flushed, the VM (RAM and devices) saved into the
+   * box's directory, and its QEMU and helpers end, so a paused box costs disk only. `resume()` (from any process,
+   * after a host reboot too) continues every process where it was; `start()` and `run()` resume it as well, and
+   * `stop()` discards the saved memory (the disk keeps what was flushed). Commands running at the pause go on inside,
+   * but their streams in this process end as at a stop. TCP connections from outside through published ports may
+   * drop; listening sockets and in-memory state stay. InvalidState unless the box is running (idempotent when
+   * paused); Unsupported for a box with volumes (QEMU cannot save memory a file server shares).
+   */
+  async pause(): Promise<void> {
+    await this.guard('pausing', () => this.svc.lifecycle.pause(this.id.asStr()));
+  }
+
+  /**
+   * Resumes a paused box: its saved VM is restored (the clock set to now, the entropy pool reseeded), its published
+   * ports bound again (the same host ports: one taken meanwhile is a Network error and the box stays paused), and
+   * its saved files deleted. InvalidState unless the box is paused (idempotent when running).
+   */
+  async resume(): Promise<void> {
+    await this.guard('resuming', async () => {
+      const rec = this.record('resume');
+      if (rec.status === 'running') return;
+      if (rec.status !== 'paused') throw boxliteError('InvalidState', `cannot resume box ${rec.id}: it is ${rec.status}, not paused; start() starts a stopped box`);
+      await this.svc.lifecycle.start(rec.id);
+    });
+  }
+
+  /**
+   * New boxes that continue from this box's running state at this instant (a running box keeps running; a paused
+   * one stays paused): every process, its memory and its disk as they were. Each fork has its own id, hostname,
+   * disk (a copy), fresh entropy and published host ports (picked anew); their RAM is one saved file mapped
+   * copy-on-write, so pages none of them writes are shared. Returns them running. Names must be unused.
+   */
+  async fork(options: ForkOptions = {}): Promise<LiteBox[]> {
+    return this.guard('forking', async () => {
+      const ids = await forkBox(this.svc, this.id.asStr(), options);
+      return ids.map((id) => new LiteBox(BoxID.parse(id)!, this.svc.store.get(id)?.name, this.svc));
+    });
   }
 
   /** Counters, stage timings, the VM's CPU and memory use, and what its network policy refused. */

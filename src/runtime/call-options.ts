@@ -27,3 +27,11 @@ export type RunOptions = SignalOptions;
 
 /** `execution.wait({ signal })`. Aborting ends only this wait (AbortError); the command keeps running. */
 export type WaitOptions = SignalOptions;
+
+/** Options of `fork()`. */
+export interface ForkOptions {
+  /** How many boxes (1..16; default 1, or the number of names). */
+  count?: number;
+  /** Their names, in order (unique in the home dir); boxes past the names get none. */
+  names?: readonly string[];
+}

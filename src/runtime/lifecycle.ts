@@ -25,6 +25,10 @@ import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '
 import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
 import type { GuestCache } from './guest-cache.js';
+import { SavedVmFiles, type SavedVmRecord } from './saved-vm.js';
+import { saveSession } from './save-session.js';
+import { qemuIdentity } from './templates.js';
+import type { PortForward } from '../vmm/network/passt.js';
 
 /** How long `stop()` waits for the guest to power off before killing the VM. */
 export const STOP_GRACE_MS = 10_000;
@@ -65,12 +69,12 @@ export class BoxLifecycle {
 
   constructor(
     private readonly store: BoxStore,
-    private readonly driver: VmmDriver,
+    readonly driver: VmmDriver,
     private readonly homeDir: string,
     private readonly me: ProcessIdentity,
     private readonly prepareImage: (ref: string, signal?: AbortSignal) => Promise<ImageRootfs>,
     private readonly templates: TemplateStore | undefined,
-    private readonly guest: GuestCache,
+    readonly guest: GuestCache,
   ) {}
 
   /** The paths of a box. */
@@ -121,7 +125,8 @@ export class BoxLifecycle {
   private reconcileIdle(rec: BoxRecord): BoxRecord | undefined {
     if (rec.lockOwner && isAlive(rec.lockOwner)) return rec; // a start or stop in progress
     if (this.store.processes.of(rec.id).length > 0) this.store.processes.endAll(rec.id);
-    if (!rec.autoRemove || !rec.lockOwner) return rec;
+    // A paused box keeps its saved VM whatever happened to a resume that died: it is still there to resume.
+    if (!rec.autoRemove || !rec.lockOwner || rec.status === 'paused') return rec;
     this.removeFilesSync(rec.id);
     this.store.delete(rec.id);
     return undefined;
@@ -202,7 +207,7 @@ export class BoxLifecycle {
     } catch {
       return false; // the database is closed (the runtime let the box go) or failed: not a stop this runtime saw
     }
-    return rec !== undefined && (rec.status === 'stopping' || rec.status === 'stopped') && rec.lastError === undefined;
+    return rec !== undefined && (rec.status === 'stopping' || rec.status === 'stopped' || rec.status === 'paused') && rec.lastError === undefined;
   }
 
   /** Stops the box (graceful, then forced); removes it if it auto-removes. Idempotent. */
@@ -211,7 +216,8 @@ export class BoxLifecycle {
       const active = rec.status === 'running' || rec.status === 'stopping';
       const dirGone = active && !fs.existsSync(this.paths(rec.id).dir);
       if (active) await this.stopLocked(rec);
-      if (rec.autoRemove && (active || rec.status === 'stopped')) await this.removeLocked(rec.id);
+      if (rec.status === 'paused') await this.discardSaved(rec);
+      if (rec.autoRemove && (active || rec.status === 'stopped' || rec.status === 'paused')) await this.removeLocked(rec.id);
       if (dirGone) {
         throw boxliteError('Storage', `box ${rec.id}: its directory ${this.paths(rec.id).dir} was deleted while it ran, so it could not shut down `
           + `cleanly: its VM was killed and the box ${rec.autoRemove ? 'removed' : `is stopped; remove it with \`boxlite rm ${rec.id}\``}`);
@@ -228,6 +234,88 @@ export class BoxLifecycle {
       }
       await this.removeLocked(rec.id);
     });
+  }
+
+  /**
+   * Pauses a running box: the guest's writes are flushed to its disk, its VM (memory and devices) saved into the
+   * box's directory, and its QEMU and helpers ended. Idempotent on a paused box. The box's commands keep running
+   * inside, frozen; this process's streams of them end (`boxStopped`), as at a stop.
+   */
+  pause(boxId: string): Promise<void> {
+    return this.once(`pause:${boxId}`, () => this.withLock(boxId, async (rec) => {
+      if (rec.status === 'paused') return;
+      if (rec.status !== 'running') throw boxliteError('InvalidState', `cannot pause box ${rec.id}: it is ${rec.status}; only a running box can be paused`);
+      const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+      if (options.volumes?.length) throw pauseUnsupported(rec.id, 'paused');
+      const session = this.session(rec.id) ?? await this.attach(rec);
+      if (!session) throw boxliteError('InvalidState', `cannot pause box ${rec.id}: its VM is no longer running`);
+      const files = new SavedVmFiles(this.paths(rec.id).savedVm);
+      await files.remove();
+      await fs.promises.mkdir(files.dir, { mode: 0o700 });
+      const record = await saveSession(this.driver, session, files.statePath, {
+        uid: jailRecordOf(rec)?.uid, keepRunning: false, shape: options, controlSocketPath: this.paths(rec.id).controlSocket,
+        networkDevice: hasNetworkDevice(rec),
+      }).catch(async (err: unknown) => {
+        await files.remove();
+        throw boxliteError(BoxliteError.is(err) ? err.code : 'Engine', `could not pause box ${rec.id}: ${messageOf(err)}; it keeps running`, err);
+      });
+      // From here the VM is gone: the box is paused once its record is written, and stopped (its disk kept) if not.
+      session.stoppedOnPurpose = true;
+      session.portal.close();
+      this.sessions.delete(rec.id);
+      try {
+        await files.commit(record);
+      } catch (err) {
+        await files.remove();
+        this.markStopped(rec.id, { lastError: `pausing failed after its VM was saved: ${messageOf(err)}` });
+        throw boxliteError('Storage', `box ${rec.id}: could not record its saved state in ${files.recordPath} (${messageOf(err)}); the box is stopped, its disk kept`, err);
+      }
+      this.endHostState(rec.id);
+      this.store.update(rec.id, { status: 'paused', vmm: undefined, owner: undefined, lastError: undefined });
+      this.store.clearPortClaims(rec.id);
+    }));
+  }
+
+  /**
+   * The running state of a box for fork(): a running box's VM is saved while it keeps running (its disk copied to
+   * `upperCopy` while the VM is stopped, so disk and memory agree); a paused box's saved VM is linked. The state
+   * lands in `dir/stream` (RAM included) or, when the box's saved VM keeps its RAM in a file, `dir/state` + `dir/ram`.
+   */
+  capture(boxId: string, dir: string, copyDisk: (from: string, to: string) => Promise<void>): Promise<CapturedVm> {
+    let out: CapturedVm | undefined;
+    return this.withLock(boxId, async (rec) => {
+      const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+      if (rec.status !== 'running' && rec.status !== 'paused') throw boxliteError('InvalidState', `cannot fork box ${rec.id}: it is ${rec.status}; only a running or paused box can be forked`);
+      if (options.volumes?.length) throw pauseUnsupported(rec.id, 'forked');
+      const paths = this.paths(rec.id);
+      const upperCopy = `${dir}/upper.ext4`;
+      if (rec.status === 'paused') {
+        const saved = await new SavedVmFiles(paths.savedVm).open(rec.id, await qemuIdentity());
+        await copyDisk(paths.upperDisk, upperCopy);
+        const statePath = `${dir}/${saved.ramPath ? 'state' : 'stream'}`;
+        await fs.promises.link(saved.statePath, statePath);
+        if (saved.ramPath) await fs.promises.link(saved.ramPath, `${dir}/ram`);
+        out = { rec, options, record: saved.record, statePath, ramPath: saved.ramPath && `${dir}/ram`, upperCopy };
+        return;
+      }
+      const session = this.session(rec.id) ?? await this.attach(rec);
+      if (!session) throw boxliteError('InvalidState', `cannot fork box ${rec.id}: its VM is no longer running`);
+      const statePath = `${dir}/stream`;
+      const record = await saveSession(this.driver, session, statePath, {
+        uid: jailRecordOf(rec)?.uid, keepRunning: true, shape: options, controlSocketPath: paths.controlSocket,
+        whileStopped: () => copyDisk(paths.upperDisk, upperCopy), networkDevice: hasNetworkDevice(rec),
+      });
+      out = { rec, options, record, statePath, ramPath: undefined, upperCopy };
+    }).then(() => {
+      if (!out) throw notFound(boxId, 'fork');
+      return out;
+    });
+  }
+
+  // Stopping a paused box: its saved memory is dropped; its disk holds what the guest flushed before the pause.
+  private async discardSaved(rec: BoxRecord): Promise<void> {
+    await new SavedVmFiles(this.paths(rec.id).savedVm).remove();
+    this.markStopped(rec.id, {});
   }
 
   /** Detaches from every box; stops the non-detached boxes this process launched. */
@@ -276,7 +364,7 @@ export class BoxLifecycle {
         const fresh = this.reconcile(this.store.get(boxId));
         if (!fresh) throw notFound(boxId, 'start');
         if (fresh.status === 'running') continue;
-        if (fresh.status !== 'configured' && fresh.status !== 'stopped') {
+        if (fresh.status !== 'configured' && fresh.status !== 'stopped' && fresh.status !== 'paused') {
           throw boxliteError('InvalidState', `cannot start box ${boxId}: it is ${fresh.status}`);
         }
         return await this.boot(fresh, signal);
@@ -291,6 +379,7 @@ export class BoxLifecycle {
   // boot spawns after, so the boot fails at once at its next step; image pulls see the signal themselves.
   private async boot(rec: BoxRecord, signal: AbortSignal): Promise<BoxSession> {
     const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
+    const resuming = rec.status === 'paused';
     const endProcesses = (): void => { this.store.processes.endAll(rec.id); };
     signal.addEventListener('abort', endProcesses, { once: true });
     this.store.clearPortClaims(rec.id);
@@ -316,11 +405,13 @@ export class BoxLifecycle {
       checkRoomToStart(this.homeDir, this.sparseDisk(rec.id, options), this.store.list()
         .filter((r) => r.status === 'running' || r.status === 'stopping')
         .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
+      const resume = resuming ? { saved: await new SavedVmFiles(this.paths(rec.id).savedVm).open(rec.id, await qemuIdentity()), ports: portsOf(rec) } : undefined;
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, templates: this.templates,
         prepareImage: (ref) => this.prepareImage(ref, signal),
         onProcess: (p) => { this.store.processes.record(rec.id, p); if (signal.aborted) endProcesses(); },
         jail: jail?.jail, sandbox: security.seccompEnabled, network: { egress, uid: netUid }, guest: this.guest,
+        ...(resume ? { resume } : {}),
       });
       if (signal.aborted) {
         booted.portal.close();
@@ -334,6 +425,8 @@ export class BoxLifecycle {
         imageDigest: booted.image?.digest, imageConfigJson: booted.image && JSON.stringify(booted.image.config),
         portsJson: JSON.stringify(booted.ports),
       });
+      // The VM runs on from its saved state, which it has left behind: the saved files are of no further use.
+      if (resuming) await new SavedVmFiles(this.paths(rec.id).savedVm).remove();
       const helpers = booted.helpers.map((h) => ({ kind: h.kind, exited: h.process.exited }));
       return this.track({ boxId: rec.id, portal: booted.portal, port, vm: booted.vm, launched: true, helpers, ended: new AbortController(), stopRequested: false, stoppedOnPurpose: false });
     } catch (err) {
@@ -341,13 +434,14 @@ export class BoxLifecycle {
       try {
         this.endHostState(rec.id);
         this.store.releasePort(rec.id, port, this.me);
-        this.store.update(rec.id, { status: 'stopped', vmm: undefined, lastError: aborted ? 'its start was aborted' : messageOf(err) });
+        // A resume that failed loses nothing: the box stays paused with its saved VM, to try again or stop.
+        this.store.update(rec.id, { status: resuming ? 'paused' : 'stopped', vmm: undefined, lastError: aborted ? 'its start was aborted' : messageOf(err) });
         if (!aborted) this.store.bump('boxes_failed');
       } catch {
         // The database cannot take the failure either (a full disk): the box stays as it was; report the first error.
         throw aborted ? abortError(signal, `starting box ${rec.id}`) : err;
       }
-      const removed = rec.autoRemove && await this.removeLocked(rec.id).then(() => true, () => false);
+      const removed = rec.autoRemove && !resuming && await this.removeLocked(rec.id).then(() => true, () => false);
       if (aborted) throw abortError(signal, `starting box ${rec.id}`);
       throw removed ? withRemoval(err, rec.id) : err;
     } finally {
@@ -526,6 +620,9 @@ export class BoxLifecycle {
       if (egress.mode === 'none' && options.ports?.length) throw boxliteError('InvalidArgument', `box ${rec.id} publishes ports, so its network egress cannot be "none"`);
       checkForwarderPossible(egress, securityOf(options));
       const state = networkStateOf(rec);
+      if (rec.status === 'paused' && (resolveEgress({ egress: state.egress }).mode === 'none') !== (egress.mode === 'none')) {
+        throw boxliteError('InvalidState', `box ${rec.id} is paused ${egress.mode === 'none' ? 'with' : 'without'} a network device, which its saved VM must keep: resume it first, or stop it, update, and start it again`);
+      }
       if (rec.status === 'running' || rec.status === 'stopping') {
         const before = resolveEgress({ egress: state.egress });
         if ((before.mode === 'none') !== (egress.mode === 'none')) {
@@ -583,6 +680,33 @@ function withRemoval(err: unknown, boxId: string): unknown {
   if (!BoxliteError.is(err)) return err;
   return boxliteError(err.code, `${err.message}; box ${boxId} was removed with its files (console log included), `
     + 'as it auto-removes; create it with autoRemove: false to keep a box whose start failed', err);
+}
+
+/** A box's running state captured for a fork: where its state, RAM and disk copy are, and what it was. */
+export interface CapturedVm {
+  rec: BoxRecord;
+  options: ResolvedBoxOptions;
+  record: SavedVmRecord;
+  /** The state: RAM included (`stream`) unless `ramPath` is given. */
+  statePath: string;
+  ramPath: string | undefined;
+  upperCopy: string;
+}
+
+/** The Unsupported error of pausing or forking a box with volumes. */
+export function pauseUnsupported(boxId: string, what: 'paused' | 'forked'): BoxliteError {
+  return boxliteError('Unsupported', `box ${boxId} has volumes, so it cannot be ${what}: QEMU cannot save a VM whose memory a volume's `
+    + 'file server (virtiofsd, vhost-user) shares; stop it instead, or use a box without volumes');
+}
+
+/** Whether a box's VM has a network device (its policy is not egress none). */
+function hasNetworkDevice(rec: BoxRecord): boolean {
+  return resolveEgress({ egress: networkStateOf(rec).egress }).mode !== 'none';
+}
+
+/** The ports a box had bound at its last start (a paused box binds the same again). */
+function portsOf(rec: BoxRecord): PortForward[] {
+  return rec.portsJson ? JSON.parse(rec.portsJson) as PortForward[] : [];
 }
 
 function notFound(boxId: string, op: string): BoxliteError {

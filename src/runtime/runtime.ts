@@ -11,6 +11,7 @@ import { QemuDriver } from '../vmm/qemu/process.js';
 import { LiteBox, toInfo } from './box.js';
 import { BoxID, ContainerID } from './ids.js';
 import { BoxLifecycle } from './lifecycle.js';
+import type { ForkOptions } from './call-options.js';
 import { resolveBoxOptions, resolveHomeDir, snapshotsEnabled, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './runtime-options.js';
 import { TemplateStore } from './templates.js';
@@ -142,6 +143,17 @@ export class BoxliteRuntime implements AsyncDisposable {
     });
     this.store.bump('boxes_created');
     return this.handle(id.asStr(), name);
+  }
+
+  /**
+   * Forks the box with this id or name (running or paused) into `count` new running boxes that continue from its
+   * state at this instant; see `LiteBox.fork`. NotFound when there is no such box.
+   */
+  async fork(idOrName: string, options: ForkOptions = {}): Promise<LiteBox[]> {
+    this.assertOpen();
+    const box = await this.get(idOrName);
+    if (!box) throw boxliteError('NotFound', `cannot fork box ${JSON.stringify(idOrName)}: no box has that id or name`);
+    return box.fork(options);
   }
 
   /** The box with this id, unique id prefix (4+ characters), or name; undefined when there is none. */

@@ -25,13 +25,15 @@ export interface StartBreakdown {
   vmmLaunchMs: number;
   /** Until the agent's handshake: the guest booting, or a restored guest resuming. */
   handshakeMs: number;
-  /** MOUNT: clock and entropy renewed, the box's disks and volumes mounted. */
+  /** MOUNT: clock and entropy renewed, the box's disks and volumes mounted (a resumed box: FRESHEN, clock and entropy only). */
   mountMs: number;
 }
 
 /** How a box's VM started: restored from its shape's template, or booted (with why, when a template was wanted). */
 export interface StartMode {
   restored: boolean;
+  /** True when the box resumed its own saved VM (after `pause()`, or a fork's first start): processes continued. */
+  resumed?: boolean;
   /** Why no template was used, when templates are on. */
   coldReason?: string;
 }

@@ -15,14 +15,16 @@ export interface PortInfo {
 }
 
 /** The name of a BoxStatus. */
-export type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
+export type StatusName = 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped' | 'paused';
 
 /**
- * Lifecycle status of a box. The five values are singletons, so compare with `===`
+ * Lifecycle status of a box. The six values are singletons, so compare with `===`
  * (`info.status === BoxStatus.Running`) or use the predicates. Serialises to its name.
  *
  * State machine: `create()` → Configured (no VM) → `start()` → Running → `stop()` → Stopping → Stopped
- * → `start()` → Running ...; Unknown when the state could not be determined.
+ * → `start()` → Running ...; Running → `pause()` → Paused (memory saved to disk, no VM) → `resume()` (or `start()`,
+ * `run()`) → Running, or → `stop()` → Stopped (the saved memory discarded); Unknown when the state could not be
+ * determined.
  */
 export class BoxStatus {
   static readonly Unknown = new BoxStatus('unknown');
@@ -30,12 +32,13 @@ export class BoxStatus {
   static readonly Running = new BoxStatus('running');
   static readonly Stopping = new BoxStatus('stopping');
   static readonly Stopped = new BoxStatus('stopped');
+  static readonly Paused = new BoxStatus('paused');
 
   private constructor(readonly name: StatusName) {}
 
   /** The status with this name; Unknown for anything else. */
   static fromName(name: string): BoxStatus {
-    return [BoxStatus.Configured, BoxStatus.Running, BoxStatus.Stopping, BoxStatus.Stopped].find((s) => s.name === name) ?? BoxStatus.Unknown;
+    return [BoxStatus.Configured, BoxStatus.Running, BoxStatus.Stopping, BoxStatus.Stopped, BoxStatus.Paused].find((s) => s.name === name) ?? BoxStatus.Unknown;
   }
 
   /** True while a VM process exists (Running or Stopping). */
@@ -43,16 +46,24 @@ export class BoxStatus {
   isRunning(): boolean { return this === BoxStatus.Running; }
   isConfigured(): boolean { return this === BoxStatus.Configured; }
   isStopped(): boolean { return this === BoxStatus.Stopped; }
+  /** Paused: the VM's memory and devices saved in the box's directory, no process running. */
+  isPaused(): boolean { return this === BoxStatus.Paused; }
   /** True for the transient Stopping state. */
   isTransient(): boolean { return this === BoxStatus.Stopping; }
-  /** Configured or Stopped. */
-  canStart(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Stopped; }
+  /** Configured, Stopped or Paused (start() resumes a paused box). */
+  canStart(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Stopped || this === BoxStatus.Paused; }
+  /** Running or Paused (stopping a paused box discards its saved memory). */
+  canStop(): boolean { return this === BoxStatus.Running || this === BoxStatus.Paused; }
   /** Running. */
-  canStop(): boolean { return this === BoxStatus.Running; }
-  /** Configured, Stopped or Unknown. */
-  canRemove(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Stopped || this === BoxStatus.Unknown; }
-  /** Configured, Running or Stopped (run() starts the box if needed). */
-  canRun(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Running || this === BoxStatus.Stopped; }
+  canPause(): boolean { return this === BoxStatus.Running; }
+  /** Paused. */
+  canResume(): boolean { return this === BoxStatus.Paused; }
+  /** Running or Paused: fork() continues from the box's running state. */
+  canFork(): boolean { return this === BoxStatus.Running || this === BoxStatus.Paused; }
+  /** Configured, Stopped, Paused or Unknown. */
+  canRemove(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Stopped || this === BoxStatus.Paused || this === BoxStatus.Unknown; }
+  /** Configured, Running, Stopped or Paused (run() starts or resumes the box if needed). */
+  canRun(): boolean { return this === BoxStatus.Configured || this === BoxStatus.Running || this === BoxStatus.Stopped || this === BoxStatus.Paused; }
 
   toString(): string { return this.name; }
   toJSON(): string { return this.name; }

@@ -55,7 +55,6 @@ export interface Template {
 /** Templates under `<home>/templates/<key>/state`. Several processes may use and make them at once. */
 export class TemplateStore {
   readonly root: string;
-  private qemuPath: Promise<string> | undefined;
 
   /** `guest` gives the jailer and passt the template VMs run with (default: the default shared cache's). */
   constructor(homeDir: string, private readonly driver: VmmDriver, private readonly guest: GuestCache = new GuestCache()) {
@@ -164,8 +163,7 @@ export class TemplateStore {
 
   /** The identities of the files a template depends on: kernel, initramfs and the QEMU binary (found once). */
   private async inputsOf(c: { kernelPath: string; initrdPath: string }): Promise<string[]> {
-    this.qemuPath ??= findExecutable(QEMU_BINARY, (process.env.PATH ?? '/usr/bin').split(':').filter(Boolean)).then((p) => p ?? QEMU_BINARY);
-    return [c.kernelPath, c.initrdPath, await this.qemuPath].map(fileIdentity);
+    return [fileIdentity(c.kernelPath), fileIdentity(c.initrdPath), await qemuIdentity()];
   }
 
   // Boots a VM of config's shape on placeholder disks with its RAM in a file, waits for the agent, and saves its
@@ -216,7 +214,7 @@ export class TemplateStore {
           try { await portal.handshake(); } finally { portal.close(); }
         })(), vm, 'the template VM', Date.now() + TEMPLATE_BOOT_MS);
         await fs.promises.rm(tmpState, { force: true });
-        await this.driver.saveState(vm, templateConfig, tmpState);
+        await this.driver.saveState(vm, { controlSocketPath: templateConfig.controlSocketPath, ramInSharedFile: true }, tmpState);
       } finally {
         await vm.kill();
         network?.kill();
@@ -280,6 +278,13 @@ export async function ensureDefaultTemplate(homeDir: string, driver: VmmDriver, 
   let reason = '';
   const template = await store.ensure(config, (why) => { reason = why; });
   return template ? { ok: true, made: !existed } : { ok: false, reason };
+}
+
+let qemuPath: Promise<string> | undefined;
+/** The identity (path, size, mtime) of the QEMU binary in PATH, found once per process. */
+export async function qemuIdentity(): Promise<string> {
+  qemuPath ??= findExecutable(QEMU_BINARY, (process.env.PATH ?? '/usr/bin').split(':').filter(Boolean)).then((p) => p ?? QEMU_BINARY);
+  return fileIdentity(await qemuPath);
 }
 
 /** Path, size and mtime of a file: a new kernel, initramfs or QEMU makes new templates. */

@@ -9,7 +9,7 @@ import { formatIdentity, isAlive, parseIdentity, type ProcessIdentity } from './
 export interface BoxRecord {
   id: string;
   name: string | undefined;
-  status: 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped';
+  status: 'unknown' | 'configured' | 'running' | 'stopping' | 'stopped' | 'paused';
   optionsJson: string;
   image: string;
   cpus: number;

@@ -41,6 +41,8 @@ export interface VmConfig {
    * file nor may run a program to read it.
    */
   readonly restoreFrom?: string;
+  /** Stay paused once the state is loaded (`-S`): a VM whose state is only to be saved again, never run. */
+  readonly startPaused?: boolean;
   /** QEMU's own seccomp filter: no obsolete calls, no privilege changes, no new programs, no resource control. */
   readonly sandbox?: boolean;
   /**

@@ -49,8 +49,31 @@ export interface VmmDriver {
   /** A handle on a VM another process launched, or undefined if that process is not (any more) this box's VMM. */
   adopt(pid: number, pidStart: number, marker: string, consoleLogPath: string): RunningVm | undefined;
   /**
-   * Pauses `vm` (launched with `config.controlSocketPath`), writes its whole state to `statePath` (a VM of the
-   * same shape can then start from it with `restoreFrom`), and ends it.
+   * Pauses `vm` (launched with `control.controlSocketPath`), writes its whole state to `statePath` (a VM of the
+   * same shape can then start from it with `restoreFrom`), and ends it, or lets it run on (`keepRunning`). A save
+   * that fails leaves the VM running as it was and no state file.
    */
-  saveState(vm: RunningVm, config: VmConfig, statePath: string): Promise<void>;
+  saveState(vm: RunningVm, control: SaveTarget, statePath: string, options?: SaveOptions): Promise<SavedStream>;
+}
+
+/** The VM to save: its control socket, and whether its RAM is a shared file left out of the state. */
+export interface SaveTarget {
+  readonly controlSocketPath: string | undefined;
+  readonly ramInSharedFile?: boolean;
+}
+
+/** How a VM's state is saved. */
+export interface SaveOptions {
+  /** Continue the VM once saved (a fork's source), instead of ending it. */
+  readonly keepRunning?: boolean;
+  /** Runs while the VM is stopped, before its state is written: its disks are then as its memory expects them. */
+  readonly whileStopped?: () => Promise<void>;
+  /** The uid the VMM runs as (its jail's), for a VM another process launched. */
+  readonly uid?: number;
+}
+
+/** A state written by saveState: its size and SHA-256 (hex), to check it before it is loaded again. */
+export interface SavedStream {
+  readonly bytes: number;
+  readonly sha256: string;
 }

@@ -37,6 +37,9 @@ export function buildQemuArgv(c: VmConfig): string[] {
     ...(c.volumes?.length ? ['-object', `memory-backend-memfd,id=mem,size=${c.memoryMib}M,share=on`, '-machine', 'memory-backend=mem'] : []),
     // Templates keep their RAM in a file that restored boxes map copy-on-write (state saved with x-ignore-shared).
     ...(c.memoryFile ? ['-object', `memory-backend-file,id=mem,size=${c.memoryMib}M,mem-path=${c.memoryFile.path},share=${c.memoryFile.shared ? 'on' : 'off'}`, '-machine', 'memory-backend=mem'] : []),
+    // Otherwise plain RAM, under the same name: a VM's saved state names its RAM block, so a box restored from a
+    // template (its RAM the file "mem") can be paused and resumed into anonymous memory, and a cold box too.
+    ...(!c.volumes?.length && !c.memoryFile ? ['-object', `memory-backend-ram,id=mem,size=${c.memoryMib}M`, '-machine', 'memory-backend=mem'] : []),
     '-smp', String(c.cpus),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
     '-global', 'virtio-mmio.force-legacy=false',
@@ -63,8 +66,9 @@ export function buildQemuArgv(c: VmConfig): string[] {
     ]),
     // A VM that may be saved: its state must not carry the "stopped" run state into the VMs restored from it.
     ...(c.controlSocketPath ? ['-qmp', `unix:${c.controlSocketPath},server=on,wait=off`, '-global', 'migration.store-global-state=off'] : []),
-    // Into a memory file, the state is loaded over QMP once x-ignore-shared is on (QEMU 7.2 has no flag for it).
-    ...(c.restoreFrom ? ['-incoming', c.memoryFile ? 'defer' : `fd:${RESTORE_FD}`] : []),
+        // With a control socket the state is loaded over QMP, where the outcome can be awaited (see process.ts).
+    ...(c.restoreFrom ? ['-incoming', c.controlSocketPath ? 'defer' : `fd:${RESTORE_FD}`] : []),
+    ...(c.startPaused ? ['-S'] : []),
     ...(c.sandbox ? ['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'] : []),
   ];
 }

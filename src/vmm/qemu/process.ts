@@ -1,5 +1,6 @@
 // Spawns, adopts and supervises QEMU processes: console capture, exit tracking, forced termination.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,13 +15,15 @@ import { ConsoleLog, consoleTail } from '../console-log.js';
 import { RESTORE_FD, validateVmConfig, type VmConfig } from '../config.js';
 import { jailerLaunch } from '../../jailer/jail-spec.js';
 import { childEnvironment, vmmJail, type VmmFiles } from '../../jailer/plan.js';
-import type { LaunchOptions, RunningVm, VmExit, VmmDriver } from '../driver.js';
+import type { LaunchOptions, RunningVm, SavedStream, SaveOptions, SaveTarget, VmExit, VmmDriver } from '../driver.js';
 import { launchArgv } from '../launch-argv.js';
 import { buildQemuArgv } from './argv.js';
 import { QmpClient } from './qmp.js';
 
-/** Longest a saved state (devices only: the RAM stays in its file) may take to load. */
+/** Longest a saved state of devices only (the RAM stays in its file) may take to load. */
 const LOAD_TIMEOUT_MS = 10_000;
+/** A state holding RAM gets this much longer per byte (a slow 10 MB/s: a busy host's disk). */
+const LOAD_BYTES_PER_MS = 10_000;
 /** Longest a VM's state may take to save. */
 const SAVE_TIMEOUT_MS = 60_000;
 
@@ -66,9 +69,9 @@ export class QemuDriver implements VmmDriver {
     });
     const vm = new ChildVm(child, options.consoleLogPath, jail?.box.uid);
     void captureConsole(config.consoleSocketPath, new ConsoleLog(options.consoleLogPath), vm);
-    if (config.restoreFrom !== undefined && config.memoryFile) {
+    if (config.restoreFrom !== undefined && config.controlSocketPath) {
       try {
-        await loadStateIntoMemoryFile(config, vm);
+        await loadState(config, vm);
       } catch (err) {
         // A QEMU that quit over the state says why on stderr; that beats "QMP connection closed".
         const exit = await orTimeout(vm.exited, 1000, undefined);
@@ -80,16 +83,22 @@ export class QemuDriver implements VmmDriver {
     return vm;
   }
 
-  async saveState(vm: RunningVm, config: VmConfig, statePath: string): Promise<void> {
+  async saveState(vm: RunningVm, config: SaveTarget, statePath: string, options: SaveOptions = {}): Promise<SavedStream> {
     if (!config.controlSocketPath) throw boxliteError('Config', 'saving a VM needs the controlSocketPath it was launched with');
     const qmp = await QmpClient.connect(config.controlSocketPath, `VM ${vm.pid}`);
     // QEMU sends its state to a socket beside its control socket, where this process writes it to statePath: a
     // jailed QEMU may neither run a program (`exec:`) nor see statePath.
-    const receiver = await receiveState(path.join(path.dirname(config.controlSocketPath), 'migrate.sock'), statePath, vm instanceof ChildVm ? vm.uid : undefined);
+    const uid = options.uid ?? (vm instanceof ChildVm ? vm.uid : undefined);
+    const receiver = await receiveState(path.join(path.dirname(config.controlSocketPath), 'migrate.sock'), statePath, uid);
+    let stopped = false;
+    let saved = false;
     try {
       await qmp.execute('stop');
+      stopped = true;
+      await options.whileStopped?.();
       // RAM in a shared file stays there: the state holds only the devices (and the file is the template's RAM).
-      if (config.memoryFile?.shared) await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+      // Set either way: a VM restored from a template loaded its state with it on, and would keep it on.
+      await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: config.ramInSharedFile === true }] });
       await qmp.execute('migrate', { uri: `unix:${receiver.socketPath}` });
       for (const deadline = Date.now() + SAVE_TIMEOUT_MS; ;) {
         const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
@@ -98,14 +107,29 @@ export class QemuDriver implements VmmDriver {
         if (Date.now() > deadline) throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath} did not finish within ${SAVE_TIMEOUT_MS / 1000} s`);
         await sleep(20);
       }
-      await orTimeout(receiver.done, SAVE_TIMEOUT_MS, 'timeout').then((r) => {
-        if (r === 'timeout') throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath}: the state stream did not end within ${SAVE_TIMEOUT_MS / 1000} s`);
-      });
-      await qmp.execute('quit').catch(() => undefined); // QEMU may close the socket before it answers
+      const stream = await orTimeout(receiver.done, SAVE_TIMEOUT_MS, undefined);
+      if (!stream) throw boxliteError('Engine', `saving VM ${vm.pid} to ${statePath}: the state stream did not end within ${SAVE_TIMEOUT_MS / 1000} s`);
+      saved = true;
+      if (options.keepRunning) {
+        await qmp.execute('cont');
+        stopped = false;
+      } else {
+        await qmp.execute('quit').catch(() => undefined); // QEMU may close the socket before it answers
+      }
+      return stream;
+    } catch (err) {
+      // A failed save leaves the VM running as it was (a full disk must not cost the box); the half-written state
+      // is not kept. A VM whose state was saved but that would not continue is a failure of its own.
+      if (stopped && !saved) {
+        await qmp.execute('migrate_cancel').catch(() => undefined);
+        await qmp.execute('cont').catch(() => undefined);
+      }
+      if (!saved) await fs.promises.rm(statePath, { force: true });
+      throw err;
     } finally {
       receiver.close();
       qmp.close();
-      await vm.kill();
+      if (saved && !options.keepRunning) await vm.kill();
     }
   }
 
@@ -118,25 +142,27 @@ export class QemuDriver implements VmmDriver {
 }
 
 /**
- * Loads the saved state (descriptor RESTORE_FD) into a VM started with `-incoming defer` whose RAM is a template's
- * file: x-ignore-shared must be on before the state is read, and QEMU 7.2 takes it only over QMP. A state QEMU
- * cannot load makes it exit, which the caller's boot wait reports.
+ * Loads the saved state (descriptor RESTORE_FD) into a VM started with `-incoming defer`, and waits for the outcome:
+ * QEMU 7.2 does not always exit when an incoming state fails to load (it may reset and boot the guest), so a bad
+ * state is an error at once. A template's RAM file mapped copy-on-write is not in the state (x-ignore-shared, which
+ * QEMU 7.2 takes only over QMP, must be on before it is read); any other VM's state holds its RAM, which takes longer.
  */
-async function loadStateIntoMemoryFile(config: VmConfig, vm: RunningVm): Promise<void> {
+async function loadState(config: VmConfig, vm: RunningVm): Promise<void> {
   const qmp = await QmpClient.connect(config.controlSocketPath!, `VM ${vm.pid}`);
+  const ignoreShared = config.memoryFile !== undefined && !config.memoryFile.shared;
+  const bytes = fs.statSync(config.restoreFrom!, { throwIfNoEntry: false })?.size ?? 0;
+  const timeoutMs = LOAD_TIMEOUT_MS + Math.ceil(bytes / LOAD_BYTES_PER_MS);
   try {
-    await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
+    if (ignoreShared) await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
     await qmp.execute('migrate-incoming', { uri: `fd:${RESTORE_FD}` });
-    // QEMU 7.2 does not always exit when an incoming state fails to load (it may reset and boot the guest): wait
-    // for the outcome here, so a bad state is an error at once.
-    for (const deadline = Date.now() + LOAD_TIMEOUT_MS; ;) {
+    for (const deadline = Date.now() + timeoutMs; ;) {
       const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
       if (info.status === 'completed') return;
       if (info.status === 'failed' || info.status === 'cancelled') {
         throw boxliteError('Engine', `VM ${vm.pid} could not load the saved state ${config.restoreFrom}: ${info['error-desc'] ?? info.status}`);
       }
       if (Date.now() > deadline) {
-        const why = `VM ${vm.pid} did not load the saved state ${config.restoreFrom} within ${LOAD_TIMEOUT_MS / 1000} s`;
+        const why = `VM ${vm.pid} did not load the saved state ${config.restoreFrom} within ${Math.round(timeoutMs / 1000)} s`;
         throw boxliteError('Engine', why, new DeadlinePassed(why));
       }
       await sleep(5);
@@ -167,16 +193,20 @@ export function vmmFiles(config: VmConfig): VmmFiles {
   };
 }
 
-/** Listens on `socketPath` (for `uid` to connect to) and writes the one stream it receives to `statePath`. */
-async function receiveState(socketPath: string, statePath: string, uid: number | undefined): Promise<{ socketPath: string; done: Promise<void>; close(): void }> {
+/** Listens on `socketPath` (for `uid` to connect to) and writes the one stream it receives to `statePath`, hashing it. */
+async function receiveState(socketPath: string, statePath: string, uid: number | undefined): Promise<{ socketPath: string; done: Promise<SavedStream>; close(): void }> {
   await fs.promises.rm(socketPath, { force: true });
-  let resolveDone!: () => void;
+  let resolveDone!: (s: SavedStream) => void;
   let rejectDone!: (e: unknown) => void;
-  const done = new Promise<void>((resolve, reject) => { resolveDone = resolve; rejectDone = reject; });
+  const done = new Promise<SavedStream>((resolve, reject) => { resolveDone = resolve; rejectDone = reject; });
   done.catch(() => undefined);
   const server = net.createServer({ allowHalfOpen: false }, (socket) => {
     server.close(); // one stream only
-    pipeline(socket, fs.createWriteStream(statePath, { mode: 0o600 })).then(resolveDone, rejectDone);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    socket.on('data', (c: Buffer) => { hash.update(c); bytes += c.length; });
+    pipeline(socket, fs.createWriteStream(statePath, { mode: 0o600 }))
+      .then(() => resolveDone({ bytes, sha256: hash.digest('hex') }), rejectDone);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

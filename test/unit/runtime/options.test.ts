@@ -105,17 +105,20 @@ describe('ids and status', () => {
   });
   it('BoxStatus predicates follow the spec table', () => {
     const table: Array<[BoxStatus, boolean[]]> = [
-      // isActive isRunning isConfigured isStopped isTransient canStart canStop canRemove canRun
-      [BoxStatus.Unknown, [false, false, false, false, false, false, false, true, false]],
-      [BoxStatus.Configured, [false, false, true, false, false, true, false, true, true]],
-      [BoxStatus.Running, [true, true, false, false, false, false, true, false, true]],
-      [BoxStatus.Stopping, [true, false, false, false, true, false, false, false, false]],
-      [BoxStatus.Stopped, [false, false, false, true, false, true, false, true, true]],
+      // isActive isRunning isConfigured isStopped isTransient canStart canStop canRemove canRun isPaused canPause canResume canFork
+      [BoxStatus.Unknown, [false, false, false, false, false, false, false, true, false, false, false, false, false]],
+      [BoxStatus.Configured, [false, false, true, false, false, true, false, true, true, false, false, false, false]],
+      [BoxStatus.Running, [true, true, false, false, false, false, true, false, true, false, true, false, true]],
+      [BoxStatus.Stopping, [true, false, false, false, true, false, false, false, false, false, false, false, false]],
+      [BoxStatus.Stopped, [false, false, false, true, false, true, false, true, true, false, false, false, false]],
+      [BoxStatus.Paused, [false, false, false, false, false, true, true, true, true, true, false, true, true]],
     ];
     for (const [s, want] of table) {
-      const got = [s.isActive(), s.isRunning(), s.isConfigured(), s.isStopped(), s.isTransient(), s.canStart(), s.canStop(), s.canRemove(), s.canRun()];
+      const got = [s.isActive(), s.isRunning(), s.isConfigured(), s.isStopped(), s.isTransient(), s.canStart(), s.canStop(), s.canRemove(), s.canRun(),
+        s.isPaused(), s.canPause(), s.canResume(), s.canFork()];
       assert.deepEqual(got, want, s.name);
     }
+    assert.equal(BoxStatus.fromName('paused'), BoxStatus.Paused);
     assert.equal(JSON.stringify({ s: BoxStatus.Running }), '{"s":"running"}');
   });
 });
