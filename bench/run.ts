@@ -3,7 +3,8 @@
 // BENCH_ROOTFS=0 the rootfs-directory disk rows (BENCH_ROOTFS_MB sizes its tree, default 187); BENCH_FILES=0 the
 // copyIn/copyOut rows (BENCH_FILES_MB sizes the file, default 256; BENCH_FILES_RSS_MB the RSS-watched copyOut, default 1024);
 // BENCH_MANY=0 the boxes-at-once rows (BENCH_MANY=N starts N, default 20); BENCH_CONTAINERS=0 the container baselines
-// beside the snapshot start (`crun run` and, where podman is installed, `podman run --rm` of the same busybox rootfs).
+// beside the snapshot start (`crun run` and, where podman is installed, `podman run --rm` of the same busybox rootfs);
+// BENCH_PAUSE=0 the pause/resume/fork rows (BENCH_FORKS sizes the fork, default 3).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,8 @@ import { downloadThroughput } from './network.js';
 import { fileCopyRows } from './files.js';
 import { manyBoxesRows } from './many.js';
 import { rootfsDiskRows } from './rootfs-disk.js';
+import { boxPss, pids, processesWith } from './procs.js';
+import { pauseForkRows } from './pause.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
@@ -36,6 +39,7 @@ const ROOTFS = process.env.BENCH_ROOTFS !== '0';
 const FILES = process.env.BENCH_FILES !== '0';
 const MANY_ROWS = process.env.BENCH_MANY !== '0';
 const CONTAINERS = process.env.BENCH_CONTAINERS !== '0';
+const PAUSE = process.env.BENCH_PAUSE !== '0';
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -146,12 +150,13 @@ async function main(): Promise<void> {
     const boxes = [];
     for (let i = 0; i < IDLE_BOXES; i++) boxes.push((await startOnce(rt)).box);
     await new Promise((r) => setTimeout(r, 2000));
-    const per = boxes.map((b) => [...new Set([...processesWith(b.id.asStr()), ...processesWith(new BoxPaths(homeDir, b.id.asStr()).networkSocket)])].reduce((n, p) => n + pssOf(p), 0));
+    const per = boxes.map((b) => boxPss(homeDir, b.id.asStr()));
     for (const b of boxes) await b.stop();
     return per.reduce((a, b) => a + b, 0) / per.length;
   };
   const restoredPss = await idlePss(runtime);
   const coldPss = await idlePss(coldRuntime);
+  const pauseRows = PAUSE ? await pauseForkRows(runtime, homeDir, shape, rootfs, ROUNDS, { restoredMs: median(restored), coldMs: median(cold), idlePssBytes: restoredPss }, row) : [];
   const rootfsRows = ROOTFS ? await rootfsDiskRows(runtime, shape, ROUNDS, row) : [];
   const filesRows = FILES ? await fileCopyRows(runtime, shape, rootfs, row) : [];
   const manyRows = MANY_ROWS ? await manyBoxesRows(runtime, shape, rootfs, row) : [];
@@ -193,6 +198,7 @@ async function main(): Promise<void> {
   for (const line of rootfsRows) console.log(line);
   console.log(row(`idle box, PSS of all its processes`, `${(restoredPss / 1024 / 1024).toFixed(0)} MiB`, `${(coldPss / 1024 / 1024).toFixed(0)} MiB`, `${(restoredPss / coldPss).toFixed(2)}x`));
   console.log(`   (${IDLE_BOXES} boxes of ${shape.memoryMib} MiB at once, mean per box: restored from the snapshot, whose RAM file they share; baseline: booted cold, each with its own RAM)`);
+  for (const line of pauseRows) console.log(line);
   for (const line of filesRows) console.log(line);
   for (const line of manyRows) console.log(line);
   console.log(`memory per running box: ${(rssBytes / 1024 / 1024).toFixed(0)} MiB RSS of its QEMU (${shape.memoryMib} MiB guest, restored from a snapshot, idle after the runs above) + ${(passtBytes / 1024 / 1024).toFixed(0)} MiB of its network process (passt); each with its launcher supervisor (standard security), no other process per box`);
@@ -207,8 +213,6 @@ async function main(): Promise<void> {
   console.log(row('RSS of the launcher supervisors', `${(supervisorBytes / 1024).toFixed(0)} KiB`, `${(qemuBytes / 1024).toFixed(0)} KiB`, `${(supervisorBytes / qemuBytes).toFixed(4)}x`));
   console.log(`   (${supervisors.length} launcher processes that stay for one running standard box, pids ${supervisors.join(', ')}: QEMU's and passt's supervisors; baseline: its QEMU alone)`);
 }
-
-const pids = (): number[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
 
 /** The VmRSS of a process in bytes (0 once it ended). */
 /** What each row of the start breakdown measures. */
@@ -238,14 +242,6 @@ function collectBreakdown(into: Record<string, number[]>, startMs: number, t: Bo
   for (const [k, v] of Object.entries(parts)) (into[k] ??= []).push(v);
 }
 
-/** Proportional set size of `pid` (shared pages divided among their users), from /proc/<pid>/smaps_rollup. */
-function pssOf(pid: number): number {
-  try {
-    const kb = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : 0;
-  } catch { return 0; /* the process ended */ }
-}
-
 function rssOf(pid: number): number {
   try {
     const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -256,13 +252,6 @@ function rssOf(pid: number): number {
 /** Where a process's /proc/<pid>/exe points (undefined when it cannot be read). */
 function exeOf(pid: number): string | undefined {
   try { return fs.readlinkSync(`/proc/${pid}/exe`); } catch { return undefined; }
-}
-
-/** The processes whose command line mentions `marker`. */
-function processesWith(marker: string): number[] {
-  return pids().filter((pid) => {
-    try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker); } catch { return false; }
-  });
 }
 
 /** The parent pid of `pid` (from /proc/<pid>/stat). */

@@ -10,6 +10,7 @@ import type { VmConfig } from '../vmm/config.js';
 import type { SavedStream, VmmDriver } from '../vmm/driver.js';
 import { boxVmConfig } from './boot.js';
 import { BoxPaths } from './box-paths.js';
+import { DEVICE_STATE_MAX_BYTES } from './templates.js';
 
 /** Placeholder disks: the VM never runs, so their content is never read. */
 const PLACEHOLDER_BYTES = 2 ** 40;
@@ -68,7 +69,7 @@ export async function shareRam(driver: VmmDriver, guest: GuestArtifacts, homeDir
     const vm = await driver.launch(config, { consoleLogPath: path.join(work, 'console.log'), detached: false, ...(jailed ? { jail: jailed } : {}) });
     let saved: SavedStream;
     try {
-      saved = await driver.saveState(vm, { controlSocketPath: config.controlSocketPath, ramInSharedFile: true }, input.statePath);
+      saved = await driver.saveState(vm, { controlSocketPath: config.controlSocketPath, ramInSharedFile: true }, input.statePath, { maxBytes: DEVICE_STATE_MAX_BYTES });
     } finally {
       await vm.kill();
     }

@@ -4,6 +4,9 @@ import type { BoxSession } from './lifecycle.js';
 import { SAVED_VM_FORMAT, type SavedVmRecord } from './saved-vm.js';
 import { qemuIdentity } from './templates.js';
 
+/** What a saved state may hold beyond the guest's RAM: the devices' state and the stream's framing. */
+const STATE_SLACK_MIB = 256;
+
 /** How a session's VM is saved. */
 export interface SaveSessionOptions {
   /** The uid its QEMU runs as (the box's jail), to let it reach the state socket. */
@@ -30,7 +33,7 @@ export async function saveSession(driver: VmmDriver, session: BoxSession, stateP
   if (!options.keepRunning) session.stopRequested = true;
   try {
     const state = await driver.saveState(session.vm, { controlSocketPath: options.controlSocketPath }, statePath, {
-      keepRunning: options.keepRunning, ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      keepRunning: options.keepRunning, maxBytes: (options.shape.memoryMib + STATE_SLACK_MIB) * 1024 * 1024, ...(options.uid !== undefined ? { uid: options.uid } : {}),
       ...(options.whileStopped ? { whileStopped: options.whileStopped } : {}),
     });
     return {

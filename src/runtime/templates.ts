@@ -30,6 +30,8 @@ import { templateJail } from '../jailer/box-jail.js';
 const TEMPLATE_FORMAT = 2;
 /** Placeholder disks are sparse files of this size: larger than any real disk, so the guest never sees one shrink. */
 const PLACEHOLDER_BYTES = 2 ** 40;
+/** A template's state holds its devices only (the RAM is in its file): about 300 KB. */
+export const DEVICE_STATE_MAX_BYTES = 64 * 1024 * 1024;
 /** How long a template VM may take to boot to its handshake. */
 const TEMPLATE_BOOT_MS = 60_000;
 /** After this many failures (to make, or to restore) a shape boots cold for a while instead of trying again. */
@@ -214,7 +216,7 @@ export class TemplateStore {
           try { await portal.handshake(); } finally { portal.close(); }
         })(), vm, 'the template VM', Date.now() + TEMPLATE_BOOT_MS);
         await fs.promises.rm(tmpState, { force: true });
-        await this.driver.saveState(vm, { controlSocketPath: templateConfig.controlSocketPath, ramInSharedFile: true }, tmpState);
+        await this.driver.saveState(vm, { controlSocketPath: templateConfig.controlSocketPath, ramInSharedFile: true }, tmpState, { maxBytes: DEVICE_STATE_MAX_BYTES });
       } finally {
         await vm.kill();
         network?.kill();

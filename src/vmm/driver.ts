@@ -70,6 +70,8 @@ export interface SaveOptions {
   readonly whileStopped?: () => Promise<void>;
   /** The uid the VMM runs as (its jail's), for a VM another process launched. */
   readonly uid?: number;
+  /** The most bytes the state may take (the VMM is not trusted to stop): more fails the save. */
+  readonly maxBytes?: number;
 }
 
 /** A state written by saveState: its size and SHA-256 (hex), to check it before it is loaded again. */

@@ -24,6 +24,8 @@ import { QmpClient } from './qmp.js';
 const LOAD_TIMEOUT_MS = 10_000;
 /** A state holding RAM gets this much longer per byte (a slow 10 MB/s: a busy host's disk). */
 const LOAD_BYTES_PER_MS = 10_000;
+/** The most a state may take when the caller gives no bound (devices and a guest's RAM fit well below). */
+const DEFAULT_MAX_STATE_BYTES = 64 * 1024 ** 3;
 /** Longest a VM's state may take to save. */
 const SAVE_TIMEOUT_MS = 60_000;
 
@@ -89,7 +91,7 @@ export class QemuDriver implements VmmDriver {
     // QEMU sends its state to a socket beside its control socket, where this process writes it to statePath: a
     // jailed QEMU may neither run a program (`exec:`) nor see statePath.
     const uid = options.uid ?? (vm instanceof ChildVm ? vm.uid : undefined);
-    const receiver = await receiveState(path.join(path.dirname(config.controlSocketPath), 'migrate.sock'), statePath, uid);
+    const receiver = await receiveState(path.join(path.dirname(config.controlSocketPath), 'migrate.sock'), statePath, uid, options.maxBytes ?? DEFAULT_MAX_STATE_BYTES);
     let stopped = false;
     let saved = false;
     try {
@@ -194,7 +196,7 @@ export function vmmFiles(config: VmConfig): VmmFiles {
 }
 
 /** Listens on `socketPath` (for `uid` to connect to) and writes the one stream it receives to `statePath`, hashing it. */
-async function receiveState(socketPath: string, statePath: string, uid: number | undefined): Promise<{ socketPath: string; done: Promise<SavedStream>; close(): void }> {
+async function receiveState(socketPath: string, statePath: string, uid: number | undefined, maxBytes: number): Promise<{ socketPath: string; done: Promise<SavedStream>; close(): void }> {
   await fs.promises.rm(socketPath, { force: true });
   let resolveDone!: (s: SavedStream) => void;
   let rejectDone!: (e: unknown) => void;
@@ -204,7 +206,11 @@ async function receiveState(socketPath: string, statePath: string, uid: number |
     server.close(); // one stream only
     const hash = createHash('sha256');
     let bytes = 0;
-    socket.on('data', (c: Buffer) => { hash.update(c); bytes += c.length; });
+    socket.on('data', (c: Buffer) => {
+      hash.update(c);
+      bytes += c.length;
+      if (bytes > maxBytes) socket.destroy(boxliteError('Engine', `the VM's state stream to ${statePath} went past ${maxBytes} bytes, more than its memory and devices can take: refused`));
+    });
     pipeline(socket, fs.createWriteStream(statePath, { mode: 0o600 }))
       .then(() => resolveDone({ bytes, sha256: hash.digest('hex') }), rejectDone);
   });
