@@ -33,6 +33,7 @@ import { publishedPort } from './published-port.js';
 import { explainProbeFailure, waitForPort, type WaitForPortOptions } from './wait-for-port.js';
 import type { NetworkPolicy } from '../vmm/network/policy.js';
 import { forkBox } from './fork.js';
+import { exportBox } from './box-export.js';
 import type { ForkOptions } from './call-options.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -312,6 +313,15 @@ export class LiteBox implements AsyncDisposable {
       const ids = await forkBox(this.svc, this.id.asStr(), options);
       return ids.map((id) => new LiteBox(BoxID.parse(id)!, this.svc.store.get(id)?.name, this.svc));
     });
+  }
+
+  /**
+   * Writes the box to one file (`path`, conventionally `.boxlite`): its options, its disks (compressed qcow2) and,
+   * when paused, its saved memory, every piece checksummed. `runtime.import()` brings it back, on this machine or
+   * another. The box must be stopped, configured or paused (InvalidState otherwise: stop or pause it first).
+   */
+  async export(path: string): Promise<void> {
+    await this.guard('exporting', () => exportBox(this.svc, this.id.asStr(), path));
   }
 
   /** Counters, stage timings, the VM's CPU and memory use, and what its network policy refused. */

@@ -25,9 +25,8 @@ import { prepareBoxJail, releaseBoxJail, releaseCgroup, type JailRecord } from '
 import { chooseAccelerator } from '../vmm/accel.js';
 import type { TemplateStore } from './templates.js';
 import type { GuestCache } from './guest-cache.js';
-import { SavedVmFiles, type SavedVmRecord } from './saved-vm.js';
+import { SavedVmFiles, savedVmQemu, type SavedVmRecord } from './saved-vm.js';
 import { saveSession } from './save-session.js';
-import { qemuIdentity } from './templates.js';
 import type { PortForward } from '../vmm/network/passt.js';
 
 /** How long `stop()` waits for the guest to power off before killing the VM. */
@@ -290,7 +289,7 @@ export class BoxLifecycle {
       const paths = this.paths(rec.id);
       const upperCopy = `${dir}/upper.ext4`;
       if (rec.status === 'paused') {
-        const saved = await new SavedVmFiles(paths.savedVm).open(rec.id, await qemuIdentity());
+        const saved = await new SavedVmFiles(paths.savedVm).open(rec.id, await savedVmQemu());
         await copyDisk(paths.upperDisk, upperCopy);
         const statePath = `${dir}/${saved.ramPath ? 'state' : 'stream'}`;
         await fs.promises.link(saved.statePath, statePath);
@@ -405,10 +404,10 @@ export class BoxLifecycle {
       checkRoomToStart(this.homeDir, this.sparseDisk(rec.id, options), this.store.list()
         .filter((r) => r.status === 'running' || r.status === 'stopping')
         .map((r) => this.sparseDisk(r.id, JSON.parse(r.optionsJson) as ResolvedBoxOptions)));
-      const resume = resuming ? { saved: await new SavedVmFiles(this.paths(rec.id).savedVm).open(rec.id, await qemuIdentity()), ports: portsOf(rec) } : undefined;
+      const resume = resuming ? { saved: await new SavedVmFiles(this.paths(rec.id).savedVm).open(rec.id, await savedVmQemu()), ports: portsOf(rec) } : undefined;
       const booted = await bootBox({
         boxId: rec.id, homeDir: this.homeDir, paths: this.paths(rec.id), options, driver: this.driver, port, templates: this.templates,
-        prepareImage: (ref) => this.prepareImage(ref, signal),
+        prepareImage: (ref) => this.imageOf(rec, ref, signal),
         onProcess: (p) => { this.store.processes.record(rec.id, p); if (signal.aborted) endProcesses(); },
         jail: jail?.jail, sandbox: security.seccompEnabled, network: { egress, uid: netUid }, guest: this.guest,
         ...(resume ? { resume } : {}),
@@ -559,6 +558,28 @@ export class BoxLifecycle {
     await this.paths(boxId).remove();
     this.releaseAll(boxId);
     this.store.delete(boxId);
+  }
+
+  /** Runs `fn` on the box's current row holding its lock (NotFound, naming `op`, when the box is gone). */
+  async withBoxLock<T>(boxId: string, op: string, fn: (rec: BoxRecord) => Promise<T>): Promise<T> {
+    let out: { value: T } | undefined;
+    await this.withLock(boxId, async (rec) => { out = { value: await fn(rec) }; });
+    if (!out) throw notFound(boxId, op);
+    return out.value;
+  }
+
+  // An image box's base disk: the image's shared one, or the box's own when it came with it (an imported box).
+  private async imageOf(rec: BoxRecord, ref: string, signal: AbortSignal): Promise<ImageRootfs> {
+    const own = this.paths(rec.id).baseDisk;
+    if (rec.imageDigest && rec.imageConfigJson && fs.existsSync(own)) {
+      return { baseDiskPath: own, digest: rec.imageDigest, config: JSON.parse(rec.imageConfigJson) as ImageRootfs['config'] };
+    }
+    return this.prepareImage(ref, signal);
+  }
+
+  /** The shared read-only base disk of an image (pulled and converted first when needed). */
+  async imageBaseDisk(ref: string): Promise<string> {
+    return (await this.prepareImage(ref)).baseDiskPath;
   }
 
   // Runs `fn` holding the box's lock, waiting while another process holds it.

@@ -12,6 +12,7 @@ import { LiteBox, toInfo } from './box.js';
 import { BoxID, ContainerID } from './ids.js';
 import { BoxLifecycle } from './lifecycle.js';
 import type { ForkOptions } from './call-options.js';
+import { importBox } from './box-export.js';
 import { resolveBoxOptions, resolveHomeDir, snapshotsEnabled, validateBoxName, type BoxliteOptions, type BoxOptions } from './options.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from './runtime-options.js';
 import { TemplateStore } from './templates.js';
@@ -154,6 +155,19 @@ export class BoxliteRuntime implements AsyncDisposable {
     const box = await this.get(idOrName);
     if (!box) throw boxliteError('NotFound', `cannot fork box ${JSON.stringify(idOrName)}: no box has that id or name`);
     return box.fork(options);
+  }
+
+  /**
+   * Makes a box from a file `box.export()` wrote: a new id, `name` or the exported box's name, stopped or paused as
+   * it was exported (a paused one resumes with its processes). InvalidArgument for a damaged file (naming it),
+   * InvalidState when its saved memory needs another QEMU or agent version, AlreadyExists for a taken name.
+   */
+  async import(archivePath: string, name?: string): Promise<LiteBox> {
+    this.assertOpen();
+    return guarded(`importing ${archivePath}`, this.homeDir, async () => {
+      const made = await importBox({ store: this.store, lifecycle: this.lifecycle, homeDir: this.homeDir }, archivePath, name);
+      return this.handle(made.id, made.name);
+    });
   }
 
   /** The box with this id, unique id prefix (4+ characters), or name; undefined when there is none. */

@@ -1,8 +1,8 @@
 // Saving a running box's VM: the guest's writes flushed, its memory and devices written to a state file.
 import type { VmmDriver } from '../vmm/driver.js';
 import type { BoxSession } from './lifecycle.js';
-import { SAVED_VM_FORMAT, type SavedVmRecord } from './saved-vm.js';
-import { qemuIdentity } from './templates.js';
+import { SAVED_VM_FORMAT, savedVmQemu, type SavedVmRecord } from './saved-vm.js';
+import { PROTOCOL_VERSION } from '../portal/protocol.js';
 
 /** What a saved state may hold beyond the guest's RAM: the devices' state and the stream's framing. */
 const STATE_SLACK_MIB = 256;
@@ -38,7 +38,7 @@ export async function saveSession(driver: VmmDriver, session: BoxSession, stateP
     });
     return {
       format: SAVED_VM_FORMAT, savedAtMs: Date.now(), cpus: options.shape.cpus, memoryMib: options.shape.memoryMib,
-      state, ramFile: false, networkDevice: options.networkDevice, qemu: await qemuIdentity(), agentVersion: session.portal.agentVersion ?? '',
+      state, ramFile: false, networkDevice: options.networkDevice, qemu: await savedVmQemu(), portal: PROTOCOL_VERSION, agentVersion: session.portal.agentVersion ?? '',
     };
   } catch (err) {
     session.stopRequested = wasRequested;

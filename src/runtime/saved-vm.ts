@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError } from '../errors.js';
 import type { SavedStream } from '../vmm/driver.js';
+import { PROTOCOL_VERSION } from '../portal/protocol.js';
+import { qemuVersion } from '../setup/qemu-info.js';
 
 /** Bumped when what a saved VM holds changes, so an older one is refused with a clear message. */
 export const SAVED_VM_FORMAT = 1;
@@ -20,8 +22,10 @@ export interface SavedVmRecord {
   networkDevice: boolean;
   /** True when the RAM is the file `ram` (read-only, mapped copy-on-write), not part of the state. */
   ramFile: boolean;
-  /** The QEMU binary that saved it (path:size:mtime): another QEMU may not read its devices the same way. */
+  /** The QEMU that saved it (its `--version` line): another QEMU may not read its devices the same way. */
   qemu: string;
+  /** The portal protocol version of the agent in its memory: a host must speak it to resume the box. */
+  portal: number;
   /** The agent version the guest runs (reported by its handshake when it was saved). */
   agentVersion: string;
   /** A fork's new hostname, set when it first resumes; absent: the box keeps its own. */
@@ -78,6 +82,9 @@ export class SavedVmFiles {
       return damaged(this.recordPath, `cannot be read (${(err as Error).message})`);
     }
     if (record.format !== SAVED_VM_FORMAT || typeof record.state?.sha256 !== 'string') damaged(this.recordPath, `is of another format (${String(record.format)}, this runtime reads ${SAVED_VM_FORMAT})`);
+    if (record.portal !== PROTOCOL_VERSION) {
+      throw boxliteError('InvalidState', `box ${boxId} was paused with a guest agent that speaks portal v${record.portal}, and this runtime speaks v${PROTOCOL_VERSION}: resume it with the boxlite version that paused it, or stop the box to discard its memory`);
+    }
     if (record.qemu !== qemuIdentity) {
       throw boxliteError('InvalidState', `box ${boxId} was paused under another QEMU (${record.qemu}; now ${qemuIdentity}), which may not read its saved devices the same way; reinstall that QEMU to resume it, or stop the box to discard its memory`);
     }
@@ -96,6 +103,13 @@ export class SavedVmFiles {
     }
     return { statePath: this.statePath, ramPath, record };
   }
+}
+
+let qemuLine: Promise<string> | undefined;
+/** The installed QEMU as a saved VM records it: its `--version` line (the same package on any machine). */
+export function savedVmQemu(): Promise<string> {
+  qemuLine ??= qemuVersion().then((v) => v.text);
+  return qemuLine;
 }
 
 /** The SHA-256 (hex) of a file, streamed. */

@@ -284,7 +284,7 @@ export async function ensureDefaultTemplate(homeDir: string, driver: VmmDriver, 
 
 let qemuPath: Promise<string> | undefined;
 /** The identity (path, size, mtime) of the QEMU binary in PATH, found once per process. */
-export async function qemuIdentity(): Promise<string> {
+async function qemuIdentity(): Promise<string> {
   qemuPath ??= findExecutable(QEMU_BINARY, (process.env.PATH ?? '/usr/bin').split(':').filter(Boolean)).then((p) => p ?? QEMU_BINARY);
   return fileIdentity(await qemuPath);
 }
