@@ -12,7 +12,7 @@ export function registerLs(program: Command): void {
     .action(async (flags: { all?: boolean; json?: boolean }) => {
       const runtime = openRuntime(program);
       try {
-        const infos = (await runtime.listInfo()).filter((i) => flags.all || i.status.isActive());
+        const infos = (await runtime.listInfo()).filter((i) => flags.all || i.status.isActive() || i.status.isPaused());
         process.stdout.write(flags.json ? `${JSON.stringify(infos, null, 2)}\n` : table(infos));
       } finally {
         await runtime.close();

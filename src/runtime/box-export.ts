@@ -92,23 +92,29 @@ export async function importBox(svc: ArchiveServices, archive: string, name?: st
       }
     }
     const options = checkedOptions(manifest.box.optionsJson, file);
-    await fs.promises.mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    // The box's files are made in the staging dir and moved into place just before its row is written: a box
+    // directory without a row is a leftover to recovery.
+    const boxDir = path.join(staging, 'box');
+    const inBox = (p: string): string => path.join(boxDir, path.relative(paths.dir, p));
+    await fs.promises.mkdir(boxDir, { mode: 0o700 });
     const unpack = async (piece: PieceName, to: string): Promise<void> => {
-      if (manifest.pieces[piece]) await unpackPiece(piece, path.join(staging, piece), to);
+      if (manifest.pieces[piece]) await unpackPiece(piece, path.join(staging, piece), inBox(to));
     };
     await unpack('upper.qcow2', paths.upperDisk);
     await unpack('base.qcow2', paths.baseDisk);
-    if (fs.existsSync(paths.baseDisk)) await fs.promises.chmod(paths.baseDisk, 0o644);
+    if (fs.existsSync(inBox(paths.baseDisk))) await fs.promises.chmod(inBox(paths.baseDisk), 0o644);
     if (manifest.saved) {
-      const saved = new SavedVmFiles(paths.savedVm);
+      const saved = new SavedVmFiles(inBox(paths.savedVm));
       await fs.promises.mkdir(saved.dir, { mode: 0o700 });
-      await unpack('saved-state.gz', saved.statePath);
+      await unpack('saved-state.gz', path.join(paths.savedVm, 'state'));
       if (manifest.saved.ramFile) {
-        await unpack('saved-ram.gz', saved.ramPath);
+        await unpack('saved-ram.gz', path.join(paths.savedVm, 'ram'));
         await fs.promises.chmod(saved.ramPath, 0o444); // write-once, as every saved RAM file
       }
       await saved.commit(manifest.saved);
     }
+    await fs.promises.mkdir(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
+    await fs.promises.rename(boxDir, paths.dir);
     const now = Date.now();
     svc.store.insert({
       id, name: boxName, status: manifest.saved ? 'paused' : 'stopped', optionsJson: manifest.box.optionsJson, image: manifest.box.image,

@@ -68,12 +68,14 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
     removeRuleset(policyTable(homeDir, boxId));
     report.cleaned.push(`nftables table ${policyTable(homeDir, boxId)}`);
   }
-  const tmpDir = path.join(homeDir, 'tmp');
-  for (const f of safeReaddir(tmpDir)) {
-    const p = path.join(tmpDir, f);
-    if (olderThan(p, 24 * 3600_000)) {
-      fs.rmSync(p, { recursive: true, force: true });
-      report.cleaned.push(p);
+  // Temp files, and what a fork or an import whose process died left staged (a fork's RAM file can be large).
+  for (const [dir, maxAgeMs] of [['tmp', 24 * 3600_000], ['forks', 6 * 3600_000], ['imports', 6 * 3600_000]] as const) {
+    for (const f of safeReaddir(path.join(homeDir, dir))) {
+      const p = path.join(homeDir, dir, f);
+      if (olderThan(p, maxAgeMs)) {
+        fs.rmSync(p, { recursive: true, force: true });
+        report.cleaned.push(p);
+      }
     }
   }
   return report;
