@@ -31,6 +31,8 @@ import type { ResolvedEgress } from '../vmm/network/policy.js';
 import type { StageTimings, StartBreakdown, StartMode } from './stage-timings.js';
 import type { GuestKernel } from '../setup/kernel-flavor.js';
 import type { SavedVm } from './saved-vm.js';
+import { MountedTemplates } from './mounted-templates.js';
+import { copyDisk } from './fork.js';
 
 /** How long a guest may take from VMM spawn to the agent's handshake. */
 export const BOOT_TIMEOUT_MS = 60_000;
@@ -141,13 +143,8 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   if (req.resume && !fs.existsSync(paths.upperDisk)) {
     throw boxliteError('Storage', `box ${req.boxId} is paused, but its disk ${paths.upperDisk} is missing; it cannot be resumed: stop or remove the box`);
   }
-  if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
-  // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
-  if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined || fs.statSync(baseDisk).nlink > 1);
   const guest = await req.guest.artifacts();
   const kernel: GuestKernel = { version: guest.kernelVersion, flavor: guest.kernelFlavor };
-  timings.guestRootfsMs = t.lap();
-
   const accelerator = chooseAccelerator(req.options.accelerator);
   const noNetwork = req.network.egress.mode === 'none';
   // Every box has a control socket: pause() and fork() save its VM over it.
@@ -155,6 +152,21 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox, controlSocketPath: paths.controlSocket,
     ...(noNetwork ? { networkSocketPath: undefined } : {}),
   };
+  // A box's first start may begin mounted: from the template of its shape and root filesystem, its disk a copy.
+  const freshUpper = !fs.existsSync(paths.upperDisk);
+  const mounted = freshUpper && req.templates && !config.volumes && !req.resume ? new MountedTemplates(req.templates, req.driver) : undefined;
+  const mountedDir = mounted && await mounted.dirOf(config, { baseDisk, imageDigest: image?.digest, diskSizeGb: req.options.diskSizeGb });
+  const mountedTemplate = mountedDir ? await mounted!.find(mountedDir, config.memoryMib) : undefined;
+  const sharedBase = image !== undefined || fs.statSync(baseDisk).nlink > 1;
+  const makeUpper = async (from: string | undefined): Promise<void> => {
+    if (from) await copyDisk(from, paths.upperDisk);
+    else if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
+    // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
+    if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, sharedBase);
+    else if (from) await fs.promises.chmod(paths.upperDisk, 0o600);
+  };
+  await makeUpper(mountedTemplate?.upperPath);
+  timings.guestRootfsMs = t.lap();
   if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.map((d) => d.path), config.consoleSocketPath]);
   const ports = req.resume?.ports ?? await assignHostPorts(req.options.ports ?? []);
   if (req.resume) {
@@ -169,6 +181,25 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     timings.boxConfigMs = t.lap();
     const started = await launchAndMount(req, resuming, guest, ports, t, timings, BOOT_TIMEOUT_MS, { hostname: saved.record.hostname ?? '' });
     return { ...started, image, accelerator, kernel, ports, startMode: { restored: true, resumed: true }, timings: timings as StageTimings };
+  }
+  if (mountedTemplate) {
+    try {
+      const restoring: VmConfig = {
+        ...config, restoreFrom: mountedTemplate.statePath,
+        memoryFile: { path: mountedTemplate.ramPath, shared: false, readOnlyShim: ramShimPath(guest.launcherPath) },
+      };
+      timings.boxConfigMs = t.lap();
+      const started = await launchAndMount(req, restoring, guest, ports, t, timings, RESTORE_TIMEOUT_MS, { hostname: boxHostname(req.boxId) });
+      return { ...started, image, accelerator, kernel, ports, startMode: { restored: true, afterMount: true }, timings: timings as StageTimings };
+    } catch (err) {
+      const phase = typeof err === 'object' && err !== null ? failedPhase.get(err) : undefined;
+      if (phase === undefined) throw err; // not the template's fault (a taken port, a helper that would not start)
+      await mounted!.discard(mountedTemplate, `restoring the mounted template ${mountedTemplate.dir} failed: ${messageOf(err)}`);
+      // The copied disk was mounted by the template's VM: the box starts over on a disk of its own.
+      await fs.promises.rm(paths.upperDisk, { force: true });
+      await makeUpper(undefined);
+      t.lap();
+    }
   }
   const startMode: StartMode = { restored: false };
   // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.
@@ -186,6 +217,7 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       };
       const started = await launchAndMount(req, restoring, guest, ports, t, timings, RESTORE_TIMEOUT_MS);
       templates.restoredFine(template);
+      await saveMounted(started);
       return { ...started, image, accelerator, kernel, ports, startMode: { restored: true }, timings: timings as StageTimings };
     } catch (err) {
       // Only a VM that would not come up from the template blames it; a taken port or a bad disk is the box's own error.
@@ -201,7 +233,22 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
     }
   }
   const started = await launchAndMount(req, config, guest, ports, t, timings, BOOT_TIMEOUT_MS);
+  await saveMounted(started);
   return { ...started, image, accelerator, kernel, ports, startMode, timings: timings as StageTimings };
+
+  // The first box of a shape and root filesystem, just mounted, becomes their mounted template (once).
+  async function saveMounted(started: { vm: RunningVm; portal: PortalClient }): Promise<void> {
+    if (!mounted || !mountedDir || !await mounted.wanted(mountedDir)) return;
+    await mounted.save(mountedDir, { portal: started.portal, vm: started.vm, stopRequested: false }, guest, req.homeDir, {
+      controlSocketPath: paths.controlSocket, upperDisk: paths.upperDisk, uid: req.jail?.uid, networkDevice: !noNetwork,
+      shape: { cpus: req.options.cpus, memoryMib: req.options.memoryMib, accelerator: req.options.accelerator },
+    });
+  }
+}
+
+/** The hostname a box's guest gets: its id's first 12 characters, lower case. */
+function boxHostname(boxId: string): string {
+  return boxId.slice(0, 12).toLowerCase();
 }
 
 /**
@@ -277,7 +324,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
       }
       await portal.request({
         kind: 'mount', lowerDevice: '/dev/vda', lowerFsType: 'ext4', upperDevice: '/dev/vdb', upperFsType: 'ext4',
-        hostname: req.boxId.slice(0, 12).toLowerCase(), wallClockMs: Date.now(), seed: randomBytes(64),
+        hostname: boxHostname(req.boxId), wallClockMs: Date.now(), seed: randomBytes(64),
         volumes: (req.options.volumes ?? []).flatMap((v) => [v.tag, v.readOnly ? 'ro' : 'rw', v.guestPath]),
       }, 'Engine', Math.max(1, deadline - Date.now()));
       return agentVersion;

@@ -26,7 +26,7 @@ export interface SaveSessionOptions {
  * Flushes the guest's writes to its disks (so they survive even if the saved memory is later dropped), then saves
  * the VM of `session` to `statePath`; returns the record that describes it. A save that fails leaves the VM running.
  */
-export async function saveSession(driver: VmmDriver, session: BoxSession, statePath: string, options: SaveSessionOptions): Promise<SavedVmRecord> {
+export async function saveSession(driver: VmmDriver, session: Pick<BoxSession, 'portal' | 'vm' | 'stopRequested'>, statePath: string, options: SaveSessionOptions): Promise<SavedVmRecord> {
   await session.portal.request({ kind: 'sync' }, 'Engine');
   const wasRequested = session.stopRequested;
   // A VM this save ends is not a crash: the session must not take its exit for one.

@@ -32,6 +32,8 @@ export interface StartBreakdown {
 /** How a box's VM started: restored from its shape's template, or booted (with why, when a template was wanted). */
 export interface StartMode {
   restored: boolean;
+  /** True when it was restored mounted: from the template of its shape and root filesystem, saved after MOUNT. */
+  afterMount?: boolean;
   /** True when the box resumed its own saved VM (after `pause()`, or a fork's first start): processes continued. */
   resumed?: boolean;
   /** Why no template was used, when templates are on. */

@@ -245,7 +245,7 @@ interface TemplateInputs {
 
 
 /** Why a template's RAM file cannot be used (missing, another size, writable by others), or undefined. */
-function ramDamage(ramPath: string, memoryMib: number): string | undefined {
+export function ramDamage(ramPath: string, memoryMib: number): string | undefined {
   const st = fs.statSync(ramPath, { throwIfNoEntry: false });
   if (!st) return `the snapshot's memory file ${ramPath} is missing`;
   if (st.size !== memoryMib * 1024 * 1024) return `the snapshot's memory file ${ramPath} is damaged: ${st.size} bytes, not ${memoryMib} MiB`;
@@ -253,7 +253,7 @@ function ramDamage(ramPath: string, memoryMib: number): string | undefined {
   return undefined;
 }
 
-function readFailures(dir: string): Failures | undefined {
+export function readFailures(dir: string): Failures | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'failures.json'), 'utf8')) as Failures;
   } catch {
@@ -261,7 +261,7 @@ function readFailures(dir: string): Failures | undefined {
   }
 }
 
-function recordFailure(dir: string, reason: string, count: number): void {
+export function recordFailure(dir: string, reason: string, count: number): void {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dir, 'failures.json'), JSON.stringify({ count, reason: reason.slice(0, 2000), atMs: Date.now() } satisfies Failures));

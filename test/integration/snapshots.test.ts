@@ -49,7 +49,7 @@ test('the first box of a shape makes its snapshot; later boxes restore it, each 
   assert.ok(key && fs.statSync(path.join(runtime.homeDir, 'templates', key, 'state')).size > 0, 'the snapshot is stored');
   const second = await runtime.create(shape);
   assert.equal((await sh(second, 'cat /root/mine 2>&1; echo second')).stdout, 'cat: can\'t open \'/root/mine\': No such file or directory\nsecond\n');
-  assert.deepEqual(mode(second), { restored: true });
+  assert.deepEqual(mode(second), { restored: true, afterMount: true }, 'the first box also saved itself just mounted (mounted-templates.test.ts)');
   assert.deepEqual(templatesOf(runtime), [key], 'one snapshot per shape');
   const bigger = await runtime.create({ ...shape, memoryMib: 320 });
   assert.equal((await sh(bigger, 'echo ok')).stdout, 'ok\n');
@@ -80,6 +80,14 @@ function qemuOf(runtime: BoxliteRuntime, box: LiteBox): number {
   return found[0]!.pid;
 }
 
+/**
+ * Deletes the mounted templates (saved after MOUNT, per root filesystem) of a home, so that its next box restores
+ * its shape's template, which the tests below are about.
+ */
+function dropMounted(runtime: BoxliteRuntime): void {
+  for (const key of fs.readdirSync(path.join(runtime.homeDir, 'templates'))) fs.rmSync(path.join(runtime.homeDir, 'templates', key, 'mounted'), { recursive: true, force: true });
+}
+
 /** A fresh runtime whose first box made the snapshot of `shape`: its key and memory file. */
 async function madeTemplate(): Promise<{ runtime: BoxliteRuntime; key: string; ram: string }> {
   const runtime = freshRuntime();
@@ -88,6 +96,7 @@ async function madeTemplate(): Promise<{ runtime: BoxliteRuntime; key: string; r
   await maker.stop();
   const [key] = templatesOf(runtime);
   assert.ok(key, 'the first box made a snapshot');
+  dropMounted(runtime);
   return { runtime, key, ram: path.join(runtime.homeDir, 'templates', key, 'ram') };
 }
 
@@ -102,6 +111,7 @@ test('restored boxes map the snapshot\'s memory file copy-on-write, read-only: i
   const before = sha256(ram);
   const boxes = [await runtime.create(shape), await runtime.create(shape)];
   for (const [n, box] of boxes.entries()) {
+    dropMounted(runtime);
     // Dirty guest memory: a tmpfs file and a process's heap.
     const r = await sh(box, `dd if=/dev/urandom of=/dev/shm/fill bs=1M count=48 2>/dev/null && echo ${n} > /dev/shm/n && cat /dev/shm/n`);
     assert.equal(r.stdout, `${n}\n`, r.stderr);
@@ -126,6 +136,7 @@ test('a damaged snapshot memory file: the box boots cold and says why; the next 
   assert.equal(mode(box)?.restored, false);
   assert.match(mode(box)?.coldReason ?? '', /memory file .*ram is damaged: 4096 bytes, not 256 MiB; it is made again at the next start/);
   await box.stop();
+  dropMounted(runtime);
   const next = await runtime.create(shape);
   assert.equal((await sh(next, 'echo again')).stdout, 'again\n');
   assert.equal(mode(next)?.restored, true);
@@ -139,6 +150,7 @@ test('a snapshot that cannot be restored is dropped: the box boots cold and says
   await maker.start();
   await maker.stop();
   const [key] = templatesOf(runtime);
+  dropMounted(runtime);
   fs.writeFileSync(path.join(runtime.homeDir, 'templates', key!, 'state'), 'not a VM state');
   const box = await runtime.create(shape);
   assert.equal((await sh(box, 'echo still works')).stdout, 'still works\n');
