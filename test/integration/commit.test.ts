@@ -1,0 +1,91 @@
+// box.commit() and images.push() on real VMs and a real registry on loopback: a box's changes (new files, deleted
+// files, a directory replaced) become a layer; a box from the committed image sees them; pushed and pulled back too.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BoxliteError } from '../../src/errors.js';
+import { BoxliteRuntime } from '../../src/runtime/runtime.js';
+import { busyboxImage } from '../fixtures/images.js';
+import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
+import { tempHome } from '../helpers/image-homes.js';
+import { freePort, pushImage, registryUnavailable, startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const skip = registryUnavailable();
+let reg: TestRegistry;
+before(async () => { if (!skip) reg = await startRegistry('none'); });
+after(async () => { await reg?.close(); });
+
+const CHECK = 'cat /root/new.txt; test -e /etc/doomed && echo doomed-still-there; ls /srv/old; cat /srv/keep';
+
+describe('commit and push', { skip }, () => {
+  it('commits an image box: new files, a deleted file and a replaced directory reach a new box; push and pull it back', async () => {
+    await pushImage(reg, 'test/base', 'v1', await busyboxImage([[
+      { name: 'etc/doomed', data: 'delete me' }, { name: 'srv/', type: 'directory' }, { name: 'srv/keep', data: 'kept\n' },
+      { name: 'srv/old/', type: 'directory' }, { name: 'srv/old/a', data: 'a' }, { name: 'srv/old/b', data: 'b' },
+    ]]));
+    const runtime = testRuntime();
+    const ref = `${reg.host}/test/committed:v1`;
+    const box = await runtime.create({ rootfs: { image: `${reg.host}/test/base:v1` }, cpus: 1, memoryMib: 256 });
+    try {
+      const made = await sh(box, 'echo hello > /root/new.txt && rm /etc/doomed && rm -rf /srv/old && mkdir /srv/old && echo c > /srv/old/c');
+      assert.equal(made.exitCode, 0, made.stderr);
+      const t0 = performance.now();
+      const image = await box.commit(ref, { message: 'from the test', cmd: ['/bin/sh', '-c', 'echo committed'] });
+      console.log(`commit: ${Math.round(performance.now() - t0)} ms`);
+      assert.equal(image.reference, ref);
+      assert.equal(image.layers.length, 3);
+      assert.deepEqual(image.config.cmd, ['/bin/sh', '-c', 'echo committed']);
+      assert.equal(image.config.workingDir, '/root', 'the base image\'s process defaults are kept');
+      assert.ok((await runtime.images.list()).some((i) => i.reference === ref && i.digest === image.digest), 'the image listing shows it');
+    } finally {
+      await box.stop();
+    }
+    const again = await runtime.create({ rootfs: { image: ref }, cpus: 1, memoryMib: 256 });
+    try {
+      assert.equal((await sh(again, CHECK)).stdout, 'hello\nc\nkept\n');
+    } finally {
+      await again.stop();
+    }
+
+    const t1 = performance.now();
+    const pushed = await runtime.images.push(ref);
+    console.log(`push: ${Math.round(performance.now() - t1)} ms`);
+    assert.equal(pushed.digest, (await runtime.images.get(ref))!.digest);
+    const fresh = new BoxliteRuntime({ homeDir: tempHome(), snapshots: false });
+    try {
+      const pulled = await fresh.images.pull(ref);
+      assert.equal(pulled.digest, pushed.digest, 'the registry serves the manifest pushed');
+      const third = await fresh.create({ rootfs: { image: ref }, cpus: 1, memoryMib: 256 });
+      try {
+        assert.equal((await sh(third, CHECK)).stdout, 'hello\nc\nkept\n');
+      } finally {
+        await third.stop();
+      }
+    } finally {
+      await fresh.close();
+      await runtime.images.remove(ref).catch(() => undefined);
+    }
+  });
+
+  it('refuses a rootfs-directory box, a missing box, a missing ref and an unreachable registry with typed errors', async () => {
+    const runtime = testRuntime();
+    const dirBox = await busyboxBox();
+    await assert.rejects(dirBox.commit('test/nope:v1'), (e: unknown) => BoxliteError.is(e) && e.code === 'Unsupported' && /only image boxes/.test(e.message));
+    await runtime.remove(dirBox.id.asStr(), true);
+    await assert.rejects(dirBox.commit('test/nope:v1'), (e: unknown) => BoxliteError.is(e) && e.code === 'NotFound' && e.message.includes(dirBox.id.asStr()));
+    await assert.rejects(runtime.images.push(`${reg.host}/test/never-made:v1`), (e: unknown) => BoxliteError.is(e) && e.code === 'NotFound' && e.message.includes('test/never-made:v1'));
+    const closed = `127.0.0.1:${await freePort()}`;
+    const img = await busyboxImage([[{ name: 'x', data: 'x' }]]);
+    await pushImage(reg, 'test/tiny', 'v1', img);
+    await runtime.images.pull(`${reg.host}/test/tiny:v1`);
+    const home = tempHome();
+    const other = new BoxliteRuntime({ homeDir: home, snapshots: false });
+    try {
+      await other.images.pull(`${reg.host}/test/tiny:v1`);
+      await other.images.tag(`${reg.host}/test/tiny:v1`, `${closed}/test/tiny:v1`);
+      await assert.rejects(other.images.push(`${closed}/test/tiny:v1`), (e: unknown) => BoxliteError.is(e) && e.code === 'Image' && e.message.includes(closed) && /could not reach/.test(e.message));
+    } finally {
+      await other.close();
+      await runtime.images.remove(`${reg.host}/test/tiny:v1`).catch(() => undefined);
+    }
+  });
+});
