@@ -10,6 +10,12 @@ import { OPAQUE, WHITEOUT_PREFIX } from '../unpack/whiteout.js';
 /** The pax record fs.changes marks an opaque directory with. */
 export const OPAQUE_PAX = 'SCHILY.xattr.trusted.overlay.opaque';
 
+/**
+ * The empty file the agent makes for its resolv.conf bind mount when the image has none; the box writes through the
+ * mount, never to this file, so it is the agent's and not the box's change.
+ */
+const RESOLV_CONF = 'etc/resolv.conf';
+
 /** @internal The entries of one upper-directory tar, checked and converted in order. */
 export class LayerEntries {
   private readonly checker: ArchiveChecker;
@@ -35,6 +41,7 @@ export class LayerEntries {
       const dir = path.posix.dirname(name);
       return [{ name: dir === '.' ? `${WHITEOUT_PREFIX}${base}` : `${dir}/${WHITEOUT_PREFIX}${base}`, type: 'file', size: 0, mode: 0o644, mtime: checked.mtime, uid: 0, gid: 0 }];
     }
+    if (name === RESOLV_CONF && checked.type === 'file' && checked.size === 0) return []; // the agent's placeholder
     if (checked.type === 'character-device' || checked.type === 'block-device') {
       this.dropped.push(`/${name}`);
       return [];
