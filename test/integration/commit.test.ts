@@ -1,8 +1,10 @@
 // box.commit() and images.push() on real VMs and a real registry on loopback: a box's changes (new files, deleted
 // files, a directory replaced) become a layer; a box from the committed image sees them; pushed and pulled back too.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BoxliteError } from '../../src/errors.js';
+import { ImageStore, type PullProgress } from '../../src/images/index.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { busyboxImage } from '../fixtures/images.js';
 import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
@@ -86,6 +88,35 @@ describe('commit and push', { skip }, () => {
     } finally {
       await other.close();
       await runtime.images.remove(`${reg.host}/test/tiny:v1`).catch(() => undefined);
+    }
+  });
+
+  it('pushes with the credentials option to a token-auth registry (blobs it has are skipped), and says so when refused', async () => {
+    const tokenReg = await startRegistry('token');
+    try {
+      const img = await busyboxImage([[{ name: 'big', data: randomBytes(6 * 1024 * 1024) }]]);
+      await pushImage(reg, 'test/auth-src', 'v1', img);
+      const home = tempHome();
+      const { username, password } = tokenReg.user;
+      const store = new ImageStore({ homeDir: home, credentials: { [tokenReg.host]: { username, password } } });
+      await store.pull(`${reg.host}/test/auth-src:v1`);
+      const target = `${tokenReg.host}/team/app:v1`;
+      await store.tag(`${reg.host}/test/auth-src:v1`, target);
+      const progress: PullProgress[] = [];
+      const first = await store.push(target, { onProgress: (p) => progress.push(p) });
+      assert.deepEqual([first.uploaded, first.skipped, first.digest], [3, 0, img.manifest.digest]);
+      const big = img.layers[1]!;
+      assert.deepEqual(progress.filter((p) => p.layer === big.digest).at(-1), { layer: big.digest, bytesDone: big.data.length, bytesTotal: big.data.length });
+      const second = await store.push(target);
+      assert.deepEqual([second.uploaded, second.skipped], [0, 3], 'a second push only checks (HEAD) every blob');
+      const back = new ImageStore({ homeDir: tempHome(), credentials: { [tokenReg.host]: { username, password } } });
+      assert.equal((await back.pull(target)).digest, img.manifest.digest);
+      const wrong = new ImageStore({ homeDir: home, credentials: { [tokenReg.host]: { username, password: 'wrong' } } });
+      await assert.rejects(wrong.push(target), (e: unknown) => BoxliteError.is(e) && e.code === 'Image' && /refused a token as user "tester"/.test(e.message));
+      const anonymous = new ImageStore({ homeDir: home });
+      await assert.rejects(anonymous.push(target), (e: unknown) => BoxliteError.is(e) && e.code === 'Image' && /401/.test(e.message) && /check the credentials/.test(e.message));
+    } finally {
+      await tokenReg.close();
     }
   });
 });
