@@ -1,13 +1,15 @@
 // box.commit() and images.push() on real VMs and a real registry on loopback: a box's changes (new files, deleted
 // files, a directory replaced) become a layer; a box from the committed image sees them; pushed and pulled back too.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { BoxliteError } from '../../src/errors.js';
 import { ImageStore, type PullProgress } from '../../src/images/index.js';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { busyboxImage } from '../fixtures/images.js';
-import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
+import { busyboxBox, sh, testRuntime, TEST_HOME } from '../helpers/boxes.js';
 import { tempHome } from '../helpers/image-homes.js';
 import { freePort, pushImage, registryUnavailable, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -15,6 +17,12 @@ const skip = registryUnavailable();
 let reg: TestRegistry;
 before(async () => { if (!skip) reg = await startRegistry('none'); });
 after(async () => { await reg?.close(); });
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const boxlite = (...args: string[]): { code: number | null; stdout: string; stderr: string } => {
+  const r = spawnSync(process.execPath, [MAIN, '--home', TEST_HOME, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
 
 const CHECK = 'cat /root/new.txt; test -e /etc/doomed && echo doomed-still-there; ls /srv/old; cat /srv/keep';
 
@@ -118,5 +126,31 @@ describe('commit and push', { skip }, () => {
     } finally {
       await tokenReg.close();
     }
+  });
+
+  it('`boxlite commit BOX REF` and `boxlite push REF` drive a running box and the store; bad input is a typed error', async () => {
+    await pushImage(reg, 'test/cli-base', 'v1', await busyboxImage());
+    const runtime = testRuntime();
+    const ref = `${reg.host}/test/cli-committed:v1`;
+    const box = await runtime.create({ rootfs: { image: `${reg.host}/test/cli-base:v1` }, cpus: 1, memoryMib: 256 });
+    try {
+      assert.equal((await sh(box, 'echo from-cli > /root/cli.txt')).exitCode, 0);
+      const c = boxlite('commit', '-m', 'cli', '--cmd', '["/bin/cat","/root/cli.txt"]', box.id.asStr(), ref);
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(c.stdout, new RegExp(`^${ref.replace(/[.]/g, '\\.')}@sha256:[0-9a-f]{64} \\(new layer `));
+      assert.deepEqual((await runtime.images.get(ref))!.config.cmd, ['/bin/cat', '/root/cli.txt']);
+      const p = boxlite('push', ref);
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stdout, /\(3 blobs uploaded, 0 already there\)/, "blobs are per repository: the base image's are uploaded to this one too");
+    } finally {
+      await box.stop();
+      await runtime.images.remove(ref).catch(() => undefined);
+    }
+    const missing = boxlite('commit', 'no-such-box', 'x:v1');
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /NotFound: no box with id or name "no-such-box"/);
+    const badCmd = boxlite('commit', '--cmd', 'ls -l', 'no-such-box', 'x:v1');
+    assert.match(badCmd.stderr, /InvalidArgument: --cmd must be a JSON array/);
+    assert.match(boxlite('push', `${reg.host}/test/never:v1`).stderr, /NotFound: cannot push/);
   });
 });
