@@ -12,7 +12,7 @@ import { LayerEntries } from '../images/commit/layer-entries.js';
 import type { LayerWriter } from '../images/commit/layer-writer.js';
 import type { ImageStore, PulledImage } from '../images/index.js';
 import { normalizeReference } from '../images/reference.js';
-import { abortError } from '../util/abort.js';
+import { abortError, throwIfAborted } from '../util/abort.js';
 
 const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
 const DEFAULT_MAX_FILES = 500_000;
@@ -35,6 +35,7 @@ export async function commitBox(host: CommitHost, images: ImageStore, ref: strin
   const why = host.unsupported();
   if (why) throw boxliteError('Unsupported', `cannot commit box ${host.boxId}: ${why}`);
   const what = `committing box ${host.boxId} as ${reference.toString()}`;
+  throwIfAborted(o.signal, what);
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timer = AbortSignal.timeout(timeoutMs);
   const stop = o.signal ? AbortSignal.any([o.signal, timer]) : timer;

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BoxliteError } from '../../src/errors.js';
@@ -152,5 +154,32 @@ describe('commit and push', { skip }, () => {
     const badCmd = boxlite('commit', '--cmd', 'ls -l', 'no-such-box', 'x:v1');
     assert.match(badCmd.stderr, /InvalidArgument: --cmd must be a JSON array/);
     assert.match(boxlite('push', `${reg.host}/test/never:v1`).stderr, /NotFound: cannot push/);
+  });
+
+  it('commits a stopped box (starting it, as copyOut does); limits and the deadline cut a commit and keep nothing', async () => {
+    await pushImage(reg, 'test/bounds-base', 'v1', await busyboxImage());
+    const runtime = testRuntime();
+    const box = await runtime.create({ rootfs: { image: `${reg.host}/test/bounds-base:v1` }, cpus: 1, memoryMib: 256, autoRemove: false });
+    const ref = `${reg.host}/test/bounds:v1`;
+    try {
+      assert.equal((await sh(box, 'mkdir /many && for i in $(seq 1 50); do echo $i > /many/f$i; done')).exitCode, 0);
+      await box.stop();
+      const ingest = path.join(runtime.images.root, 'ingest');
+      const ingestFiles = (): number => (fs.existsSync(ingest) ? fs.readdirSync(ingest).length : 0);
+      const before = ingestFiles();
+      await assert.rejects(box.commit(ref, { maxFiles: 10 }), (e: unknown) => BoxliteError.is(e) && e.code === 'InvalidArgument' && /maxFiles \(10\)/.test(e.message) && /CommitOptions/.test(e.message));
+      await assert.rejects(box.commit(ref, { maxBytes: 20 }), (e: unknown) => BoxliteError.is(e) && e.code === 'InvalidArgument' && /maxBytes \(20\)/.test(e.message));
+      await assert.rejects(box.commit(ref, { timeoutMs: 1 }), (e: unknown) => BoxliteError.is(e) && e.code === 'Run' && /timeoutMs/.test(e.message));
+      const aborted = AbortSignal.abort();
+      await assert.rejects(box.commit(ref, { signal: aborted }), (e: unknown) => (e as Error).name === 'AbortError');
+      assert.equal(await runtime.images.get(ref), undefined, 'a failed commit records no image');
+      assert.equal(ingestFiles(), before, 'and leaves no ingest file');
+      const image = await box.commit(ref);
+      assert.equal(image.reference, ref);
+      assert.equal(box.info().status.toString(), 'running', 'the commit started the box');
+    } finally {
+      await runtime.remove(box.id.asStr(), true);
+      await runtime.images.remove(ref).catch(() => undefined);
+    }
   });
 });
