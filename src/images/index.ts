@@ -7,10 +7,11 @@ import type { ImageConfig } from './config.js';
 import { diskPathFor, ensureImageDisk, sweepUnpackDirs } from './disk.js';
 import type { ImageOperationOptions } from './events.js';
 import { commitImage, type CommitInput } from './commit/commit-image.js';
-import type { CommitOptions } from './commit/image-config.js';
+import type { CommitOptions } from './commit/options.js';
 import { loadArchive, loadLayout } from './local.js';
 import { pullFromRegistry } from './pull.js';
-import { pushToRegistry, type PushResult } from './push.js';
+import { pushToRegistry } from './push.js';
+import type { PushResult } from './push-result.js';
 import { recordComplete } from './record.js';
 import { resolveReference, validRegistryHost, validRegistryPrefix, type ImageReference } from './reference.js';
 import { RegistryClient } from './registry/client.js';
@@ -20,8 +21,8 @@ import { ContentStore } from './store/content-store.js';
 import { RefStore, type RefRecord } from './store/refs.js';
 
 export type { ImageConfig } from './config.js';
-export type { CommitOptions } from './commit/image-config.js';
-export type { PushResult } from './push.js';
+export type { CommitOptions } from './commit/options.js';
+export type { PushResult } from './push-result.js';
 export type { ImageEvent, ImageOperationOptions, PullProgress } from './events.js';
 export type { CredentialMap, RegistryCredential } from './registry/credentials.js';
 /** @internal */

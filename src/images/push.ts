@@ -10,20 +10,10 @@ import { blobExists, putManifest, uploadBlob } from './registry/upload.js';
 import type { ContentStore } from './store/content-store.js';
 import { mapLimit } from './store/parallel.js';
 import type { RefRecord } from './store/refs.js';
+import type { PushResult } from './push-result.js';
 
 /** How many blobs upload at once. */
 export const PARALLEL_UPLOADS = 3;
-
-/** What a push did. */
-export interface PushResult {
-  /** The reference pushed (normalised). */
-  reference: string;
-  /** The manifest digest the registry now serves for it. */
-  digest: string;
-  /** Blobs uploaded, and blobs the registry already had. */
-  uploaded: number;
-  skipped: number;
-}
 
 /** Pushes the image of `record` as `ref` (which names the registry and repository). Progress as pull's, per blob. */
 export async function pushToRegistry(content: ContentStore, client: RegistryClient, ref: ImageReference, record: RefRecord, opts: ImageOperationOptions = {}): Promise<PushResult> {

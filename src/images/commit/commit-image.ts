@@ -4,7 +4,8 @@ import { storedImage } from '../pull.js';
 import { recordFor } from '../record.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { RefRecord } from '../store/refs.js';
-import { committedConfig, committedManifest, type CommitOptions } from './image-config.js';
+import { committedConfig, committedManifest } from './image-config.js';
+import type { CommitOptions } from './options.js';
 import { LayerWriter } from './layer-writer.js';
 
 /** @internal What a commit is made of: the image below, the name to record, and who fills the new layer. */

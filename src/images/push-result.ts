@@ -1,0 +1,12 @@
+// What images.push() resolves with (a file of its own: public declarations reach nothing internal).
+
+/** What a push did. */
+export interface PushResult {
+  /** The reference pushed (normalised). */
+  reference: string;
+  /** The manifest digest the registry now serves for it. */
+  digest: string;
+  /** Blobs uploaded, and blobs the registry already had. */
+  uploaded: number;
+  skipped: number;
+}
