@@ -47,14 +47,17 @@ export async function commitBox(host: CommitHost, images: ImageStore, ref: strin
     throw boxliteError('Internal', `${what}: the box started but its image digest was not recorded`);
   }
   const entries = new LayerEntries(`box ${host.boxId}`, { maxBytes: o.maxBytes ?? DEFAULT_MAX_BYTES, maxFiles: o.maxFiles ?? DEFAULT_MAX_FILES });
+  const cut = new AbortController(); // ends the reader at once on any failure, so no idle timer outlives the commit
   const fill = async (layer: LayerWriter): Promise<void> => {
     try {
       await op.exec.stdin()!.close();
-      await untilStopped(receive(op.stdout.bytes(), entries, layer, what, host.boxId), stop, () => (o.signal?.aborted
+      const bytes = cancellable(op.stdout.bytes(), AbortSignal.any([stop, cut.signal]));
+      await untilStopped(receive(bytes, entries, layer, what, host.boxId), stop, () => (o.signal?.aborted
         ? abortError(o.signal, what)
         : boxliteError('Run', `${what} took longer than ${timeoutMs} ms (timeoutMs); stop what writes in the box, or raise timeoutMs`)));
       await op.finish();
     } catch (e) {
+      cut.abort(e);
       throw await op.fail(e);
     }
   };
@@ -78,6 +81,22 @@ async function receive(bytes: AsyncIterable<Buffer>, entries: LayerEntries, laye
     throw BoxliteError.is(first) ? first : e;
   }
   await piping;
+}
+
+/** The chunks of `source` until `signal` aborts, when a pending read ends at once (the source may never wake). */
+async function* cancellable(source: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('the commit stopped'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  for (;;) {
+    const step = await Promise.race([it.next(), aborted]);
+    if (step.done) return;
+    yield step.value;
+  }
 }
 
 /** Settles as `p` does, or rejects with `error()` once `signal` aborts. */
