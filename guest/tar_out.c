@@ -180,6 +180,28 @@ static int overlay_dir_state(int fd, const char *name, int *opaque)
 	return 0;
 }
 
+/* Opens the regular file base of the upper directory for reading, or returns -errno (after saying why). The upper
+ * mount is not nodev in the agent's namespace and the box may swap a file for a device node between the stat and
+ * the open, so the path is opened O_PATH (which opens no device), checked to still be that regular file, and only
+ * then reopened for reading through /proc/self/fd. */
+static int open_upper_file(int dirfd, const char *base, const struct stat *seen, const char *name)
+{
+	int path_fd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (path_fd < 0)
+		return -bi_fail(errno, "%s", name);
+	struct stat now;
+	if (fstat(path_fd, &now) != 0 || !S_ISREG(now.st_mode) || now.st_ino != seen->st_ino) {
+		close(path_fd);
+		return -bi_fail(EAGAIN, "%s changed while the box's changes were read; commit again", name);
+	}
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", path_fd);
+	int fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	int e = errno;
+	close(path_fd);
+	return fd < 0 ? -bi_fail(e, "%s", name) : fd;
+}
+
 /* One entry (name in the archive; at, dirfd + base on disk), and its subtree. */
 static int emit(int dirfd, const char *base, const char *name)
 {
@@ -187,9 +209,9 @@ static int emit(int dirfd, const char *base, const char *name)
 	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return bi_fail(errno, "%s", name);
 	if (S_ISREG(st.st_mode)) {
-		int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = upper_walk ? open_upper_file(dirfd, base, &st, name) : openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return bi_fail(errno, "%s", name);
+			return upper_walk ? -fd : bi_fail(errno, "%s", name);
 		if (upper_walk && fgetxattr(fd, "trusted.overlay.metacopy", NULL, 0) >= 0) {
 			close(fd);
 			return bi_fail(ENOTSUP, "%s holds only metadata (overlay metacopy); its data is in the image", name);
