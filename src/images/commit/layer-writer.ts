@@ -26,6 +26,9 @@ export class LayerWriter {
     const out = this.pack.pipe(tap).pipe(gzip).pipe(new PassThrough());
     for (const s of [tap, gzip]) s.on('error', (e) => out.destroy(e));
     this.pack.on('error', (e) => out.destroy(e));
+    // The ingest reads `out` only after it opened its file: an abort before that must not be an unhandled 'error'
+    // (the ingest still sees the stream errored and rejects with it).
+    out.on('error', () => undefined);
     this.stored = content.ingest(out as AsyncIterable<Buffer>, { source, ...(signal ? { signal } : {}) });
     this.stored.catch(() => undefined);
   }

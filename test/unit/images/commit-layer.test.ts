@@ -1,10 +1,17 @@
 // Turning a box's overlay upper directory into OCI layer entries, and the committed image's config and manifest.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import type { Header } from 'tar-stream';
 import { BoxliteError } from '../../../src/errors.js';
 import { checkCommitOptions, committedConfig, committedManifest } from '../../../src/images/commit/image-config.js';
 import { LayerEntries, OPAQUE_PAX } from '../../../src/images/commit/layer-entries.js';
+import { LayerWriter } from '../../../src/images/commit/layer-writer.js';
+import { ContentStore } from '../../../src/images/store/content-store.js';
 import { MediaType } from '../../../src/images/manifest.js';
 
 const limits = { maxBytes: 1000, maxFiles: 20 };
@@ -86,5 +93,26 @@ test('the committed manifest is OCI, with the base layers (Docker gzip renamed) 
 test('commit options are checked at the edge', () => {
   for (const [o, re] of [[{ cmd: 'ls' }, /cmd must be an array/], [{ env: ['NOEQUALS'] }, /KEY=VALUE/], [{ maxBytes: 0 }, /maxBytes must be a positive integer/], [{ author: 1 }, /author must be a string/]] as const) {
     assert.throws(() => checkCommitOptions(o as never), (e: unknown) => BoxliteError.is(e) && e.code === 'InvalidArgument' && re.test(e.message));
+  }
+});
+
+test('LayerWriter stores the gzipped tar with its diff_id; an abort (even before the ingest opened its file) keeps nothing', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-layer-writer-'));
+  try {
+    const content = new ContentStore(root);
+    const w = new LayerWriter(content, 'test');
+    await w.add({ name: 'etc/', type: 'directory', mode: 0o755 });
+    await w.add({ name: 'etc/.wh.gone', type: 'file', size: 0, mode: 0o644 });
+    await w.add({ name: 'etc/hello', type: 'file', size: 5, mode: 0o644 }, (async function* body() { yield Buffer.from('he'); yield Buffer.from('llo'); })());
+    const layer = await w.finish();
+    const blob = fs.readFileSync(content.blobPath(layer.digest));
+    assert.equal(blob.length, layer.size);
+    const tarBytes = gunzipSync(blob);
+    assert.equal(layer.diffId, `sha256:${createHash('sha256').update(tarBytes).digest('hex')}`);
+    assert.ok(tarBytes.includes(Buffer.from('etc/.wh.gone')) && tarBytes.includes(Buffer.from('hello')));
+    for (let i = 0; i < 20; i++) await new LayerWriter(content, 'test').abort(new Error('stop'));
+    assert.deepEqual(fs.readdirSync(path.join(root, 'ingest')), []);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
 });
