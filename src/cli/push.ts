@@ -17,7 +17,7 @@ export function registerPush(program: Command, parent: Command = program): void 
       try {
         const r = await store.push(reference, { onProgress: (p) => view.update(p) });
         view.stop();
-        process.stdout.write(`${r.reference}@${r.digest} (${r.uploaded} blobs uploaded, ${r.skipped} already there)\n`);
+        process.stdout.write(`${r.reference}@${r.digest} (${r.uploaded} blobs uploaded, ${r.mounted} mounted from another repository, ${r.skipped} already there)\n`);
       } finally {
         view.stop();
       }

@@ -164,14 +164,20 @@ export class ImageStore {
 
   /**
    * Pushes the stored image `input` to the registry its reference names (as `docker push`): the blobs the registry
-   * lacks (a HEAD checks each), then the manifest. Uses the runtime's `credentials`, `insecureRegistries` and
+   * lacks (a HEAD checks each; one a stored image of another repository of that registry has is mounted from there),
+   * then the manifest. Uses the runtime's `credentials`, `insecureRegistries` and
    * `registryTimeoutMs` as pull does; progress per blob as pull's. NotFound when no such image is stored.
    */
   async push(input: string, opts: ImageOperationOptions = {}): Promise<PushResult> {
     return guarded(`pushing ${JSON.stringify(input)}`, this.root, async () => {
       const record = await this.stored(input, 'push');
       const ref = resolveReference(record.reference)[0]!;
-      return pushToRegistry(this.content, this.client(ref.registry), ref, record, opts);
+      // Blobs of images stored from other repositories of the same registry can be mounted from there.
+      const others = (await this.refs.list()).flatMap((r) => {
+        const other = resolveReference(r.reference)[0]!;
+        return other.registry === ref.registry && other.repository !== ref.repository ? [{ repository: other.repository, blobs: new Set(blobsOf(r)) }] : [];
+      });
+      return pushToRegistry(this.content, this.client(ref.registry), ref, record, opts, (digest) => others.find((o) => o.blobs.has(digest))?.repository);
     });
   }
 

@@ -6,7 +6,8 @@ export interface PushResult {
   reference: string;
   /** The manifest digest the registry now serves for it. */
   digest: string;
-  /** Blobs uploaded, and blobs the registry already had. */
+  /** Blobs uploaded; blobs the registry already had in the repository; blobs it mounted from another of its repositories. */
   uploaded: number;
   skipped: number;
+  mounted: number;
 }

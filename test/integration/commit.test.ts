@@ -114,11 +114,16 @@ describe('commit and push', { skip }, () => {
       await store.tag(`${reg.host}/test/auth-src:v1`, target);
       const progress: PullProgress[] = [];
       const first = await store.push(target, { onProgress: (p) => progress.push(p) });
-      assert.deepEqual([first.uploaded, first.skipped, first.digest], [3, 0, img.manifest.digest]);
+      assert.deepEqual([first.uploaded, first.mounted, first.skipped, first.digest], [3, 0, 0, img.manifest.digest], 'another registry: nothing to mount');
       const big = img.layers[1]!;
       assert.deepEqual(progress.filter((p) => p.layer === big.digest).at(-1), { layer: big.digest, bytesDone: big.data.length, bytesTotal: big.data.length });
       const second = await store.push(target);
-      assert.deepEqual([second.uploaded, second.skipped], [0, 3], 'a second push only checks (HEAD) every blob');
+      assert.deepEqual([second.uploaded, second.mounted, second.skipped], [0, 0, 3], 'a second push only checks (HEAD) every blob');
+      // Another repository of the same registry: a mount is asked for; this token server grants only the first scope
+      // of a request, so the registry refuses the mount (401) and the blobs are uploaded instead.
+      await store.tag(target, `${tokenReg.host}/team/other:v1`);
+      const other = await store.push(`${tokenReg.host}/team/other:v1`);
+      assert.equal(other.uploaded + other.mounted, 3);
       const back = new ImageStore({ homeDir: tempHome(), credentials: { [tokenReg.host]: { username, password } } });
       assert.equal((await back.pull(target)).digest, img.manifest.digest);
       const wrong = new ImageStore({ homeDir: home, credentials: { [tokenReg.host]: { username, password: 'wrong' } } });
@@ -143,7 +148,7 @@ describe('commit and push', { skip }, () => {
       assert.deepEqual((await runtime.images.get(ref))!.config.cmd, ['/bin/cat', '/root/cli.txt']);
       const p = boxlite('push', ref);
       assert.equal(p.code, 0, p.stderr);
-      assert.match(p.stdout, /\(3 blobs uploaded, 0 already there\)/, "blobs are per repository: the base image's are uploaded to this one too");
+      assert.match(p.stdout, /\(2 blobs uploaded, 1 mounted from another repository, 0 already there\)/, 'the new config and layer are uploaded, the base layer is mounted from its repository');
     } finally {
       await box.stop();
       await runtime.images.remove(ref).catch(() => undefined);
