@@ -48,7 +48,9 @@ export async function commitBox(host: CommitHost, images: ImageStore, ref: strin
   }
   const entries = new LayerEntries(`box ${host.boxId}`, { maxBytes: o.maxBytes ?? DEFAULT_MAX_BYTES, maxFiles: o.maxFiles ?? DEFAULT_MAX_FILES });
   const cut = new AbortController(); // ends the reader at once on any failure, so no idle timer outlives the commit
+  let filling = false;
   const fill = async (layer: LayerWriter): Promise<void> => {
+    filling = true;
     try {
       await op.exec.stdin()!.close();
       const bytes = cancellable(op.stdout.bytes(), AbortSignal.any([stop, cut.signal]));
@@ -61,7 +63,12 @@ export async function commitBox(host: CommitHost, images: ImageStore, ref: strin
       throw await op.fail(e);
     }
   };
-  return images.commit({ baseDigest, reference: reference.toString(), source: `box ${host.boxId}`, fill }, o);
+  try {
+    return await images.commit({ baseDigest, reference: reference.toString(), source: `box ${host.boxId}`, fill }, o);
+  } catch (e) {
+    if (!filling) await op.fail(e); // failed before reading (the box's image is gone): the operation must not linger
+    throw e;
+  }
 }
 
 /** Reads the upper tar from the box and adds its converted entries to `layer`. */

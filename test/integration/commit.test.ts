@@ -162,7 +162,7 @@ describe('commit and push', { skip }, () => {
   });
 
   it('commits a stopped box (starting it, as copyOut does); limits and the deadline cut a commit and keep nothing', async () => {
-    await pushImage(reg, 'test/bounds-base', 'v1', await busyboxImage());
+    await pushImage(reg, 'test/bounds-base', 'v1', await busyboxImage([[{ name: 'unique', data: randomBytes(8).toString('hex') }]])); // its own manifest, removed below
     const runtime = testRuntime();
     const box = await runtime.create({ rootfs: { image: `${reg.host}/test/bounds-base:v1` }, cpus: 1, memoryMib: 256, autoRemove: false });
     const ref = `${reg.host}/test/bounds:v1`;
@@ -181,6 +181,11 @@ describe('commit and push', { skip }, () => {
       assert.equal(ingestFiles(), before, 'and leaves no ingest file');
       const image = await box.commit(ref);
       assert.equal(image.reference, ref);
+      assert.equal((await sh(box, 'head -c 4194304 /dev/urandom > /big')).exitCode, 0); // more than the exec's output window and pipe
+      await runtime.images.remove(`${reg.host}/test/bounds-base:v1`);
+      await assert.rejects(box.commit(`${ref}-2`), (e: unknown) => BoxliteError.is(e) && e.code === 'Image' && /is no longer in the image store/.test(e.message) && /pull the box's image again/.test(e.message));
+      const left = await sh(box, 'cat /proc/[0-9]*/comm');
+      assert.doesNotMatch(left.stdout, /^init$/m, 'the agent\'s fs.changes child (the agent is /init) was ended');
       assert.equal(box.info().status.toString(), 'running', 'the commit started the box');
     } finally {
       await runtime.remove(box.id.asStr(), true);
