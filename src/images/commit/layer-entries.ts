@@ -7,6 +7,11 @@ import { ArchiveChecker, type PackHeader } from '../../files/tar-check.js';
 import type { ExtractLimits } from '../../files/host-extract.js';
 import { OPAQUE, WHITEOUT_PREFIX } from '../unpack/whiteout.js';
 
+/** The longest name (or link target) fs.changes sends: its buffers are PATH_MAX. */
+const MAX_NAME_BYTES = 4096;
+/** All names of one commit together: 500 000 entries of 130 bytes on average. */
+const MAX_TOTAL_NAME_BYTES = 64 * 2 ** 20;
+
 /** The pax record fs.changes marks an opaque directory with. */
 export const OPAQUE_PAX = 'SCHILY.xattr.trusted.overlay.opaque';
 
@@ -19,6 +24,7 @@ const RESOLV_CONF = 'etc/resolv.conf';
 /** @internal The entries of one upper-directory tar, checked and converted in order. */
 export class LayerEntries {
   private readonly checker: ArchiveChecker;
+  private nameBytes = 0;
   /** What was dropped (device nodes, which a box's nodev root never opens), for the caller to report. */
   readonly dropped: string[] = [];
 
@@ -29,7 +35,13 @@ export class LayerEntries {
 
   /** The layer entries (zero, one or two) for the upper entry `h`; throws on names or types a layer must not get. */
   convert(h: Header): PackHeader[] {
+    // The checker keeps every name (for hard links and symlinks): bound what a hostile box can make it hold.
+    const [nameLen, linkLen] = [Buffer.byteLength(h.name), Buffer.byteLength(h.linkname ?? '')];
+    if (nameLen > MAX_NAME_BYTES || linkLen > MAX_NAME_BYTES) throw boxliteError('Portal', `${this.source} sent a tar entry whose name or link target is longer than ${MAX_NAME_BYTES} bytes, which fs.changes never sends; the guest is broken or hostile`);
+    this.nameBytes += nameLen + linkLen;
+    if (this.nameBytes > MAX_TOTAL_NAME_BYTES) throw boxliteError('Portal', `${this.source} sent more than ${MAX_TOTAL_NAME_BYTES / 2 ** 20} MiB of entry names; the stream was cut there (the guest is broken or hostile)`);
     const checked = this.checker.check(h);
+    if (checked.type === 'contiguous-file') checked.type = 'file';
     const name = checked.name.replace(/^\.\//, '').replace(/\/$/, '');
     if (name === '.' || name === '') return []; // the upper directory itself: not part of a layer
     const base = path.posix.basename(name);

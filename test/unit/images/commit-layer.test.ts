@@ -37,6 +37,13 @@ test('whiteouts (0/0 character devices) become .wh. files, opaque directories ge
     'directory:srv/x/', 'symlink:root/link', 'fifo:root/fifo',
   ]);
   assert.equal(e.bytes, 2);
+  assert.deepEqual(names(new LayerEntries('box X', limits), [h('./c', 'contiguous-file')]), ['file:c']);
+});
+
+test('all names of one commit together are bounded (the checker keeps them)', () => {
+  const e = new LayerEntries('box X', { maxBytes: 1000, maxFiles: 1_000_000 });
+  assert.throws(() => { for (let i = 0; i < 20_000; i++) e.convert(h(`./d/${String(i).padStart(4000, '0')}`, 'fifo')); },
+    (err: unknown) => BoxliteError.is(err) && err.code === 'Portal' && /more than 64 MiB of entry names/.test(err.message));
 });
 
 test('device nodes other than whiteouts and the agent\'s empty resolv.conf are left out', () => {
@@ -58,6 +65,8 @@ test('refuses what a hostile or odd box could use to change the image unseen', (
     [[h('./a', 'link', { linkname: './b' })], 'Portal', /hard link/],
     [[h('./l', 'symlink', { linkname: '/etc' }), h('./l/shadow')], 'Portal', /a symlink of the same archive/],
     [[h('./big', 'file', { size: 1001 })], 'InvalidArgument', /maxBytes.*CommitOptions/],
+    [[h(`./${'n'.repeat(5000)}`)], 'Portal', /longer than 4096 bytes/],
+    [[h('./l', 'symlink', { linkname: 'x'.repeat(9000) })], 'Portal', /longer than 4096 bytes/],
   ];
   for (const [headers, code, re] of cases) {
     const e = new LayerEntries('box X', limits);
