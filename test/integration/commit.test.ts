@@ -18,7 +18,13 @@ import { freePort, pushImage, registryUnavailable, startRegistry, type TestRegis
 const skip = registryUnavailable();
 let reg: TestRegistry;
 before(async () => { if (!skip) reg = await startRegistry('none'); });
-after(async () => { await reg?.close(); });
+after(async () => {
+  if (reg) { // the images this file pulled from its registry (the committed ones are removed by each test)
+    const store = new ImageStore({ homeDir: TEST_HOME });
+    for (const i of await store.list()) if (i.reference.startsWith(`${reg.host}/`)) await store.remove(i.reference).catch(() => undefined);
+  }
+  await reg?.close();
+});
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const boxlite = (...args: string[]): { code: number | null; stdout: string; stderr: string } => {
