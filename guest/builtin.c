@@ -17,7 +17,7 @@ static const struct {
 	{ "fs.tar-out", bi_tar_out }, { "fs.tar-in", bi_tar_in }, { "fs.read", bi_read },
 	{ "fs.write", bi_write },     { "fs.stat", bi_stat },     { "fs.list", bi_list },
 	{ "fs.mkdir", bi_mkdir },     { "fs.rm", bi_rm },         { "fs.rename", bi_rename },
-	{ "fs.watch", bi_watch },
+	{ "fs.watch", bi_watch },     { "fs.changes", bi_changes },
 };
 
 builtin_fn builtin_find(const char *name)
@@ -26,6 +26,11 @@ builtin_fn builtin_find(const char *name)
 		if (strcmp(table[i].name, name) == 0)
 			return table[i].fn;
 	return NULL;
+}
+
+int builtin_in_agent(const char *name)
+{
+	return strcmp(name, "fs.changes") == 0;
 }
 
 int bi_fail(int err, const char *fmt, ...)

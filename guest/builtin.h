@@ -14,6 +14,10 @@ typedef int (*builtin_fn)(int argc, char **argv);
 /* The builtin named name, or NULL. */
 builtin_fn builtin_find(const char *name);
 
+/* True for a builtin that runs in the agent's mount namespace with the agent's capabilities, as root (it reads
+ * the overlay's upper directory, which the box cannot see); every other builtin runs inside the box. */
+int builtin_in_agent(const char *name);
+
 /* Prints "<what>: <strerror(err)>" on stderr and returns err (at least 1). */
 int bi_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -47,6 +51,7 @@ int bi_mkdir(int argc, char **argv);
 int bi_rm(int argc, char **argv);
 int bi_rename(int argc, char **argv);
 int bi_watch(int argc, char **argv);
+int bi_changes(int argc, char **argv);
 
 /* mkdir -p of path's parents (not path itself); new directories get mode 0755 and o's ids. */
 int make_parents(const char *path, const struct owner *o);

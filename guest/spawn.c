@@ -116,7 +116,11 @@ static void child_main(const struct box *b, const struct msg *m, int status_fd, 
 	uint32_t pid = (uint32_t)getpid(); /* the pid as seen inside the box */
 	if (write(status_fd, &pid, sizeof pid) < 0)
 		_exit(126);
-	if (setns(b->ns_mnt, CLONE_NEWNS) != 0 || setns(b->ns_uts, CLONE_NEWUTS) != 0 ||
+	/* An agent-side builtin (the box's changes) stays in the agent's mount namespace, as root, with its capabilities. */
+	int in_agent = (m->u.exec.flags & EXEC_FLAG_BUILTIN) && builtin_in_agent(m->u.exec.argv[0]);
+	if (in_agent && m->u.exec.user[0])
+		child_fail(status_fd, STAGE_USER, EINVAL);
+	if ((!in_agent && setns(b->ns_mnt, CLONE_NEWNS) != 0) || setns(b->ns_uts, CLONE_NEWUTS) != 0 ||
 	    setns(b->ns_ipc, CLONE_NEWIPC) != 0)
 		child_fail(status_fd, STAGE_SETNS, errno);
 	if (setsid() < 0)
@@ -133,7 +137,7 @@ static void child_main(const struct box *b, const struct msg *m, int status_fd, 
 		child_fail(status_fd, STAGE_CHDIR, errno);
 	/* Box root is container root: Docker's capabilities (a user other than root loses even those at
 	 * setuid), so it cannot remount /proc/sys, load modules or ptrace its way to the agent. */
-	int rc = confine_caps(CONFINE_BOX_CAPS);
+	int rc = in_agent ? 0 : confine_caps(CONFINE_BOX_CAPS);
 	if (rc)
 		child_fail(status_fd, STAGE_CAPS, rc);
 	if (m->u.exec.user[0])

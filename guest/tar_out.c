@@ -1,7 +1,10 @@
 /* fs.tar-out: a file or directory tree of the box as a pax tar stream on stdout. Symlinks stay links;
- * sockets are skipped; a file that changes size while it is read is cut or padded to its recorded size. */
+ * sockets are skipped; a file that changes size while it is read is cut or padded to its recorded size.
+ * fs.changes: the same walk of the overlay's upper directory, raw (whiteouts stay 0/0 character devices), with
+ * each opaque directory marked by a pax record SCHILY.xattr.trusted.overlay.opaque=y; the host converts. */
 #define _GNU_SOURCE
 #include "builtin.h"
+#include "container.h"
 #include "tar.h"
 
 #include <dirent.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static void octal(char *field, size_t len, uint64_t v)
@@ -66,12 +70,17 @@ static void pad_block(uint64_t size)
 		out_write(zero, TAR_BLOCK - size % TAR_BLOCK);
 }
 
-/* Writes the header(s) of one entry: a pax header first when a field does not fit ustar. */
-static void write_header(const char *name, const struct stat *st, char type, const char *link, uint64_t size)
+/* Walking the overlay's upper directory (fs.changes) rather than a tree of the box. */
+static int upper_walk;
+
+/* Writes the header(s) of one entry: a pax header first when a field does not fit ustar, or for an opaque directory. */
+static void write_header(const char *name, const struct stat *st, char type, const char *link, uint64_t size, int opaque)
 {
 	static char pax[3 * 4200 + 256];
 	size_t plen = 0;
 	char num[48];
+	if (opaque)
+		plen = pax_record(pax, plen, sizeof pax, "SCHILY.xattr.trusted.overlay.opaque", "y");
 	if (!ascii_below(name, 100))
 		plen = pax_record(pax, plen, sizeof pax, "path", name);
 	if (link && !ascii_below(link, 100))
@@ -156,6 +165,43 @@ static int write_body(int fd, const char *name, uint64_t size)
 	return 0;
 }
 
+/* Whether the upper directory fd is opaque (trusted.overlay.opaque "y"); a renamed directory (redirect) is refused,
+ * since its contents would come from elsewhere in the image. */
+static int overlay_dir_state(int fd, const char *name, int *opaque)
+{
+	char v[8];
+	ssize_t n = fgetxattr(fd, "trusted.overlay.redirect", NULL, 0);
+	if (n >= 0)
+		return bi_fail(ENOTSUP, "%s is a renamed directory of the image (overlay redirect), which cannot be committed", name);
+	n = fgetxattr(fd, "trusted.overlay.opaque", v, sizeof v);
+	*opaque = n == 1 && v[0] == 'y';
+	if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != ERANGE)
+		return bi_fail(errno, "reading the overlay attributes of %s", name);
+	return 0;
+}
+
+/* Opens the regular file base of the upper directory for reading, or returns -errno (after saying why). The upper
+ * mount is not nodev in the agent's namespace and the box may swap a file for a device node between the stat and
+ * the open, so the path is opened O_PATH (which opens no device), checked to still be that regular file, and only
+ * then reopened for reading through /proc/self/fd. */
+static int open_upper_file(int dirfd, const char *base, const struct stat *seen, const char *name)
+{
+	int path_fd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (path_fd < 0)
+		return -bi_fail(errno, "%s", name);
+	struct stat now;
+	if (fstat(path_fd, &now) != 0 || !S_ISREG(now.st_mode) || now.st_ino != seen->st_ino) {
+		close(path_fd);
+		return -bi_fail(EAGAIN, "%s changed while the box's changes were read; commit again", name);
+	}
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", path_fd);
+	int fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	int e = errno;
+	close(path_fd);
+	return fd < 0 ? -bi_fail(e, "%s", name) : fd;
+}
+
 /* One entry (name in the archive; at, dirfd + base on disk), and its subtree. */
 static int emit(int dirfd, const char *base, const char *name)
 {
@@ -163,10 +209,14 @@ static int emit(int dirfd, const char *base, const char *name)
 	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return bi_fail(errno, "%s", name);
 	if (S_ISREG(st.st_mode)) {
-		int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = upper_walk ? open_upper_file(dirfd, base, &st, name) : openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return bi_fail(errno, "%s", name);
-		write_header(name, &st, '0', NULL, (uint64_t)st.st_size);
+			return upper_walk ? -fd : bi_fail(errno, "%s", name);
+		if (upper_walk && fgetxattr(fd, "trusted.overlay.metacopy", NULL, 0) >= 0) {
+			close(fd);
+			return bi_fail(ENOTSUP, "%s holds only metadata (overlay metacopy); its data is in the image", name);
+		}
+		write_header(name, &st, '0', NULL, (uint64_t)st.st_size, 0);
 		int rc = write_body(fd, name, (uint64_t)st.st_size);
 		close(fd);
 		return rc;
@@ -177,11 +227,11 @@ static int emit(int dirfd, const char *base, const char *name)
 		if (n < 0)
 			return bi_fail(errno, "%s", name);
 		link[n] = 0;
-		write_header(name, &st, '2', link, 0);
+		write_header(name, &st, '2', link, 0, 0);
 		return 0;
 	}
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
-		write_header(name, &st, S_ISCHR(st.st_mode) ? '3' : S_ISBLK(st.st_mode) ? '4' : '6', NULL, 0);
+		write_header(name, &st, S_ISCHR(st.st_mode) ? '3' : S_ISBLK(st.st_mode) ? '4' : '6', NULL, 0, 0);
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -189,10 +239,18 @@ static int emit(int dirfd, const char *base, const char *name)
 	char dname[4097];
 	if (snprintf(dname, sizeof dname, "%s/", name) >= (int)sizeof dname)
 		return bi_fail(ENAMETOOLONG, "%s", name);
-	write_header(strcmp(name, ".") == 0 ? "./" : dname, &st, '5', NULL, 0);
 	int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return bi_fail(errno, "%s", name);
+	int opaque = 0;
+	if (upper_walk) {
+		int rc = overlay_dir_state(fd, name, &opaque);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+	}
+	write_header(strcmp(name, ".") == 0 ? "./" : dname, &st, '5', NULL, 0, opaque);
 	DIR *d = fdopendir(fd);
 	if (!d)
 		return bi_fail(errno, "%s", name);
@@ -218,6 +276,24 @@ int bi_tar_out(int argc, char **argv)
 	if (argc != 3 || !argv[2][0])
 		return bi_fail(EINVAL, "usage: fs.tar-out PATH TOP");
 	int rc = emit(AT_FDCWD, argv[1], argv[2]);
+	if (rc)
+		return rc;
+	static const uint8_t end[2 * TAR_BLOCK];
+	out_write(end, sizeof end);
+	out_flush();
+	return 0;
+}
+
+/* fs.changes: the upper directory of the box's overlay (what the box changed in its image), raw, as entry "." and
+ * "./..." beneath. Runs in the agent's mount namespace with the agent's capabilities (trusted.* xattrs need
+ * CAP_SYS_ADMIN); the box cannot reach that directory. */
+int bi_changes(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return bi_fail(EINVAL, "usage: fs.changes");
+	upper_walk = 1;
+	int rc = emit(AT_FDCWD, BOX_UPPER "/data", ".");
 	if (rc)
 		return rc;
 	static const uint8_t end[2 * TAR_BLOCK];

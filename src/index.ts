@@ -29,7 +29,7 @@ export { ExecStdin } from './runtime/exec-stdin.js';
 
 // Images (runtime.images)
 export type { ImageStore, PulledImage, ImageSummary, PruneOptions, PruneResult } from './images/index.js';
-export type { ImageConfig, ImageEvent, ImageOperationOptions, PullProgress, CredentialMap, RegistryCredential } from './images/index.js';
+export type { ImageConfig, ImageEvent, ImageOperationOptions, PullProgress, CredentialMap, RegistryCredential, CommitOptions, PushResult } from './images/index.js';
 
 // First-use progress (guest artifacts, rootfs disks)
 export type { ProgressEvent, ArtifactName } from './setup/progress.js';

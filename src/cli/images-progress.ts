@@ -1,4 +1,4 @@
-// Pull progress for the CLI: one cli-progress bar per layer on a terminal, a line per finished layer otherwise.
+// Pull and push progress for the CLI: one cli-progress bar per layer on a terminal, a line per finished layer otherwise.
 import cliProgress from 'cli-progress';
 import type { PullProgress } from '../images/index.js';
 
@@ -17,15 +17,15 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
-/** A progress view on `stream`: bars when it is a terminal, plain lines when not. */
-export function progressView(stream: NodeJS.WriteStream = process.stderr): ProgressView {
+/** A progress view on `stream`: bars when it is a terminal, plain lines (`<blob>: <doneWord>`) when not. */
+export function progressView(stream: NodeJS.WriteStream = process.stderr, doneWord = 'downloaded'): ProgressView {
   if (!stream.isTTY) {
     const done = new Set<string>();
     return {
       update: (p) => {
         if (p.bytesDone < p.bytesTotal || done.has(p.layer)) return;
         done.add(p.layer);
-        stream.write(`${p.layer.slice(7, 19)}: ${p.cached ? 'already stored' : 'downloaded'} (${formatBytes(p.bytesTotal)})\n`);
+        stream.write(`${p.layer.slice(7, 19)}: ${p.cached ? 'already stored' : doneWord} (${formatBytes(p.bytesTotal)})\n`);
       },
       stop: () => undefined,
     };

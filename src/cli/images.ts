@@ -1,9 +1,10 @@
-// `boxlite images ls|pull|rm|prune|load` (and `boxlite pull`): the image store from the command line, a thin layer over ImageStore.
+// `boxlite images ls|pull|push|rm|prune|load` (and `boxlite pull`): the image store from the command line, a thin layer over ImageStore.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ImageStore, prepareImageRootfs, type ImageEvent } from '../images/index.js';
 import { resolveHomeDir } from '../runtime/options.js';
 import { formatBytes, progressView } from './images-progress.js';
+import { registerPush } from './push.js';
 
 /** What `images` needs from the rest of the CLI. */
 export interface ImagesCliOptions {
@@ -17,7 +18,7 @@ const repeat = (v: string, acc: string[]): string[] => [...acc, v];
 
 /** Adds the `images` command and its subcommands, and the top-level `pull`. */
 export function registerImages(program: Command, opts: ImagesCliOptions): void {
-  const images = program.command('images').description('list, pull, remove, prune and load OCI images');
+  const images = program.command('images').description('list, pull, push, remove, prune and load OCI images');
   const store = (flags: Partial<StoreFlags> = {}): ImageStore => new ImageStore({
     homeDir: resolveHomeDir(program.opts<{ home?: string }>().home),
     imageRegistries: flags.registry ?? [],
@@ -51,6 +52,8 @@ export function registerImages(program: Command, opts: ImagesCliOptions): void {
       .option('--no-disk', 'only download; do not unpack and build the disk')
       .action((reference: string, flags: StoreFlags & { disk: boolean }) => pull(store(flags), reference, flags.disk, warn));
   }
+
+  registerPush(program, images);
 
   images.command('rm').alias('remove')
     .description('remove images (their disks stay until prune)')

@@ -2,6 +2,7 @@
 // The boxlite command line: a thin layer over the public API, one subcommand per file.
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
+import { registerCommit } from './commit.js';
 import { registerCreate } from './create.js';
 import { registerCp } from './cp.js';
 import { registerExec } from './exec.js';
@@ -14,6 +15,7 @@ import { registerPause } from './pause.js';
 import { registerArchive } from './archive.js';
 import { registerRun } from './run.js';
 import { registerSetup } from './setup.js';
+import { registerPush } from './push.js';
 import { openRuntime } from './shared.js';
 import { registerStats } from './stats.js';
 
@@ -34,6 +36,8 @@ registerStats(program);
 registerLogs(program);
 registerKeep(program);
 registerCp(program);
+registerCommit(program);
+registerPush(program);
 registerImages(program, {
   inUseDigests: async () => {
     const runtime = openRuntime(program);

@@ -19,7 +19,7 @@ export class ArchiveChecker {
   bytes = 0;
 
   /** `top`: the name every entry must be or be beneath ('.' = any); `source` names the box in errors. */
-  constructor(private readonly top: string, private readonly limits: ExtractLimits, private readonly source: string) {}
+  constructor(private readonly top: string, private readonly limits: ExtractLimits, private readonly source: string, private readonly limitsOption = 'CopyOutOptions') {}
 
   /** The header to pass on for `h` (only the fields that describe the entry, its name cleaned), or an error. */
   check(h: Header): PackHeader {
@@ -69,6 +69,6 @@ export class ArchiveChecker {
   }
 
   private limit(what: string): BoxliteError {
-    return boxliteError('InvalidArgument', `${this.source} sent ${what}; the stream was cut there: raise the limit in CopyOutOptions if the box is trusted with more`);
+    return boxliteError('InvalidArgument', `${this.source} sent ${what}; the stream was cut there: raise the limit in ${this.limitsOption} if the box is trusted with more`);
   }
 }

@@ -6,8 +6,12 @@ import { boxliteError, BoxliteError, guarded } from '../errors.js';
 import type { ImageConfig } from './config.js';
 import { diskPathFor, ensureImageDisk, sweepUnpackDirs } from './disk.js';
 import type { ImageOperationOptions } from './events.js';
+import { commitImage, type CommitInput } from './commit/commit-image.js';
+import type { CommitOptions } from './commit/options.js';
 import { loadArchive, loadLayout } from './local.js';
 import { pullFromRegistry } from './pull.js';
+import { pushToRegistry } from './push.js';
+import type { PushResult } from './push-result.js';
 import { recordComplete } from './record.js';
 import { resolveReference, validRegistryHost, validRegistryPrefix, type ImageReference } from './reference.js';
 import { RegistryClient } from './registry/client.js';
@@ -17,6 +21,8 @@ import { ContentStore } from './store/content-store.js';
 import { RefStore, type RefRecord } from './store/refs.js';
 
 export type { ImageConfig } from './config.js';
+export type { CommitOptions } from './commit/options.js';
+export type { PushResult } from './push-result.js';
 export type { ImageEvent, ImageOperationOptions, PullProgress } from './events.js';
 export type { CredentialMap, RegistryCredential } from './registry/credentials.js';
 /** @internal */
@@ -156,6 +162,44 @@ export class ImageStore {
     return undefined;
   }
 
+  /**
+   * Pushes the stored image `input` to the registry its reference names (as `docker push`): the blobs the registry
+   * lacks (a HEAD checks each; one a stored image of another repository of that registry has is mounted from there),
+   * then the manifest. Uses the runtime's `credentials`, `insecureRegistries` and
+   * `registryTimeoutMs` as pull does; progress per blob as pull's. NotFound when no such image is stored.
+   */
+  async push(input: string, opts: ImageOperationOptions = {}): Promise<PushResult> {
+    return guarded(`pushing ${JSON.stringify(input)}`, this.root, async () => {
+      const record = await this.stored(input, 'push');
+      const ref = resolveReference(record.reference)[0]!;
+      // Blobs of images stored from other repositories of the same registry can be mounted from there.
+      const others = (await this.refs.list()).flatMap((r) => {
+        const other = resolveReference(r.reference)[0]!;
+        return other.registry === ref.registry && other.repository !== ref.repository ? [{ repository: other.repository, blobs: new Set(blobsOf(r)) }] : [];
+      });
+      return pushToRegistry(this.content, this.client(ref.registry), ref, record, opts, (digest) => others.find((o) => o.blobs.has(digest))?.repository);
+    });
+  }
+
+  /** Records the stored image `input` under the reference `target` too (as `docker tag`); returns the new name's image. */
+  async tag(input: string, target: string): Promise<PulledImage> {
+    const record = await this.stored(input, 'tag');
+    const reference = resolveReference(target)[0]!;
+    if (reference.digest) throw boxliteError('InvalidArgument', `cannot tag ${record.reference} as ${JSON.stringify(target)}: a tag target must name a tag, not a digest`);
+    const tagged: RefRecord = { ...record, reference: reference.toString(), pulledAt: new Date().toISOString() };
+    await this.refs.put(tagged);
+    return toPulled(tagged, false);
+  }
+
+  /** The complete stored record for `input`, or NotFound saying how to get one. */
+  private async stored(input: string, verb: string): Promise<RefRecord> {
+    for (const ref of this.candidates(input)) {
+      const record = await this.completeRecord(ref.toString());
+      if (record) return record;
+    }
+    throw boxliteError('NotFound', `cannot ${verb} ${JSON.stringify(input)}: no such image in ${this.root} (tried ${this.candidates(input).map(String).join(', ')}); pull or commit it first (\`boxlite images ls\` lists them)`);
+  }
+
   /** Every recorded image. */
   async list(): Promise<ImageSummary[]> {
     const out: ImageSummary[] = [];
@@ -235,6 +279,13 @@ export class ImageStore {
   /** Loads an OCI image layout directory; `ref` tags it (and picks the image when the layout holds several). */
   async loadLayout(dir: string, ref?: string): Promise<PulledImage> {
     const record = await loadLayout(this.content, dir, ref);
+    await this.refs.put(record);
+    return toPulled(record, false);
+  }
+
+  /** @internal Records a committed image (see LiteBox.commit): the base image plus the layer `input.fill` writes. */
+  async commit(input: CommitInput, opts: CommitOptions): Promise<PulledImage> {
+    const record = await commitImage(this.content, input, opts);
     await this.refs.put(record);
     return toPulled(record, false);
   }

@@ -35,6 +35,8 @@ import type { NetworkPolicy } from '../vmm/network/policy.js';
 import { forkBox } from './fork.js';
 import { exportBox } from './box-export.js';
 import type { ForkOptions } from './call-options.js';
+import type { CommitOptions, ImageStore, PulledImage } from '../images/index.js';
+import { commitBox } from './box-commit.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -43,6 +45,8 @@ export interface BoxServices {
   store: BoxStore;
   lifecycle: BoxLifecycle;
   homeDir: string;
+  /** The runtime's image store (for commits). */
+  images: () => ImageStore;
 }
 
 /**
@@ -201,6 +205,26 @@ export class LiteBox implements AsyncDisposable {
   /** Extracts a tar stream into an existing directory of the box (as `docker cp - BOX:DIR`); owners as copyIn's. */
   async copyInTar(archive: AsyncIterable<Uint8Array>, guestDir: string, options?: CopyInOptions): Promise<void> {
     return this.guard('copying into', () => tarIn(this.fileHost(), this.fs, archive, guestDir, options));
+  }
+
+  /**
+   * Turns the box's filesystem changes into a new image `ref` in the runtime's image store (as `docker commit`): one
+   * layer over the box's image (files written, and whiteouts for those deleted), with the image's process defaults
+   * unless CommitOptions change them; `runtime.create({ rootfs: { image: ref } })` then uses it. Starts the box if it
+   * is not running; what is being written meanwhile may or may not be in the layer. Only boxes made from an image
+   * can be committed (Unsupported otherwise). What the box sends is checked and bounded (CommitOptions).
+   */
+  async commit(ref: string, options?: CommitOptions): Promise<PulledImage> {
+    return this.guard('committing', () => commitBox({
+      ...this.fileHost(),
+      unsupported: () => {
+        const options = JSON.parse(this.record('commit').optionsJson) as ResolvedBoxOptions;
+        return 'rootfsPath' in options.rootfs
+          ? `it was made from the directory ${options.rootfs.rootfsPath}, not an image; only image boxes can be committed (their changes are a layer over the image). Create the box from an image, or copy its files out with copyOut`
+          : undefined;
+      },
+      imageDigest: () => this.record('commit').imageDigest,
+    }, this.svc.images(), ref, options));
   }
 
   private fileHost(): FileHost {

@@ -250,7 +250,7 @@ export class BoxliteRuntime implements AsyncDisposable {
   }
 
   private handle(id: string, name: string | undefined): LiteBox {
-    return new LiteBox(BoxID.parse(id)!, name, { store: this.store, lifecycle: this.lifecycle, homeDir: this.homeDir });
+    return new LiteBox(BoxID.parse(id)!, name, { store: this.store, lifecycle: this.lifecycle, homeDir: this.homeDir, images: () => this.images });
   }
 
   private assertOpen(): void {

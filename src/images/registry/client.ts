@@ -116,15 +116,26 @@ export class RegistryClient {
     return { chunks: chunks(), url, offset: start };
   }
 
-  /** Sends a request with auth; answers one 401 by authenticating as its challenge asks, then retries once. */
-  private async send(method: string, path: string, repository: string, headers: Record<string, string>, signal?: AbortSignal): Promise<{ res: Response; url: string; deadline: Deadline }> {
-    const url = `${this.baseUrl}${path}`;
+  /**
+   * @internal Sends a request with auth; answers one 401 by authenticating as its challenge asks, then retries once.
+   * `target` is a path under the registry or a URL it gave (an upload location; auth goes only to the registry's own
+   * origin). `opts.body` is made anew for each attempt and may call `touch` as it is read (the deadline then counts
+   * from the last chunk sent); `opts.actions` is the token scope's (`pull`, or `pull,push`).
+   */
+  async send(method: string, target: string, repository: string, headers: Record<string, string>, signal?: AbortSignal,
+    opts: { body?: (touch: () => void) => Buffer | AsyncIterable<Uint8Array>; actions?: string } = {}): Promise<{ res: Response; url: string; deadline: Deadline }> {
+    const url = /^https?:\/\//.test(target) ? target : `${this.baseUrl}${target}`;
+    const actions = opts.actions ?? 'pull';
+    const ownOrigin = new URL(url).origin === new URL(this.baseUrl).origin;
     for (let attempt = 0; ; attempt++) {
       const deadline = new Deadline(this.timeoutMs, signal);
-      const auth = this.authHeader(repository);
+      const auth = ownOrigin ? this.authHeader(repository, actions) : undefined;
       let res: Response;
       try {
-        res = await fetch(url, { method, headers: { ...headers, ...(auth ? { Authorization: auth } : {}) }, signal: deadline.signal, redirect: 'follow' });
+        const body = opts.body?.(() => deadline.touch());
+        const init: RequestInit & { duplex?: 'half' } = { method, headers: { ...headers, ...(auth ? { Authorization: auth } : {}) }, signal: deadline.signal, redirect: 'follow' };
+        if (body) Object.assign(init, { body, ...(Buffer.isBuffer(body) ? {} : { duplex: 'half' }) });
+        res = await fetch(url, init);
       } catch (e) {
         deadline.clear();
         const hint = this.baseUrl.startsWith('https:')
@@ -132,31 +143,31 @@ export class RegistryClient {
           : 'check that it is up and listening';
         throw unreachableError(this.registry, method, url, e, deadline, hint);
       }
-      if (res.status !== 401 || attempt > 0) return { res, url, deadline };
+      if (res.status !== 401 || attempt > 0 || !ownOrigin) return { res, url, deadline };
       const header = res.headers.get('www-authenticate') ?? '';
       await res.body?.cancel().catch(() => undefined);
       deadline.clear();
-      await this.authenticate(parseChallenges(header), repository, url, method, signal);
+      await this.authenticate(parseChallenges(header), repository, actions, url, method, signal);
     }
   }
 
-  private scopeKey(repository: string): string {
-    return `repository:${repository}:pull`;
+  private scopeKey(repository: string, actions: string): string {
+    return `repository:${repository}:${actions}`;
   }
 
-  private authHeader(repository: string): string | undefined {
-    const token = this.tokens.get(this.scopeKey(repository));
+  private authHeader(repository: string, actions: string): string | undefined {
+    const token = this.tokens.get(this.scopeKey(repository, actions));
     if (token && token.expiresAt > Date.now()) return token.header;
     if (this.basic && this.credential) return basicHeader(this.credential);
     return undefined;
   }
 
   /** Answers a 401: fetches a Bearer token from the realm (anonymously or with the credential), or switches to Basic. */
-  private async authenticate(challenges: AuthChallenge[], repository: string, url: string, method: string, signal?: AbortSignal): Promise<void> {
+  private async authenticate(challenges: AuthChallenge[], repository: string, actions: string, url: string, method: string, signal?: AbortSignal): Promise<void> {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
     if (bearer?.params.realm) {
-      await this.fetchToken(bearer, repository, signal);
+      await this.fetchToken(bearer, repository, actions, signal);
       return;
     }
     if (basic) {
@@ -187,10 +198,10 @@ export class RegistryClient {
    * Gets a Bearer token from the challenge's realm: GET with Basic auth (or anonymously), or, for an identity
    * token, the OAuth2 refresh-token grant (POST) that Docker uses.
    */
-  private async fetchToken(challenge: AuthChallenge, repository: string, signal?: AbortSignal): Promise<void> {
+  private async fetchToken(challenge: AuthChallenge, repository: string, actions: string, signal?: AbortSignal): Promise<void> {
     const credential = await this.lookUpCredential();
     const realm = new URL(challenge.params.realm!);
-    const scopes = (challenge.params.scope ?? this.scopeKey(repository)).split(' ');
+    const scopes = (challenge.params.scope ?? this.scopeKey(repository, actions)).split(' ');
     const form = new URLSearchParams();
     if (credential?.identityToken) {
       form.set('grant_type', 'refresh_token');
@@ -230,14 +241,14 @@ export class RegistryClient {
       const token = typeof doc.token === 'string' && doc.token !== '' ? doc.token : doc.access_token;
       if (typeof token !== 'string' || token === '') throw registryError(`the token service ${url} for registry ${this.registry} answered without a token`, { registry: this.registry, method, url, status: res.status, unreachable: false });
       const ttlMs = Math.max(30, typeof doc.expires_in === 'number' && Number.isFinite(doc.expires_in) ? doc.expires_in : 60) * 1000;
-      this.tokens.set(this.scopeKey(repository), { header: `Bearer ${token}`, expiresAt: Date.now() + ttlMs - 5_000 });
+      this.tokens.set(this.scopeKey(repository, actions), { header: `Bearer ${token}`, expiresAt: Date.now() + ttlMs - 5_000 });
     } finally {
       deadline.clear();
     }
   }
 
-  /** An Image error for a non-2xx answer, with method, URL, status, a capped body and what to do. */
-  private async statusError(method: string, url: string, res: Response, repository: string, what: string): Promise<Error> {
+  /** @internal An Image error for a non-2xx answer, with method, URL, status, a capped body and what to do. */
+  async statusError(method: string, url: string, res: Response, repository: string, what: string): Promise<Error> {
     const body = await cappedBody(res);
     let hint = '';
     if (res.status === 404) hint = `; ${this.registry}/${repository} has no ${what}: check the name and tag`;

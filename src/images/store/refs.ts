@@ -22,7 +22,7 @@ export interface RefRecord {
   sizeBytes: number;
   /** ISO 8601 time of the last successful pull or load. */
   pulledAt: string;
-  source: 'registry' | 'archive' | 'layout';
+  source: 'registry' | 'archive' | 'layout' | 'commit';
 }
 
 /** Reads and writes ref records in `dir`. */
