@@ -76,8 +76,8 @@ describe('box.exec and box.sh', () => {
   it('aborting kills the command and rejects with an AbortError; an aborted signal runs nothing', async () => {
     const ac = new AbortController();
     const running = box.exec('sh', ['-c', 'echo $$ > /tmp/aborted.pid; exec sleep 300'], { signal: ac.signal });
-    // Abort once the command is known to run (its pid file exists).
-    while ((await box.exec('cat', ['/tmp/aborted.pid'])).exitCode !== 0) { /* poll */ }
+    // Abort once the command is known to run (its pid file holds its pid: the shell creates the file before it writes it).
+    while (!/^\d+$/.test(String((await box.exec('cat', ['/tmp/aborted.pid'])).stdout).trim())) { /* poll */ }
     ac.abort(new Error('user gave up'));
     await assert.rejects(running, (e: unknown) => isAbortError(e) && (e as DOMException & { cause?: Error }).cause?.message === 'user gave up');
     const pid = (await box.exec('cat', ['/tmp/aborted.pid'])).stdout.trim();
