@@ -2,6 +2,7 @@
 // The boxlite command line: a thin layer over the public API, one subcommand per file.
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
+import { registerClone } from './clone.js';
 import { registerCreate } from './create.js';
 import { registerCp } from './cp.js';
 import { registerExec } from './exec.js';
@@ -12,6 +13,7 @@ import { registerLs } from './ls.js';
 import { registerManage } from './manage.js';
 import { registerRun } from './run.js';
 import { registerSetup } from './setup.js';
+import { registerSnapshot } from './snapshot.js';
 import { openRuntime } from './shared.js';
 import { registerStats } from './stats.js';
 
@@ -30,6 +32,8 @@ registerStats(program);
 registerLogs(program);
 registerKeep(program);
 registerCp(program);
+registerSnapshot(program);
+registerClone(program);
 registerImages(program, {
   inUseDigests: async () => {
     const runtime = openRuntime(program);

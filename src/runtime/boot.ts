@@ -12,6 +12,7 @@ import type { HelperProcess } from '../vmm/helper-process.js';
 import type { BoxProcess } from '../state/box-processes.js';
 import type { BoxPaths } from './box-paths.js';
 import { buildUpperDisk } from './disks.js';
+import { writableDiskOf, type WritableDisk } from './disk-layers.js';
 import type { GuestCache } from './guest-cache.js';
 import { provideRootfsDisk } from './rootfs-disk.js';
 import type { TemplateStore } from './templates.js';
@@ -102,8 +103,11 @@ export interface BootRequest {
   guest: GuestCache;
 }
 
-/** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
-export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: readonly ResolvedVolume[] }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string): VmConfig {
+/**
+ * The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk (`upper`:
+ * raw, or a qcow2 overlay on its snapshots' layers; default the raw file of `paths`).
+ */
+export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: readonly ResolvedVolume[] }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string, upper?: WritableDisk): VmConfig {
   return {
     ...(shape.volumes?.length ? { volumes: shape.volumes.map((v) => ({ tag: v.tag, socketPath: paths.volumeSocket(v.tag) })) } : {}),
     cpus: shape.cpus, memoryMib: shape.memoryMib, accelerator,
@@ -111,7 +115,8 @@ export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: 
     portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket, networkSocketPath: paths.networkSocket,
     disks: [
       { name: 'base', path: baseDisk, readOnly: true },
-      { name: 'upper', path: paths.upperDisk, readOnly: false },
+      upper ? { name: 'upper', path: upper.path, readOnly: false, format: upper.format, ...(upper.backingFiles.length ? { backingFiles: upper.backingFiles } : {}) }
+        : { name: 'upper', path: paths.upperDisk, readOnly: false },
     ],
   };
 }
@@ -132,17 +137,21 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const baseDisk = image?.baseDiskPath ?? paths.baseDisk;
   timings.imagePrepareMs = t.lap();
 
-  if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
+  let upper = await writableDiskOf(paths);
+  if (!upper) {
+    await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
+    upper = { path: paths.upperDisk, format: 'raw', backingFiles: [] };
+  }
   // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
-  if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, image !== undefined || fs.statSync(baseDisk).nlink > 1);
+  if (req.jail?.uid !== undefined) giveDisks(req.jail, upper.path, baseDisk, image !== undefined || fs.statSync(baseDisk).nlink > 1);
   const guest = await req.guest.artifacts();
   const kernel: GuestKernel = { version: guest.kernelVersion, flavor: guest.kernelFlavor };
   timings.guestRootfsMs = t.lap();
 
   const accelerator = chooseAccelerator(req.options.accelerator);
   const noNetwork = req.network.egress.mode === 'none';
-  const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox, ...(noNetwork ? { networkSocketPath: undefined } : {}) };
-  if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.map((d) => d.path), config.consoleSocketPath]);
+  const config: VmConfig = { ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk, upper), sandbox: req.sandbox, ...(noNetwork ? { networkSocketPath: undefined } : {}) };
+  if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.flatMap((d) => [d.path, ...d.backingFiles ?? []]), config.consoleSocketPath]);
   const ports = await assignHostPorts(req.options.ports ?? []);
   const startMode: StartMode = { restored: false };
   // QEMU cannot save a VM with vhost-user devices, so boxes with volumes always boot.
@@ -309,13 +318,14 @@ export function describeExit(exit: VmExit): string {
 
 /**
  * Makes the box's disks usable by its jail's uid: its writable disk (and a base disk of its own) become that uid's;
- * an image's shared base disk, read-only in every jail, is made readable (its directory stays private).
+ * an image's shared base disk, read-only in every jail, is made readable (its directory stays private). The layers
+ * under a writable overlay are readable already (sealLayer: they may be shared with clones).
  */
-function giveDisks(jail: BoxJail, paths: BoxPaths, baseDisk: string, sharedBase: boolean): void {
+function giveDisks(jail: BoxJail, upperDisk: string, baseDisk: string, sharedBase: boolean): void {
   const uid = jail.uid!;
   const gid = jail.gid ?? uid;
-  fs.chownSync(paths.upperDisk, uid, gid);
-  fs.chmodSync(paths.upperDisk, 0o600);
+  fs.chownSync(upperDisk, uid, gid);
+  fs.chmodSync(upperDisk, 0o600);
   if (sharedBase) {
     if ((fs.statSync(baseDisk).mode & 0o004) === 0) fs.chmodSync(baseDisk, 0o644);
   } else {

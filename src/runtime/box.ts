@@ -32,6 +32,7 @@ import type { BufferExecOptions, CommandResult, ExecOptions, TextExecOptions } f
 import { publishedPort } from './published-port.js';
 import { explainProbeFailure, waitForPort, type WaitForPortOptions } from './wait-for-port.js';
 import type { NetworkPolicy } from '../vmm/network/policy.js';
+import { BoxSnapshots } from './snapshots.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -52,6 +53,7 @@ export interface BoxServices {
  */
 export class LiteBox implements AsyncDisposable {
   private files: BoxFs | undefined;
+  private disks: BoxSnapshots | undefined;
   /** @internal */
   constructor(readonly id: BoxID, readonly name: string | undefined, private readonly svc: BoxServices) {}
 
@@ -198,6 +200,15 @@ export class LiteBox implements AsyncDisposable {
   /** Extracts a tar stream into an existing directory of the box (as `docker cp - BOX:DIR`); owners as copyIn's. */
   async copyInTar(archive: AsyncIterable<Uint8Array>, guestDir: string, options?: CopyInOptions): Promise<void> {
     return this.guard('copying into', () => tarIn(this.fileHost(), this.fs, archive, guestDir, options));
+  }
+
+  /**
+   * The box's disk snapshots: `create(name)`, `list()`, `restore(name)`, `remove(name)`, made and used while the box
+   * is stopped. See BoxSnapshots.
+   */
+  get snapshots(): BoxSnapshots {
+    this.disks ??= new BoxSnapshots(this.id.asStr(), this.svc);
+    return this.disks;
   }
 
   private fileHost(): FileHost {

@@ -14,6 +14,7 @@ import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs } from './boot
 import type { BoxStageTimings } from './stage-timings.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
+import { currentUpper } from './disk-layers.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
 import { enforceEgress, networkStateOf, releaseEgress, type NetworkState } from './box-network.js';
@@ -467,14 +468,30 @@ export class BoxLifecycle {
     this.store.delete(boxId);
   }
 
-  // Runs `fn` holding the box's lock, waiting while another process holds it.
-  private async withLock(boxId: string, fn: (rec: BoxRecord) => Promise<void>): Promise<void> {
+  /**
+   * Runs `fn` on a box that is not running (disk snapshots, clones), holding its lock so that no start begins
+   * meanwhile: NotFound when the box is gone, InvalidState naming its status when it is not one of `allowed`.
+   */
+  async whileIdle<T>(boxId: string, what: string, allowed: ReadonlyArray<BoxRecord['status']>, fn: (rec: BoxRecord) => Promise<T>): Promise<T> {
+    const done = await this.withLock(boxId, async (rec) => {
+      if (!allowed.includes(rec.status)) {
+        const how = rec.status === 'running' || rec.status === 'stopping' ? '; stop it first (box.stop(), or `boxlite stop`)' : '';
+        throw boxliteError('InvalidState', `cannot ${what} box ${rec.id}: it is ${rec.status}, and this needs it ${allowed.join(' or ')}${how}`);
+      }
+      return { value: await fn(rec) };
+    });
+    if (!done) throw notFound(boxId, what);
+    return done.value;
+  }
+
+  // Runs `fn` holding the box's lock, waiting while another process holds it; undefined when the box is gone.
+  private async withLock<T>(boxId: string, fn: (rec: BoxRecord) => Promise<T>): Promise<T | undefined> {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       const rec = this.reconcile(this.store.get(boxId));
-      if (!rec) return;
+      if (!rec) return undefined;
       const locked = this.store.tryLock(boxId, this.me);
-      if (locked === undefined) return;
+      if (locked === undefined) return undefined;
       if (!locked) {
         if (Date.now() > deadline) throw busy(rec);
         await sleep(50);
@@ -482,9 +499,8 @@ export class BoxLifecycle {
       }
       try {
         const fresh = this.store.get(boxId);
-        if (!fresh) return;
-        await fn(fresh);
-        return;
+        if (!fresh) return undefined;
+        return await fn(fresh);
       } finally {
         this.store.unlock(boxId, this.me);
       }
@@ -546,7 +562,8 @@ export class BoxLifecycle {
   }
 
   private sparseDisk(boxId: string, options: ResolvedBoxOptions): SparseDisk {
-    return { boxId, path: this.paths(boxId).upperDisk, diskSizeGb: options.diskSizeGb };
+    const paths = this.paths(boxId);
+    return { boxId, path: currentUpper(paths)?.path ?? paths.upperDisk, diskSizeGb: options.diskSizeGb };
   }
 
   private vmAlive(rec: BoxRecord): boolean {

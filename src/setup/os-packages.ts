@@ -11,7 +11,7 @@ import type { StepOptions } from './types.js';
 export const KERNEL_BUILD_PACKAGES = ['bc', 'flex', 'bison', 'libelf-dev'] as const;
 
 /** The Debian packages setup installs. */
-export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables', ...KERNEL_BUILD_PACKAGES] as const;
+export const OS_PACKAGES = ['qemu-system-x86', 'qemu-utils', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables', ...KERNEL_BUILD_PACKAGES] as const;
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
@@ -22,6 +22,7 @@ export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap'] as const;
 /** Each needed tool and the package that provides it. */
 export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
+  { tool: 'qemu-img', pkg: 'qemu-utils' }, // disk snapshots and clones (vmm/qemu/img.ts)
   { tool: 'passt', pkg: 'passt' },
   { tool: 'musl-gcc', pkg: 'musl-tools' },
   { tool: 'mke2fs', pkg: 'e2fsprogs' },
