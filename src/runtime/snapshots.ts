@@ -132,9 +132,9 @@ async function infoOf(paths: BoxPaths, e: SnapshotEntry): Promise<SnapshotInfo> 
 /**
  * Folds layer `layer` into every file that reads through it (the disk, later layers), so it can go: each such file
  * is copied, the copy moved onto `layer`'s own backing file with what `layer` held copied in (qemu-img rebase), and
- * renamed onto the original. A file is either as before or merged, never half.
+ * renamed onto the original. A file is either as before or merged, never half. @internal (exported for its tests)
  */
-async function mergeIntoDependants(paths: BoxPaths, layer: string): Promise<void> {
+export async function mergeIntoDependants(paths: BoxPaths, layer: string): Promise<void> {
   const dir = paths.layersDir;
   const parent = layerFormat(layer) === 'qcow2' ? await backingOf(dir, path.join(dir, layer)) : undefined;
   for (const name of await fs.promises.readdir(dir)) {
