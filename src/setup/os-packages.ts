@@ -15,9 +15,9 @@ export const OS_PACKAGES = ['qemu-system-x86', 'qemu-utils', 'passt', 'musl-tool
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
- * server for the image tests, and debootstrap for the Python test image.
+ * server for the image tests, debootstrap for the Python test image, and xfsprogs for a filesystem with reflinks (disk snapshots).
  */
-export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap'] as const;
+export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap', 'xfsprogs'] as const;
 
 /** Each needed tool and the package that provides it. */
 export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [

@@ -11,6 +11,7 @@ import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { busyboxBox, sh, testRuntime } from '../helpers/boxes.js';
 import { fillDisk, smallDisk, smallDiskUnavailable } from '../helpers/small-disk.js';
+import { reflinkDisk, reflinkDiskUnavailable } from '../helpers/reflink-disk.js';
 
 const kept = { autoRemove: false, diskSizeGb: 1 } as const;
 const clones: LiteBox[] = [];
@@ -134,4 +135,25 @@ test('on a full host disk, snapshot and restore fail with a Storage error and le
   await box.snapshots.restore('a');
   assert.equal(await session(box, 'cat /root/f'), 'before\n');
   await runtime.remove(box.id.asStr());
+});
+
+test('on a filesystem with reflinks (XFS), snapshots and clones are reflinked raw disks', { skip: reflinkDiskUnavailable() }, async () => {
+  const home = reflinkDisk();
+  await using runtime = new BoxliteRuntime({ homeDir: home, snapshots: false });
+  const box = await runtime.create({ rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, ...kept });
+  await session(box, 'echo one > /root/f');
+  const a = await box.snapshots.create('a');
+  assert.equal(a.virtualSizeBytes, 1024 ** 3);
+  await session(box, 'echo two > /root/f');
+  const paths = new BoxPaths(home, box.id.asStr());
+  assert.ok(fs.existsSync(paths.upperDisk) && !fs.existsSync(paths.overlayUpperDisk), 'the disk is still one raw file');
+  await box.snapshots.restore('a');
+  assert.equal(await session(box, 'cat /root/f; echo three > /root/f'), 'one\n');
+  const clone = await runtime.clone(box.id.asStr());
+  assert.equal(await session(clone, 'cat /root/f; echo clone > /root/f'), 'three\n');
+  assert.equal(await session(box, 'cat /root/f'), 'three\n');
+  assert.equal(fs.existsSync(new BoxPaths(home, clone.id.asStr()).overlayUpperDisk), false, 'the clone\'s disk is a reflinked raw file');
+  await box.snapshots.remove('a');
+  assert.deepEqual(await box.snapshots.list(), []);
+  for (const b of [box, clone]) await runtime.remove(b.id.asStr());
 });

@@ -10,6 +10,7 @@ import { BoxPaths } from '../../../src/runtime/box-paths.js';
 import { cheapDiskCopy, freezeUpper, overlayInPlace, reflinkSupported } from '../../../src/runtime/disk-copy.js';
 import { chainOf, currentUpper, writableDiskOf } from '../../../src/runtime/disk-layers.js';
 import { mergeIntoDependants, sweepLayers } from '../../../src/runtime/snapshots.js';
+import { reflinkDisk, reflinkDiskUnavailable } from '../../helpers/reflink-disk.js';
 
 const noQemuImg = (() => {
   try { execFileSync('qemu-io', ['--version'], { stdio: 'ignore' }); return undefined; } catch { return 'qemu-img/qemu-io are not installed (qemu-utils; `npx boxlite setup` installs it)'; }
@@ -34,8 +35,8 @@ function write(paths: BoxPaths, n: number, byte: number): void {
   execFileSync('qemu-io', ['-f', upper.format, '-c', `write -P ${byte} ${n * KIB64} ${KIB64}`, upper.path], { stdio: 'ignore' });
 }
 
-function newBox(id: string): BoxPaths {
-  const paths = new BoxPaths(home, id);
+function newBox(id: string, at = home): BoxPaths {
+  const paths = new BoxPaths(at, id);
   fs.mkdirSync(paths.dir, { recursive: true });
   return paths;
 }
@@ -88,4 +89,25 @@ test('the sweep finishes an interrupted switch and drops temp files, but keeps e
   assert.deepEqual(fs.readdirSync(box.layersDir).sort(), [l1, 'upper.qcow2'].sort());
   assert.equal(fs.existsSync(box.upperDisk), false);
   assert.deepEqual(view(box), [0x11, 0, 0, 0]);
+});
+
+test('with reflinks (XFS): snapshots and copies are reflinked raw files, no overlays', { skip: noQemuImg ?? reflinkDiskUnavailable() }, async () => {
+  const xfs = reflinkDisk();
+  const box = newBox('BOX4', xfs);
+  assert.equal(await reflinkSupported(box.dir), true);
+  fs.writeFileSync(box.upperDisk, Buffer.alloc(4 * KIB64));
+  write(box, 0, 0x11);
+  const l1 = await freezeUpper(box);
+  assert.match(l1, /\.raw$/);
+  assert.deepEqual(currentUpper(box), { path: box.upperDisk, format: 'raw' }, 'the disk stays the raw file');
+  write(box, 1, 0x22);
+  await overlayInPlace(box, l1);
+  assert.deepEqual(currentUpper(box), { path: box.upperDisk, format: 'raw' });
+  assert.deepEqual(view(box), [0x11, 0, 0, 0]);
+  const copy = newBox('BOX5', xfs);
+  await cheapDiskCopy(box, copy);
+  write(copy, 2, 0x33);
+  assert.deepEqual(view(copy), [0x11, 0, 0x33, 0]);
+  assert.deepEqual(view(box), [0x11, 0, 0, 0]);
+  assert.equal(fs.existsSync(copy.overlayUpperDisk), false);
 });
