@@ -7,7 +7,7 @@ import { cheapDiskCopy } from './disk-copy.js';
 import { BoxID, ContainerID } from './ids.js';
 import type { BoxLifecycle } from './lifecycle.js';
 import { validateBoxName } from './options.js';
-import { sweepLayers } from './snapshots.js';
+import { sweepLayers } from './layer-upkeep.js';
 
 /**
  * Clones box `sourceId` (stopped or configured, held under its lock meanwhile) into a new Configured box named

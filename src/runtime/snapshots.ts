@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boxliteError, guarded } from '../errors.js';
 import { readQcow2Header } from '../vmm/qemu/qcow2.js';
-import { rebaseOverlay } from '../vmm/qemu/img.js';
 import { throwIfAborted } from '../util/abort.js';
 import type { BoxLifecycle } from './lifecycle.js';
 import type { BoxPaths } from './box-paths.js';
-import { backingOf, chainOf, currentUpper, layerChain, layerFormat } from './disk-layers.js';
-import { freezeUpper, overlayInPlace, sealLayer, syncDir, tempBeside } from './disk-copy.js';
+import { currentUpper, layerFormat } from './disk-layers.js';
+import { freezeUpper, overlayInPlace } from './disk-copy.js';
+import { mergeIntoDependants, sweepLayers } from './layer-upkeep.js';
 import { readIndex, validateSnapshotName, writeIndex, type SnapshotEntry } from './snapshot-index.js';
 
 /** A disk snapshot of a box, as `box.snapshots.list()` shows it. */
@@ -127,49 +127,4 @@ async function infoOf(paths: BoxPaths, e: SnapshotEntry): Promise<SnapshotInfo> 
   const st = await fs.promises.stat(file);
   const virtualSizeBytes = layerFormat(e.layer) === 'raw' ? st.size : (await readQcow2Header(file)).virtualSizeBytes;
   return { name: e.name, createdAt: new Date(e.createdAtMs), sizeBytes: st.blocks * 512, virtualSizeBytes };
-}
-
-/**
- * Folds layer `layer` into every file that reads through it (the disk, later layers), so it can go: each such file
- * is copied, the copy moved onto `layer`'s own backing file with what `layer` held copied in (qemu-img rebase), and
- * renamed onto the original. A file is either as before or merged, never half. @internal (exported for its tests)
- */
-export async function mergeIntoDependants(paths: BoxPaths, layer: string): Promise<void> {
-  const dir = paths.layersDir;
-  const parent = layerFormat(layer) === 'qcow2' ? await backingOf(dir, path.join(dir, layer)) : undefined;
-  for (const name of await fs.promises.readdir(dir)) {
-    if (name !== path.basename(paths.overlayUpperDisk) && layerFormat(name) !== 'qcow2') continue;
-    const file = path.join(dir, name);
-    if (await backingOf(dir, file) !== layer) continue;
-    const tmp = tempBeside(file);
-    try {
-      await fs.promises.copyFile(file, tmp, fs.constants.COPYFILE_FICLONE);
-      await fs.promises.chmod(tmp, 0o600);
-      await rebaseOverlay(tmp, parent ? { name: parent, format: layerFormat(parent)! } : undefined);
-      if (name !== path.basename(paths.overlayUpperDisk)) await sealLayer(tmp);
-      await fs.promises.rename(tmp, file);
-    } finally {
-      await fs.promises.rm(tmp, { force: true });
-    }
-  }
-  await syncDir(dir);
-}
-
-/**
- * Deletes what no longer belongs in the box's layers dir: layers neither the disk nor a snapshot reads through,
- * temp files of an operation that did not finish (the caller holds the box's lock), and a raw disk left beside the
- * overlay that replaced it. Nothing is deleted when the index or a header cannot be read.
- */
-export async function sweepLayers(paths: BoxPaths): Promise<void> {
-  const dir = paths.layersDir;
-  if (!fs.existsSync(dir)) return;
-  const keep = new Set<string>();
-  const upper = currentUpper(paths);
-  if (upper?.format === 'qcow2') for (const p of await chainOf(dir, upper.path)) keep.add(path.basename(p));
-  for (const e of readIndex(dir)) for (const n of await layerChain(dir, e.layer)) keep.add(n);
-  for (const name of await fs.promises.readdir(dir)) {
-    if ((layerFormat(name) && !keep.has(name)) || name.includes('.tmp-')) await fs.promises.rm(path.join(dir, name), { force: true });
-  }
-  if (upper?.format === 'qcow2') await fs.promises.rm(paths.upperDisk, { force: true });
-  for (const name of await fs.promises.readdir(paths.dir)) if (name.startsWith(`${path.basename(paths.upperDisk)}.tmp-`)) await fs.promises.rm(path.join(paths.dir, name), { force: true });
 }

@@ -11,7 +11,7 @@ import type { StepOptions } from './types.js';
 export const KERNEL_BUILD_PACKAGES = ['bc', 'flex', 'bison', 'libelf-dev'] as const;
 
 /** The Debian packages setup installs. */
-export const OS_PACKAGES = ['qemu-system-x86', 'qemu-utils', 'passt', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables', ...KERNEL_BUILD_PACKAGES] as const;
+export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'qemu-utils', 'musl-tools', 'libc6-dev', 'e2fsprogs', 'xz-utils', 'zstd', 'busybox-static', 'make', 'gcc', 'patch', 'nftables', ...KERNEL_BUILD_PACKAGES] as const;
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry

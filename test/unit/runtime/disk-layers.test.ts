@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { BoxPaths } from '../../../src/runtime/box-paths.js';
 import { cheapDiskCopy, freezeUpper, overlayInPlace, reflinkSupported } from '../../../src/runtime/disk-copy.js';
 import { chainOf, currentUpper, writableDiskOf } from '../../../src/runtime/disk-layers.js';
-import { mergeIntoDependants, sweepLayers } from '../../../src/runtime/snapshots.js';
+import { mergeIntoDependants, sweepLayers } from '../../../src/runtime/layer-upkeep.js';
 import { reflinkDisk, reflinkDiskUnavailable } from '../../helpers/reflink-disk.js';
 
 const noQemuImg = (() => {
