@@ -475,8 +475,7 @@ export class BoxLifecycle {
   async whileIdle<T>(boxId: string, what: string, allowed: ReadonlyArray<BoxRecord['status']>, fn: (rec: BoxRecord) => Promise<T>): Promise<T> {
     const done = await this.withLock(boxId, async (rec) => {
       if (!allowed.includes(rec.status)) {
-        const how = rec.status === 'running' || rec.status === 'stopping' ? '; stop it first (box.stop(), or `boxlite stop`)' : '';
-        throw boxliteError('InvalidState', `cannot ${what} box ${rec.id}: it is ${rec.status}, and this needs it ${allowed.join(' or ')}${how}`);
+        throw boxliteError('InvalidState', `cannot ${what} box ${rec.id}: it is ${rec.status}, and this needs it ${allowed.join(' or ')}; stop it first (box.stop(), or \`boxlite stop\`)`);
       }
       return { value: await fn(rec) };
     });

@@ -35,6 +35,8 @@ const code = (c: string, ...patterns: RegExp[]) => (e: unknown): boolean => {
 
 test('snapshot, change, restore: the earlier file is back; a later snapshot holds only what changed', async () => {
   const box = await busyboxBox(kept);
+  // Jailed in a chroot (the default): the chain's lower files must be bound into the jail for QEMU to open them.
+  assert.ok(box.info().security.jailerEnabled && box.info().security.chrootEnabled);
   await session(box, 'echo one > /root/f; head -c 8388608 /dev/urandom > /root/big');
   const rawStart = box.stageTimings?.startMode;
   const a = await box.snapshots.create('a');
