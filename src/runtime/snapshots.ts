@@ -69,7 +69,14 @@ export class BoxSnapshots {
   async list(): Promise<SnapshotInfo[]> {
     return guarded(`listing the snapshots of box ${this.boxId}`, this.svc.homeDir, async () => {
       const paths = this.paths();
-      return Promise.all(readIndex(paths.layersDir).map((e) => infoOf(paths, e)));
+      // Read without the box's lock: a removal in another process may delete a layer between the index and its stat.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await Promise.all(readIndex(paths.layersDir).map((e) => infoOf(paths, e)));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+        }
+      }
     });
   }
 
