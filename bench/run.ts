@@ -2,6 +2,7 @@
 // BENCH_JAILER=0 skips the jailer section (standard vs development starts, the launcher supervisors' memory);
 // BENCH_ROOTFS=0 the rootfs-directory disk rows (BENCH_ROOTFS_MB sizes its tree, default 187); BENCH_FILES=0 the
 // copyIn/copyOut rows (BENCH_FILES_MB sizes the file, default 256; BENCH_FILES_RSS_MB the RSS-watched copyOut, default 1024);
+// BENCH_SNAPSHOTS=0 the disk snapshot rows (BENCH_SNAPSHOT_MB sizes the data written first, default 64);
 // BENCH_MANY=0 the boxes-at-once rows (BENCH_MANY=N starts N, default 20); BENCH_CONTAINERS=0 the container baselines
 // beside the snapshot start (`crun run` and, where podman is installed, `podman run --rm` of the same busybox rootfs);
 // BENCH_PAUSE=0 the pause/resume/fork rows (BENCH_FORKS sizes the fork, default 3).
@@ -25,6 +26,7 @@ import { manyBoxesRows } from './many.js';
 import { rootfsDiskRows } from './rootfs-disk.js';
 import { boxPss, pids, processesWith } from './procs.js';
 import { pauseForkRows } from './pause.js';
+import { diskSnapshotRows } from './disk-snapshots.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const EXECS = Number(process.env.BENCH_EXECS ?? 200);
@@ -40,6 +42,7 @@ const FILES = process.env.BENCH_FILES !== '0';
 const MANY_ROWS = process.env.BENCH_MANY !== '0';
 const CONTAINERS = process.env.BENCH_CONTAINERS !== '0';
 const PAUSE = process.env.BENCH_PAUSE !== '0';
+const SNAPSHOTS = process.env.BENCH_SNAPSHOTS !== '0';
 const homeDir = process.env.BOXLITE_HOME ?? path.join(os.homedir(), '.boxlite');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
   const coldPss = await idlePss(coldRuntime);
   const pauseRows = PAUSE ? await pauseForkRows(runtime, homeDir, shape, rootfs, ROUNDS, { restoredMs: median(restored), coldMs: median(cold), idlePssBytes: restoredPss }, row) : [];
   const rootfsRows = ROOTFS ? await rootfsDiskRows(runtime, shape, ROUNDS, row) : [];
+  const snapshotRows = SNAPSHOTS ? await diskSnapshotRows(runtime, shape, rootfs, ROUNDS, row) : [];
   const filesRows = FILES ? await fileCopyRows(runtime, shape, rootfs, row) : [];
   const manyRows = MANY_ROWS ? await manyBoxesRows(runtime, shape, rootfs, row) : [];
 
@@ -196,6 +200,7 @@ async function main(): Promise<void> {
     console.log(`   (${NETWORK_MB} MiB over HTTP from a server in a test network namespace: busybox wget in the box through passt; baseline: the host fetching the same from the same server)`);
   }
   for (const line of rootfsRows) console.log(line);
+  for (const line of snapshotRows) console.log(line);
   console.log(row(`idle box, PSS of all its processes`, `${(restoredPss / 1024 / 1024).toFixed(0)} MiB`, `${(coldPss / 1024 / 1024).toFixed(0)} MiB`, `${(restoredPss / coldPss).toFixed(2)}x`));
   console.log(`   (${IDLE_BOXES} boxes of ${shape.memoryMib} MiB at once, mean per box: restored from the snapshot, whose RAM file they share; baseline: booted cold, each with its own RAM)`);
   for (const line of pauseRows) console.log(line);

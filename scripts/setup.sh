@@ -7,8 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # 1. OS packages (the same lists as src/setup/os-packages.ts: OS_PACKAGES, then TEST_OS_PACKAGES for the test suite).
-packages=(qemu-system-x86 passt musl-tools libc6-dev e2fsprogs xz-utils zstd busybox-static make gcc patch bc flex bison libelf-dev)
-packages+=(docker-registry debootstrap)
+packages=(qemu-system-x86 qemu-utils passt musl-tools libc6-dev e2fsprogs xz-utils zstd busybox-static make gcc patch bc flex bison libelf-dev)
+packages+=(docker-registry debootstrap xfsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

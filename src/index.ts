@@ -15,6 +15,8 @@ export { LiteBox } from './runtime/box.js';
 export { BoxStatus } from './runtime/status.js';
 export type { BoxInfo, BoxState, PortInfo, StatusName as BoxStatusName } from './runtime/status.js';
 export type { BoxMetrics } from './runtime/metrics.js';
+export { BoxSnapshots } from './runtime/snapshots.js';
+export type { SnapshotCreateOptions, SnapshotInfo } from './runtime/snapshots.js';
 export type { BoxConfig, VolumeInfo } from './runtime/box-config.js';
 export type { BoxStageTimings, StageTimings, StartBreakdown, StartMode } from './runtime/stage-timings.js';
 export { BoxID, ContainerID } from './runtime/ids.js';

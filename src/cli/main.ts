@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { BoxliteError } from '../errors.js';
 import { registerCommit } from './commit.js';
+import { registerClone } from './clone.js';
 import { registerCreate } from './create.js';
 import { registerCp } from './cp.js';
 import { registerExec } from './exec.js';
@@ -16,6 +17,7 @@ import { registerArchive } from './archive.js';
 import { registerRun } from './run.js';
 import { registerSetup } from './setup.js';
 import { registerPush } from './push.js';
+import { registerSnapshot } from './snapshot.js';
 import { openRuntime } from './shared.js';
 import { registerStats } from './stats.js';
 
@@ -38,6 +40,8 @@ registerKeep(program);
 registerCp(program);
 registerCommit(program);
 registerPush(program);
+registerSnapshot(program);
+registerClone(program);
 registerImages(program, {
   inUseDigests: async () => {
     const runtime = openRuntime(program);

@@ -12,6 +12,7 @@ import type { HelperProcess } from '../vmm/helper-process.js';
 import type { BoxProcess } from '../state/box-processes.js';
 import type { BoxPaths } from './box-paths.js';
 import { buildUpperDisk } from './disks.js';
+import { writableDiskOf, type WritableDisk } from './disk-layers.js';
 import type { GuestCache } from './guest-cache.js';
 import { provideRootfsDisk } from './rootfs-disk.js';
 import type { TemplateStore } from './templates.js';
@@ -110,8 +111,11 @@ export interface BootRequest {
   resume?: { saved: SavedVm; ports: PortForward[] };
 }
 
-/** The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk. */
-export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: readonly ResolvedVolume[] }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string): VmConfig {
+/**
+ * The VM of a box: its shape, the guest kernel, the box's sockets, the base disk and the box's writable disk (`upper`:
+ * raw, or a qcow2 overlay on its snapshots' layers; default the raw file of `paths`).
+ */
+export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: readonly ResolvedVolume[] }, accelerator: Accelerator, guest: { kernelPath: string; initrdPath: string }, paths: BoxPaths, baseDisk: string, upper?: WritableDisk): VmConfig {
   return {
     ...(shape.volumes?.length ? { volumes: shape.volumes.map((v) => ({ tag: v.tag, socketPath: paths.volumeSocket(v.tag) })) } : {}),
     cpus: shape.cpus, memoryMib: shape.memoryMib, accelerator,
@@ -119,7 +123,8 @@ export function boxVmConfig(shape: { cpus: number; memoryMib: number; volumes?: 
     portalSocketPaths: paths.portalSockets, consoleSocketPath: paths.consoleSocket, networkSocketPath: paths.networkSocket,
     disks: [
       { name: 'base', path: baseDisk, readOnly: true },
-      { name: 'upper', path: paths.upperDisk, readOnly: false },
+      upper ? { name: 'upper', path: upper.path, readOnly: false, format: upper.format, ...(upper.backingFiles.length ? { backingFiles: upper.backingFiles } : {}) }
+        : { name: 'upper', path: paths.upperDisk, readOnly: false },
     ],
   };
 }
@@ -140,34 +145,36 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
   const baseDisk = image?.baseDiskPath ?? paths.baseDisk;
   timings.imagePrepareMs = t.lap();
 
-  if (req.resume && !fs.existsSync(paths.upperDisk)) {
-    throw boxliteError('Storage', `box ${req.boxId} is paused, but its disk ${paths.upperDisk} is missing; it cannot be resumed: stop or remove the box`);
-  }
   const guest = await req.guest.artifacts();
   const kernel: GuestKernel = { version: guest.kernelVersion, flavor: guest.kernelFlavor };
   const accelerator = chooseAccelerator(req.options.accelerator);
   const noNetwork = req.network.egress.mode === 'none';
+  const existing = await writableDiskOf(paths);
+  if (req.resume && !existing) {
+    throw boxliteError('Storage', `box ${req.boxId} is paused, but its disk (${paths.upperDisk} or ${paths.overlayUpperDisk}) is missing; it cannot be resumed: stop or remove the box`);
+  }
+  const upper: WritableDisk = existing ?? { path: paths.upperDisk, format: 'raw', backingFiles: [] };
   // Every box has a control socket: pause() and fork() save its VM over it.
   const config: VmConfig = {
-    ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk), sandbox: req.sandbox, controlSocketPath: paths.controlSocket,
+    ...boxVmConfig(req.options, accelerator.accelerator, guest, paths, baseDisk, upper), sandbox: req.sandbox, controlSocketPath: paths.controlSocket,
     ...(noNetwork ? { networkSocketPath: undefined } : {}),
   };
   // A box's first start may begin mounted: from the template of its shape and root filesystem, its disk a copy.
-  const freshUpper = !fs.existsSync(paths.upperDisk);
+  const freshUpper = existing === undefined;
   const mounted = freshUpper && req.templates && !config.volumes && !req.resume ? new MountedTemplates(req.templates, req.driver) : undefined;
   const mountedDir = mounted && await mounted.dirOf(config, { baseDisk, imageDigest: image?.digest, diskSizeGb: req.options.diskSizeGb });
   const mountedTemplate = mountedDir ? await mounted!.find(mountedDir, config.memoryMib) : undefined;
   const sharedBase = image !== undefined || fs.statSync(baseDisk).nlink > 1;
   const makeUpper = async (from: string | undefined): Promise<void> => {
     if (from) await copyDisk(from, paths.upperDisk);
-    else if (!fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
+    else if (freshUpper && !fs.existsSync(paths.upperDisk)) await buildUpperDisk(paths.upperDisk, req.options.diskSizeGb);
     // A base disk linked from the cache (more than one name) is shared: it is never given to one box's uid.
-    if (req.jail?.uid !== undefined) giveDisks(req.jail, paths, baseDisk, sharedBase);
+    if (req.jail?.uid !== undefined) giveDisks(req.jail, upper.path, baseDisk, sharedBase);
     else if (from) await fs.promises.chmod(paths.upperDisk, 0o600);
   };
   await makeUpper(mountedTemplate?.upperPath);
   timings.guestRootfsMs = t.lap();
-  if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.map((d) => d.path), config.consoleSocketPath]);
+  if (req.jail) checkReachableWithoutJail(req.jail, [config.kernelPath, config.initrdPath, ...config.disks.flatMap((d) => [d.path, ...d.backingFiles ?? []]), config.consoleSocketPath]);
   const ports = req.resume?.ports ?? await assignHostPorts(req.options.ports ?? []);
   if (req.resume) {
     const { saved } = req.resume;
@@ -387,13 +394,14 @@ export function describeExit(exit: VmExit): string {
 
 /**
  * Makes the box's disks usable by its jail's uid: its writable disk (and a base disk of its own) become that uid's;
- * an image's shared base disk, read-only in every jail, is made readable (its directory stays private).
+ * an image's shared base disk, read-only in every jail, is made readable (its directory stays private). The layers
+ * under a writable overlay are readable already (sealLayer: they may be shared with clones).
  */
-function giveDisks(jail: BoxJail, paths: BoxPaths, baseDisk: string, sharedBase: boolean): void {
+function giveDisks(jail: BoxJail, upperDisk: string, baseDisk: string, sharedBase: boolean): void {
   const uid = jail.uid!;
   const gid = jail.gid ?? uid;
-  fs.chownSync(paths.upperDisk, uid, gid);
-  fs.chmodSync(paths.upperDisk, 0o600);
+  fs.chownSync(upperDisk, uid, gid);
+  fs.chmodSync(upperDisk, 0o600);
   if (sharedBase) {
     if ((fs.statSync(baseDisk).mode & 0o004) === 0) fs.chmodSync(baseDisk, 0o644);
   } else {

@@ -1,16 +1,14 @@
 // The `.boxlite` export file: a tar of compressed, checksummed pieces (disks, saved VM) and, last, box.json naming them.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { boxliteError, messageOf } from '../errors.js';
 import type { SavedVmRecord } from './saved-vm.js';
-
-const run = promisify(execFile);
+import type { DiskFormat } from '../vmm/config.js';
+import { convertDisk, qcow2Info } from '../vmm/qemu/img.js';
 
 /** Bumped when the file's layout changes; an import refuses others with a clear message. */
 export const ARCHIVE_FORMAT = 1;
@@ -45,10 +43,11 @@ export interface ArchiveManifest {
   pieces: Partial<Record<PieceName, { bytes: number; sha256: string }>>;
 }
 
-/** A piece to pack: its name and the file it comes from. */
+/** A piece to pack: its name and the file it comes from (a disk: with its format, a qcow2 read with its chain). */
 export interface PieceSource {
   name: PieceName;
   file: string;
+  format?: DiskFormat;
 }
 
 /**
@@ -90,7 +89,7 @@ export async function writeArchive(target: string, work: string, sources: readon
 // One piece into its packed form.
 async function packPiece(s: PieceSource, packed: string): Promise<void> {
   if (ARCHIVE_PIECES[s.name] === 'disk') {
-    await qemuImg(['convert', '-q', '-c', '-f', 'raw', '-O', 'qcow2', s.file, packed], `packing the disk ${s.file}`);
+    await convertDisk({ path: s.file, format: s.format ?? 'raw' }, packed, 'qcow2', true);
     return;
   }
   await pipeline(fs.createReadStream(s.file, { highWaterMark: 1024 * 1024 }), zlib.createGzip({ level: 1 }), fs.createWriteStream(packed, { mode: 0o600 }));
@@ -100,19 +99,10 @@ async function packPiece(s: PieceSource, packed: string): Promise<void> {
 export async function unpackPiece(name: PieceName, packed: string, file: string): Promise<void> {
   if (ARCHIVE_PIECES[name] === 'disk') {
     // The piece came from another machine: it must be a plain qcow2 with no backing file, or it is refused.
-    const info = JSON.parse((await qemuImg(['info', '--output=json', '-f', 'qcow2', packed], `reading the disk ${name}`))) as { 'backing-filename'?: string; format?: string };
-    if (info.format !== 'qcow2' || info['backing-filename']) throw boxliteError('Storage', `the disk ${name} is not a self-contained qcow2 image; the export file is damaged or not one boxlite made`);
-    await qemuImg(['convert', '-q', '-f', 'qcow2', '-O', 'raw', packed, file], `unpacking the disk ${name}`);
+    const info = await qcow2Info(packed);
+    if (info.format !== 'qcow2' || info['backing-filename']) throw boxliteError('InvalidArgument', `the disk ${name} is not a self-contained qcow2 image; the export file is damaged or not one boxlite made`);
+    await convertDisk({ path: packed, format: 'qcow2' }, file, 'raw');
     return;
   }
   await pipeline(fs.createReadStream(packed), zlib.createGunzip(), fs.createWriteStream(file, { mode: 0o600 }));
-}
-
-async function qemuImg(args: string[], what: string): Promise<string> {
-  try {
-    return (await run('qemu-img', args, { maxBuffer: 1024 * 1024 })).stdout;
-  } catch (err) {
-    const why = (err as { stderr?: string }).stderr?.trim() || messageOf(err);
-    throw boxliteError(/No space/i.test(why) ? 'Storage' : 'Engine', `${what} failed: ${why}${(err as { code?: string }).code === 'ENOENT' ? '; install qemu-utils (`npx boxlite setup`)' : ''}`, err);
-  }
 }

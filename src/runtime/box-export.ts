@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION } from '../portal/protocol.js';
 import type { BoxStore } from '../state/box-store.js';
 import { ARCHIVE_FORMAT, ARCHIVE_PIECES, MANIFEST, unpackPiece, writeArchive, type ArchiveManifest, type PieceName, type PieceSource } from './box-archive.js';
 import { BoxPaths } from './box-paths.js';
+import { writableDiskOf } from './disk-layers.js';
 import { BoxID, ContainerID } from './ids.js';
 import type { BoxLifecycle } from './lifecycle.js';
 import { validateBoxName, type ResolvedBoxOptions } from './options.js';
@@ -39,7 +40,8 @@ export async function exportBox(svc: ArchiveServices, boxId: string, target: str
     const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
     const paths = new BoxPaths(svc.homeDir, rec.id);
     const sources: PieceSource[] = [];
-    if (fs.existsSync(paths.upperDisk)) sources.push({ name: 'upper.qcow2', file: paths.upperDisk });
+    const upper = await writableDiskOf(paths); // a raw file, or the overlay of its snapshots' chain: flattened
+    if (upper) sources.push({ name: 'upper.qcow2', file: upper.path, format: upper.format });
     if (fs.existsSync(paths.baseDisk)) sources.push({ name: 'base.qcow2', file: paths.baseDisk });
     else if ('image' in options.rootfs && rec.imageDigest) sources.push({ name: 'base.qcow2', file: await svc.lifecycle.imageBaseDisk(options.rootfs.image) });
     const saved = rec.status === 'paused' ? await new SavedVmFiles(paths.savedVm).open(rec.id, await savedVmQemu()) : undefined;

@@ -25,9 +25,13 @@ export class BoxPaths {
   }
 
   get baseDisk(): string { return path.join(this.dir, 'base.ext4'); }
+  /** The box's writable disk while it is one raw file (before any disk snapshot or clone). */
   get upperDisk(): string { return path.join(this.dir, 'upper.ext4'); }
   /** A paused box's saved VM (saved-vm.ts). */
   get savedVm(): string { return path.join(this.dir, 'saved'); }
+  /** Disk snapshots: the frozen read-only layers, their index, and the writable disk once it is a qcow2 overlay on them. */
+  get layersDir(): string { return path.join(this.dir, 'layers'); }
+  get overlayUpperDisk(): string { return path.join(this.layersDir, 'upper.qcow2'); }
   get consoleLog(): string { return path.join(this.dir, 'console.log'); }
   /** The domain rules the box's DNS forwarder follows, and its ready mark: root's, in the box dir. */
   get dnsRules(): string { return path.join(this.dir, 'dns-rules.json'); }

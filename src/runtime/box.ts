@@ -37,6 +37,7 @@ import { exportBox } from './box-export.js';
 import type { ForkOptions } from './call-options.js';
 import type { CommitOptions, ImageStore, PulledImage } from '../images/index.js';
 import { commitBox } from './box-commit.js';
+import { BoxSnapshots } from './snapshots.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -59,6 +60,7 @@ export interface BoxServices {
  */
 export class LiteBox implements AsyncDisposable {
   private files: BoxFs | undefined;
+  private disks: BoxSnapshots | undefined;
   /** @internal */
   constructor(readonly id: BoxID, readonly name: string | undefined, private readonly svc: BoxServices) {}
 
@@ -225,6 +227,15 @@ export class LiteBox implements AsyncDisposable {
       },
       imageDigest: () => this.record('commit').imageDigest,
     }, this.svc.images(), ref, options));
+  }
+
+  /**
+   * The box's disk snapshots: `create(name)`, `list()`, `restore(name)`, `remove(name)`, made and used while the box
+   * is stopped. See BoxSnapshots.
+   */
+  get snapshots(): BoxSnapshots {
+    this.disks ??= new BoxSnapshots(this.id.asStr(), this.svc);
+    return this.disks;
   }
 
   private fileHost(): FileHost {

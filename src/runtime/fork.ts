@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import type { BoxRecord, BoxStore } from '../state/box-store.js';
 import { BoxPaths } from './box-paths.js';
+import { writableDiskOf } from './disk-layers.js';
+import { convertDisk } from '../vmm/qemu/img.js';
 import { BoxID, ContainerID } from './ids.js';
 import type { BoxLifecycle } from './lifecycle.js';
 import { validateBoxName, type ResolvedBoxOptions } from './options.js';
@@ -37,7 +39,7 @@ export async function forkBox(svc: ForkServices, sourceId: string, opts: ForkOpt
   await fs.promises.mkdir(staging, { recursive: true, mode: 0o700 });
   const made: string[] = [];
   try {
-    const captured = await svc.lifecycle.capture(sourceId, staging, copyDisk);
+    const captured = await svc.lifecycle.capture(sourceId, staging, copyWritableDisk);
     let statePath = captured.statePath;
     let ramPath = captured.ramPath;
     let state = captured.record.state;
@@ -95,6 +97,17 @@ async function makeForkBox(svc: ForkServices, source: BoxRecord, options: Resolv
   await fs.promises.link(from.statePath, files.statePath);
   await fs.promises.link(from.ramPath, files.ramPath);
   await files.commit(from.record);
+}
+
+/**
+ * Copies a box's writable disk to the raw file `to`: a raw disk with `copyDisk`, an overlay with its snapshots' chain
+ * flattened into one (holes kept either way).
+ */
+export async function copyWritableDisk(paths: BoxPaths, to: string): Promise<void> {
+  const disk = await writableDiskOf(paths);
+  if (!disk) throw boxliteError('Storage', `box ${paths.boxId} has no disk (${paths.upperDisk} is missing)`);
+  if (disk.format === 'raw') await copyDisk(disk.path, to);
+  else await convertDisk(disk, to, 'raw');
 }
 
 /** Copies a box's disk cheaply: blocks shared where the filesystem can (reflink), holes kept either way. */

@@ -14,6 +14,7 @@ import { bootBox, BOOT_TIMEOUT_MS, describeExit, type ImageRootfs } from './boot
 import type { BoxStageTimings } from './stage-timings.js';
 import { BoxPaths, PORTAL_PORTS } from './box-paths.js';
 import { checkRoomToStart, type SparseDisk } from './disk-space.js';
+import { currentUpper } from './disk-layers.js';
 import { describeHelper, pollExit, type WatchedHelper } from './helper-watch.js';
 import { securityOf, type ResolvedBoxOptions } from './options.js';
 import { enforceEgress, networkStateOf, releaseEgress, type NetworkState } from './box-network.js';
@@ -280,7 +281,7 @@ export class BoxLifecycle {
    * `upperCopy` while the VM is stopped, so disk and memory agree); a paused box's saved VM is linked. The state
    * lands in `dir/stream` (RAM included) or, when the box's saved VM keeps its RAM in a file, `dir/state` + `dir/ram`.
    */
-  capture(boxId: string, dir: string, copyDisk: (from: string, to: string) => Promise<void>): Promise<CapturedVm> {
+  capture(boxId: string, dir: string, copyDisk: (from: BoxPaths, to: string) => Promise<void>): Promise<CapturedVm> {
     let out: CapturedVm | undefined;
     return this.withLock(boxId, async (rec) => {
       const options = JSON.parse(rec.optionsJson) as ResolvedBoxOptions;
@@ -290,7 +291,7 @@ export class BoxLifecycle {
       const upperCopy = `${dir}/upper.ext4`;
       if (rec.status === 'paused') {
         const saved = await new SavedVmFiles(paths.savedVm).open(rec.id, await savedVmQemu());
-        await copyDisk(paths.upperDisk, upperCopy);
+        await copyDisk(paths, upperCopy);
         const statePath = `${dir}/${saved.ramPath ? 'state' : 'stream'}`;
         await fs.promises.link(saved.statePath, statePath);
         if (saved.ramPath) await fs.promises.link(saved.ramPath, `${dir}/ram`);
@@ -302,7 +303,7 @@ export class BoxLifecycle {
       const statePath = `${dir}/stream`;
       const record = await saveSession(this.driver, session, statePath, {
         uid: jailRecordOf(rec)?.uid, keepRunning: true, shape: options, controlSocketPath: paths.controlSocket,
-        whileStopped: () => copyDisk(paths.upperDisk, upperCopy), networkDevice: hasNetworkDevice(rec),
+        whileStopped: () => copyDisk(paths, upperCopy), networkDevice: hasNetworkDevice(rec),
       });
       out = { rec, options, record, statePath, ramPath: undefined, upperCopy };
     }).then(() => {
@@ -562,10 +563,9 @@ export class BoxLifecycle {
 
   /** Runs `fn` on the box's current row holding its lock (NotFound, naming `op`, when the box is gone). */
   async withBoxLock<T>(boxId: string, op: string, fn: (rec: BoxRecord) => Promise<T>): Promise<T> {
-    let out: { value: T } | undefined;
-    await this.withLock(boxId, async (rec) => { out = { value: await fn(rec) }; });
-    if (!out) throw notFound(boxId, op);
-    return out.value;
+    const done = await this.withLock(boxId, async (rec) => ({ value: await fn(rec) }));
+    if (!done) throw notFound(boxId, op);
+    return done.value;
   }
 
   // An image box's base disk: the image's shared one, or the box's own when it came with it (an imported box).
@@ -582,14 +582,29 @@ export class BoxLifecycle {
     return (await this.prepareImage(ref)).baseDiskPath;
   }
 
-  // Runs `fn` holding the box's lock, waiting while another process holds it.
-  private async withLock(boxId: string, fn: (rec: BoxRecord) => Promise<void>): Promise<void> {
+  /**
+   * Runs `fn` on a box that is not running (disk snapshots, clones), holding its lock so that no start begins
+   * meanwhile: NotFound when the box is gone, InvalidState naming its status when it is not one of `allowed`.
+   */
+  async whileIdle<T>(boxId: string, what: string, allowed: ReadonlyArray<BoxRecord['status']>, fn: (rec: BoxRecord) => Promise<T>): Promise<T> {
+    const done = await this.withLock(boxId, async (rec) => {
+      if (!allowed.includes(rec.status)) {
+        throw boxliteError('InvalidState', `cannot ${what} box ${rec.id}: it is ${rec.status}, and this needs it ${allowed.join(' or ')}; stop it first (box.stop(), or \`boxlite stop\`)`);
+      }
+      return { value: await fn(rec) };
+    });
+    if (!done) throw notFound(boxId, what);
+    return done.value;
+  }
+
+  // Runs `fn` holding the box's lock, waiting while another process holds it; undefined when the box is gone.
+  private async withLock<T>(boxId: string, fn: (rec: BoxRecord) => Promise<T>): Promise<T | undefined> {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       const rec = this.reconcile(this.store.get(boxId));
-      if (!rec) return;
+      if (!rec) return undefined;
       const locked = this.store.tryLock(boxId, this.me);
-      if (locked === undefined) return;
+      if (locked === undefined) return undefined;
       if (!locked) {
         if (Date.now() > deadline) throw busy(rec);
         await sleep(50);
@@ -597,9 +612,8 @@ export class BoxLifecycle {
       }
       try {
         const fresh = this.store.get(boxId);
-        if (!fresh) return;
-        await fn(fresh);
-        return;
+        if (!fresh) return undefined;
+        return await fn(fresh);
       } finally {
         this.store.unlock(boxId, this.me);
       }
@@ -664,7 +678,8 @@ export class BoxLifecycle {
   }
 
   private sparseDisk(boxId: string, options: ResolvedBoxOptions): SparseDisk {
-    return { boxId, path: this.paths(boxId).upperDisk, diskSizeGb: options.diskSizeGb };
+    const paths = this.paths(boxId);
+    return { boxId, path: currentUpper(paths)?.path ?? paths.upperDisk, diskSizeGb: options.diskSizeGb };
   }
 
   private vmAlive(rec: BoxRecord): boolean {

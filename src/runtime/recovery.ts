@@ -38,7 +38,8 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
   const boxesDir = path.join(homeDir, 'boxes');
   for (const entry of safeReaddir(boxesDir)) {
     const dir = path.join(boxesDir, entry);
-    // A directory is made only after its row exists (at start), so one without a row is a leftover.
+    // A directory is made after its row exists (at start), or just before its row (a clone's, which holds its disk
+    // copy before the box may start), so one without a row for a minute is a leftover.
     if (!store.get(entry) && olderThan(dir, 60_000)) {
       fs.rmSync(dir, { recursive: true, force: true });
       report.cleaned.push(dir);

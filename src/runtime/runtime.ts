@@ -21,6 +21,7 @@ import { recover, type RecoveryReport } from './recovery.js';
 import type { BoxInfo } from './status.js';
 import type { CreateOptions } from './call-options.js';
 import { throwIfAborted } from '../util/abort.js';
+import { cloneBox } from './clone.js';
 
 /** Runtime-wide counters over the home dir (the spec's RuntimeMetrics). */
 export interface RuntimeMetrics {
@@ -175,6 +176,23 @@ export class BoxliteRuntime implements AsyncDisposable {
     this.assertOpen();
     const rec = this.lifecycle.reconcile(this.store.find(idOrName));
     return rec && this.handle(rec.id, rec.name);
+  }
+
+  /**
+   * Clones a stopped (or configured) box: a new Configured box named `name`, with the same options, whose disk
+   * starts as a copy of the source's that shares the unchanged blocks (a reflink, or qcow2 overlays on a frozen
+   * layer); the two then diverge independently. Snapshots are not copied. NotFound for no such box, InvalidState
+   * when it is running (stop it first), InvalidArgument or AlreadyExists for the name, Storage for a full disk.
+   */
+  async clone(idOrName: string, name?: string): Promise<LiteBox> {
+    return guarded(`cloning box ${JSON.stringify(idOrName)}`, this.homeDir, async () => {
+      this.assertOpen();
+      const rec = this.lifecycle.reconcile(this.store.find(idOrName));
+      if (!rec) throw boxliteError('NotFound', `cannot clone box ${JSON.stringify(idOrName)}: there is no box with that id or name`);
+      const made = await cloneBox(this.store, this.lifecycle, rec.id, name);
+      this.store.bump('boxes_created');
+      return this.handle(made.id, made.name);
+    });
   }
 
   /** Info of the box with this id or name, without a handle. */

@@ -67,7 +67,9 @@ export class TemplateStore {
   async key(config: VmConfig): Promise<string> {
     const shape: VmConfig = {
       ...config, tscKhz: 1, controlSocketPath: undefined, restoreFrom: undefined, sandbox: undefined, memoryFile: { path: '/ram', shared: false },
-      disks: config.disks.map((d) => ({ ...d, path: `/${d.name}` })),
+      // Templates are made on raw placeholders and the guest reads no disk before MOUNT: a box's writable disk may be
+      // a qcow2 chain (disk snapshots) and still restore its shape's template, so the format is no part of the key.
+      disks: config.disks.map((d) => ({ name: d.name, readOnly: d.readOnly, path: `/${d.name}` })),
       portalSocketPaths: config.portalSocketPaths.map((_, n) => `/portal${n}`), consoleSocketPath: '/console',
       networkSocketPath: config.networkSocketPath && '/net',
     };
@@ -193,7 +195,7 @@ export class TemplateStore {
         await fs.promises.writeFile(p, '');
         await fs.promises.truncate(p, PLACEHOLDER_BYTES);
         await own(p);
-        return { ...d, path: p };
+        return { name: d.name, readOnly: d.readOnly, path: p, format: 'raw' as const }; // placeholders are raw whatever the box's disk is
       }));
       const templateConfig: VmConfig = {
         ...config, disks, restoreFrom: undefined, sandbox: true, memoryFile: { path: tmpRam, shared: true },

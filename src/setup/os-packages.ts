@@ -15,14 +15,14 @@ export const OS_PACKAGES = ['qemu-system-x86', 'passt', 'qemu-utils', 'musl-tool
 
 /**
  * Debian packages only the test suite needs (installed by scripts/setup.sh, not by `boxlite setup`): a registry
- * server for the image tests, and debootstrap for the Python test image.
+ * server for the image tests, debootstrap for the Python test image, and xfsprogs for a filesystem with reflinks (disk snapshots).
  */
-export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap'] as const;
+export const TEST_OS_PACKAGES = ['docker-registry', 'debootstrap', 'xfsprogs'] as const;
 
 /** Each needed tool and the package that provides it. */
 export const OS_TOOLS: readonly { tool: string; pkg: string }[] = [
   { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
-  { tool: 'qemu-img', pkg: 'qemu-utils' }, // export and import pack disks as compressed qcow2 (box-archive.ts)
+  { tool: 'qemu-img', pkg: 'qemu-utils' }, // disk snapshots and clones (vmm/qemu/img.ts), export and import (box-archive.ts)
   { tool: 'passt', pkg: 'passt' },
   { tool: 'musl-gcc', pkg: 'musl-tools' },
   { tool: 'mke2fs', pkg: 'e2fsprogs' },

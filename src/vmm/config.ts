@@ -11,7 +11,17 @@ export interface DiskConfig {
   readonly name: string;
   readonly path: string;
   readonly readOnly: boolean;
+  /** The file's format: `raw` (the default) or `qcow2` (an overlay on a chain of read-only files, see backingFiles). */
+  readonly format?: DiskFormat;
+  /**
+   * The read-only files a qcow2 disk's chain opens (its backing file, that one's, ...), as absolute paths: a jailed
+   * VMM gets them read-only at the same places. The chain itself is named in the qcow2 headers.
+   */
+  readonly backingFiles?: readonly string[];
 }
+
+/** How a disk's bytes are stored in its file. */
+export type DiskFormat = 'raw' | 'qcow2';
 
 /** Everything the VMM driver needs to launch one VM. Paths are absolute. */
 export interface VmConfig {
@@ -88,7 +98,12 @@ export function validateVmConfig(c: VmConfig): VmConfig {
     if (!/^vol\d{1,2}$/.test(v.tag)) fail(`volume tag ${JSON.stringify(v.tag)} must be vol<n>`);
     if (!v.socketPath.startsWith('/') || v.socketPath.includes(',')) fail(`volume socket paths must be absolute and without commas, got ${JSON.stringify(v.socketPath)}`);
   }
-  for (const d of c.disks) if (!/^[a-z][a-z0-9-]{0,19}$/.test(d.name)) fail(`disk name ${JSON.stringify(d.name)} must match [a-z][a-z0-9-]{0,19}`);
+  for (const d of c.disks) {
+    if (!/^[a-z][a-z0-9-]{0,19}$/.test(d.name)) fail(`disk name ${JSON.stringify(d.name)} must match [a-z][a-z0-9-]{0,19}`);
+    if (d.format !== undefined && d.format !== 'raw' && d.format !== 'qcow2') fail(`disk ${d.name}'s format must be raw or qcow2, got ${JSON.stringify(d.format)}`);
+    if (d.backingFiles?.length && d.format !== 'qcow2') fail(`disk ${d.name} has backing files, so its format must be qcow2`);
+    for (const b of d.backingFiles ?? []) if (!b.startsWith('/') || /[\0\n\r]/.test(b)) fail(`backing files must be absolute paths without NUL or line breaks, got ${JSON.stringify(b)}`);
+  }
   for (const w of c.kernelArgs) if (/\s/.test(w) || w === '') fail(`kernel argument ${JSON.stringify(w)} must be one non-empty word`);
   if (!Number.isInteger(c.tscKhz) || c.tscKhz <= 0) fail(`tscKhz must be a positive integer, got ${c.tscKhz}`);
   return c;

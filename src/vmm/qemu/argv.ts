@@ -26,7 +26,7 @@ export function buildQemuArgv(c: VmConfig): string[] {
   // werror/rerror=report: a failed write or read (the host's disk is full) is the guest's I/O error. QEMU's default
   // for writes, enospc, pauses the whole VM instead, and a paused VM answers nothing while it still looks running.
   const disks = c.disks.flatMap((d) => [
-    '-drive', `if=none,id=${d.name},file=${d.path},format=raw,readonly=${d.readOnly ? 'on' : 'off'},discard=unmap,werror=report,rerror=report`,
+    '-drive', `if=none,id=${d.name},file=${d.path},format=${d.format ?? 'raw'},readonly=${d.readOnly ? 'on' : 'off'},discard=unmap,werror=report,rerror=report`,
     '-device', `virtio-blk-device,drive=${d.name},serial=${d.name}`,
   ]);
   return [

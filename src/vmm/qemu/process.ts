@@ -186,6 +186,7 @@ export function vmmFiles(config: VmConfig): VmmFiles {
   const serving = dirs([config.consoleSocketPath, ...config.portalSocketPaths, config.controlSocketPath]);
   return {
     readOnly: [config.kernelPath, config.initrdPath, ...config.disks.filter((d) => d.readOnly).map((d) => d.path),
+      ...config.disks.flatMap((d) => d.backingFiles ?? []), // a qcow2 chain's lower files: QEMU opens them read-only
       ...(config.memoryFile && !config.memoryFile.shared ? [config.memoryFile.path, ...(config.memoryFile.readOnlyShim ? [config.memoryFile.readOnlyShim] : [])] : [])],
     readWrite: [...config.disks.filter((d) => !d.readOnly).map((d) => d.path), ...(config.memoryFile?.shared ? [config.memoryFile.path] : [])],
     env: memoryFileEnv(config),

@@ -24,6 +24,8 @@ test('boxes of one shape share a template key; another shape, kernel or device l
   assert.match(key, /^[0-9a-f]{32}$/);
   assert.equal(await store.key(box('b')), key, 'file paths do not matter');
   assert.equal(await store.key({ ...box('b'), tscKhz: 2_599_998 }), key, 'nor the TSC reading');
+  const chained = { name: 'upper', path: '/h/boxes/b/layers/upper.qcow2', readOnly: false, format: 'qcow2' as const, backingFiles: ['/h/boxes/b/layers/x.raw'] };
+  assert.equal(await store.key({ ...box('b'), disks: [box('b').disks[0]!, chained] }), key, 'nor the writable disk\'s format (a snapshot chain)');
   assert.notEqual(await store.key({ ...box('a'), memoryMib: 512 }), key);
   assert.notEqual(await store.key({ ...box('a'), cpus: 2 }), key);
   assert.notEqual(await store.key({ ...box('a'), disks: box('a').disks.slice(0, 1) }), key);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { chooseAccelerator } from '../../../src/vmm/accel.js';
 import { validateVmConfig, type VmConfig } from '../../../src/vmm/config.js';
 import { buildQemuArgv, kernelCmdline } from '../../../src/vmm/qemu/argv.js';
-import { memoryFileEnv } from '../../../src/vmm/qemu/process.js';
+import { memoryFileEnv, vmmFiles } from '../../../src/vmm/qemu/process.js';
 
 const config: VmConfig = {
   cpus: 2, memoryMib: 512, accelerator: 'tcg', kernelPath: '/k/vmlinux', initrdPath: '/k/initrd.gz', kernelArgs: [],
@@ -14,6 +14,18 @@ const config: VmConfig = {
 const after = (argv: string[], flag: string): string[] => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]!] : []));
 
 describe('QEMU argv', () => {
+  it('opens a disk in the format it is given (raw by default), and gives a jailed QEMU a qcow2 chain\'s lower files read-only', () => {
+    const chained: VmConfig = { ...config, disks: [config.disks[0]!, { name: 'upper', path: '/b/layers/upper.qcow2', readOnly: false, format: 'qcow2', backingFiles: ['/b/layers/x.qcow2', '/b/layers/y.raw'] }] };
+    const drives = after(buildQemuArgv(validateVmConfig(chained)), '-drive');
+    assert.match(drives[0]!, /file=\/b\/base\.ext4,format=raw,readonly=on/);
+    assert.match(drives[1]!, /file=\/b\/layers\/upper\.qcow2,format=qcow2,readonly=off/);
+    const files = vmmFiles(chained);
+    assert.deepEqual(files.readWrite, ['/b/layers/upper.qcow2']);
+    for (const f of ['/b/base.ext4', '/b/layers/x.qcow2', '/b/layers/y.raw']) assert.ok(files.readOnly.includes(f), `${f} read-only`);
+    assert.throws(() => validateVmConfig({ ...chained, disks: [{ ...chained.disks[1]!, format: 'raw' }] }), /format must be qcow2/);
+    assert.throws(() => validateVmConfig({ ...chained, disks: [{ ...chained.disks[1]!, backingFiles: ['x.raw'] }] }), /absolute/);
+  });
+
   it('boots microvm with TCG, the kernel, and the TSC hint that prevents calibration hangs', () => {
     const argv = buildQemuArgv(config);
     assert.deepEqual(after(argv, '-M'), ['microvm,x-option-roms=off,isa-serial=on,rtc=on']);
