@@ -89,7 +89,7 @@ export async function writeArchive(target: string, work: string, sources: readon
 // One piece into its packed form.
 async function packPiece(s: PieceSource, packed: string): Promise<void> {
   if (ARCHIVE_PIECES[s.name] === 'disk') {
-    await convertDisk({ path: s.file, format: s.format ?? 'raw' }, packed, 'qcow2', true);
+    await convertDisk({ path: s.file, format: s.format ?? 'raw' }, packed, 'qcow2', { compress: true });
     return;
   }
   await pipeline(fs.createReadStream(s.file, { highWaterMark: 1024 * 1024 }), zlib.createGzip({ level: 1 }), fs.createWriteStream(packed, { mode: 0o600 }));

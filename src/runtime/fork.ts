@@ -107,7 +107,7 @@ export async function copyWritableDisk(paths: BoxPaths, to: string): Promise<voi
   const disk = await writableDiskOf(paths);
   if (!disk) throw boxliteError('Storage', `box ${paths.boxId} has no disk (${paths.upperDisk} is missing)`);
   if (disk.format === 'raw') await copyDisk(disk.path, to);
-  else await convertDisk(disk, to, 'raw');
+  else await convertDisk(disk, to, 'raw', { whileInUse: true }); // the source's QEMU, stopped, holds it
 }
 
 /** Copies a box's disk cheaply: blocks shared where the filesystem can (reflink), holes kept either way. */

@@ -107,3 +107,20 @@ test('exporting a running box is InvalidState', async () => {
   assert.equal(fs.existsSync(path.join(work, 'running.boxlite')), false);
   await box.stop();
 });
+
+test('a box whose disk has snapshots (a layered disk) forks and exports with its whole disk', async () => {
+  const rt = runtimeOn(freshHome('boxlite-export-layers-', homes));
+  const box = await rt.create(shape);
+  await out(box, 'echo before-snapshot > /root/a');
+  await box.stop();
+  await box.snapshots.create('first');
+  await out(box, 'echo after-snapshot > /root/b');
+  const [fork] = await box.fork();
+  assert.equal(await out(fork!, 'cat /root/a /root/b'), 'before-snapshot\nafter-snapshot', 'the fork reads through the snapshot\'s layer');
+  await box.stop();
+  const file = path.join(work, 'layered.boxlite');
+  await box.export(file);
+  const copy = await rt.import(file, 'layered-copy');
+  assert.equal(await out(copy, 'cat /root/a /root/b'), 'before-snapshot\nafter-snapshot', 'the export holds the flattened chain');
+  for (const b of [fork!, copy, box]) await rt.remove(b.id.asStr(), true);
+});

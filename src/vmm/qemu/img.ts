@@ -31,10 +31,11 @@ export async function rebaseOverlay(file: string, backing: Backing | undefined):
 
 /**
  * Writes the disk `from` (a raw file, or a qcow2 with its chain) as one self-contained file `to` in `toFormat`:
- * holes and zeros stay unallocated; `compress` makes a compressed qcow2 (an export).
+ * holes and zeros stay unallocated; `compress` makes a compressed qcow2 (an export); `whileInUse` reads a disk a
+ * stopped VM holds open (its writes flushed: a fork's source), past QEMU's image lock.
  */
-export async function convertDisk(from: { path: string; format: DiskFormat }, to: string, toFormat: DiskFormat, compress = false): Promise<void> {
-  await qemuImg(['convert', '-q', ...(compress ? ['-c'] : []), '-f', from.format, '-O', toFormat, from.path, to], `writing the disk ${from.path} to ${to}`);
+export async function convertDisk(from: { path: string; format: DiskFormat }, to: string, toFormat: DiskFormat, opts: { compress?: boolean; whileInUse?: boolean } = {}): Promise<void> {
+  await qemuImg(['convert', '-q', ...(opts.compress ? ['-c'] : []), ...(opts.whileInUse ? ['-U'] : []), '-f', from.format, '-O', toFormat, from.path, to], `writing the disk ${from.path} to ${to}`);
 }
 
 /** What qemu-img says of a qcow2 file (read as qcow2, never probed): its format and backing file, if any. */
