@@ -270,18 +270,24 @@ static int emit(int dirfd, const char *base, const char *name)
 	return rc;
 }
 
-/* fs.tar-out PATH TOP: PATH (not followed if a symlink) as entry TOP and, for a directory, TOP/... beneath. */
-int bi_tar_out(int argc, char **argv)
+/* A whole archive: PATH as entry TOP (and what is beneath), then the two zero blocks that end a tar. */
+static int emit_archive(const char *path, const char *top)
 {
-	if (argc != 3 || !argv[2][0])
-		return bi_fail(EINVAL, "usage: fs.tar-out PATH TOP");
-	int rc = emit(AT_FDCWD, argv[1], argv[2]);
+	int rc = emit(AT_FDCWD, path, top);
 	if (rc)
 		return rc;
 	static const uint8_t end[2 * TAR_BLOCK];
 	out_write(end, sizeof end);
 	out_flush();
 	return 0;
+}
+
+/* fs.tar-out PATH TOP: PATH (not followed if a symlink) as entry TOP and, for a directory, TOP/... beneath. */
+int bi_tar_out(int argc, char **argv)
+{
+	if (argc != 3 || !argv[2][0])
+		return bi_fail(EINVAL, "usage: fs.tar-out PATH TOP");
+	return emit_archive(argv[1], argv[2]);
 }
 
 /* fs.changes: the upper directory of the box's overlay (what the box changed in its image), raw, as entry "." and
@@ -293,11 +299,5 @@ int bi_changes(int argc, char **argv)
 	if (argc != 1)
 		return bi_fail(EINVAL, "usage: fs.changes");
 	upper_walk = 1;
-	int rc = emit(AT_FDCWD, BOX_UPPER "/data", ".");
-	if (rc)
-		return rc;
-	static const uint8_t end[2 * TAR_BLOCK];
-	out_write(end, sizeof end);
-	out_flush();
-	return 0;
+	return emit_archive(BOX_UPPER "/data", ".");
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
 import type { LiteBox } from '../runtime/box.js';
 import { awaitKeeperEnd, runningKeeper } from './keeper-end.js';
-import { findBox, openRuntime } from './shared.js';
+import { eachBox, findBox, openRuntime } from './shared.js';
 
 /** Adds `inspect`, `start`, `stop`, `restart` and `rm`. */
 export function registerManage(program: Command): void {
@@ -20,23 +20,7 @@ export function registerManage(program: Command): void {
       }
     });
 
-  const each = (verb: string, what: string, act: (box: LiteBox, homeDir: string) => Promise<void>): void => {
-    program.command(verb)
-      .description(what)
-      .argument('<boxes...>', 'box ids, id prefixes or names')
-      .action(async (ids: string[]) => {
-        const runtime = openRuntime(program);
-        try {
-          for (const id of ids) {
-            const box = await findBox(runtime, id);
-            await act(box, runtime.homeDir);
-            process.stdout.write(`${box.id}\n`);
-          }
-        } finally {
-          await runtime.close();
-        }
-      });
-  };
+  const each = (verb: string, what: string, act: (box: LiteBox, homeDir: string) => Promise<void>): void => eachBox(program, verb, what, act);
   each('start', 'start boxes', (box) => box.start());
   each('stop', 'stop boxes (graceful, then forced)', (box, home) => stopKept(box, home));
   each('restart', 'stop boxes, then start them again (their files stay; a command `run -d` started does not run again)', async (box, home) => {

@@ -1,27 +1,12 @@
 // `boxlite pause|resume|fork`: keeping a running box's memory, and continuing from it in new boxes.
 import type { Command } from 'commander';
 import { boxliteError } from '../errors.js';
-import { findBox, openRuntime } from './shared.js';
+import type { LiteBox } from '../runtime/box.js';
+import { eachBox, findBox, openRuntime } from './shared.js';
 
 /** Adds `pause`, `resume` and `fork`. */
 export function registerPause(program: Command): void {
-  const each = (verb: string, what: string, act: (box: Awaited<ReturnType<typeof findBox>>) => Promise<void>): void => {
-    program.command(verb)
-      .description(what)
-      .argument('<boxes...>', 'box ids, id prefixes or names')
-      .action(async (ids: string[]) => {
-        const runtime = openRuntime(program);
-        try {
-          for (const id of ids) {
-            const box = await findBox(runtime, id);
-            await act(box);
-            process.stdout.write(`${box.id}\n`);
-          }
-        } finally {
-          await runtime.close();
-        }
-      });
-  };
+  const each = (verb: string, what: string, act: (box: LiteBox) => Promise<void>): void => eachBox(program, verb, what, act);
   each('pause', 'pause boxes with their memory kept on disk (no CPU, no memory); `resume` continues them', (box) => box.pause());
   each('resume', 'resume paused boxes: their processes continue where they were', (box) => box.resume());
 

@@ -26,6 +26,25 @@ export async function findBox(runtime: BoxliteRuntime, idOrName: string): Promis
   return box;
 }
 
+/** Adds the command `verb BOX...`: `act` on each box in turn (each found by id, id prefix or name), printing its id. */
+export function eachBox(program: Command, verb: string, what: string, act: (box: LiteBox, homeDir: string) => Promise<void>): void {
+  program.command(verb)
+    .description(what)
+    .argument('<boxes...>', 'box ids, id prefixes or names')
+    .action(async (ids: string[]) => {
+      const runtime = openRuntime(program);
+      try {
+        for (const id of ids) {
+          const box = await findBox(runtime, id);
+          await act(box, runtime.homeDir);
+          process.stdout.write(`${box.id}\n`);
+        }
+      } finally {
+        await runtime.close();
+      }
+    });
+}
+
 /** `KEY=VALUE` → [KEY, VALUE]; a bare `KEY` takes this process's value. */
 export function splitEnv(kv: string): [string, string] {
   const i = kv.indexOf('=');

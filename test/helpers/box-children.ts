@@ -1,5 +1,6 @@
 // Test homes of their own and host processes that drive boxes in them (test/fixtures/box-process.ts), for tests
 // of several processes, owners that die and recovery.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,8 @@ import type { BoxProcess } from '../../src/state/box-processes.js';
 import { BoxStore } from '../../src/state/box-store.js';
 import { openStateDb } from '../../src/state/db.js';
 import { TEST_HOME } from './boxes.js';
+import type { LiteBox } from '../../src/runtime/box.js';
+import { busyboxRootfs } from '../fixtures/rootfs.js';
 
 /** The compiled box-process fixture. */
 export const BOX_CHILD = fileURLToPath(new URL('../fixtures/box-process.js', import.meta.url));
@@ -65,4 +68,21 @@ export async function cleanUpChildren(children: ChildProcess[], homes: string[])
     await rt.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** A busybox box shape kept when stopped, for tests on homes of their own. */
+export const KEPT_SHAPE = { rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, autoRemove: false };
+
+/** A runtime on `home`, pushed to `runtimes` to close at the end. */
+export function runtimeOn(home: string, runtimes: BoxliteRuntime[]): BoxliteRuntime {
+  const r = new BoxliteRuntime({ homeDir: home });
+  runtimes.push(r);
+  return r;
+}
+
+/** Runs a shell script in `box`, which must succeed; its stdout, trimmed. */
+export async function shOk(box: LiteBox, script: string): Promise<string> {
+  const r = await box.sh(script);
+  assert.equal(r.exitCode, 0, `\`${script}\` failed: ${String(r.stderr)}`);
+  return String(r.stdout).trim();
 }

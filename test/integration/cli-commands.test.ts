@@ -1,39 +1,15 @@
 // The docker-habit commands of the built CLI on real boxes: create, restart, ps, --json listings, inspect, stats, logs.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { processesNaming } from '../../src/state/process-identity.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { TEST_HOME } from '../helpers/boxes.js';
+import { boxlite, ok } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SMALL = ['--cpus', '1', '--memory', '256'];
-
-interface Ran { code: number | null; stdout: string; stderr: string; ms: number }
-
-// Runs `boxlite args…` on the test home; resolves with its exit code, output and duration.
-function boxlite(...args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const p = spawn(process.execPath, [MAIN, '--home', TEST_HOME, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    p.once('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
-  });
-}
-
-// `boxlite args…`, which must succeed; its stdout.
-async function ok(...args: string[]): Promise<string> {
-  const r = await boxlite(...args);
-  assert.equal(r.code, 0, `boxlite ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 const made: string[] = [];
 after(async () => {

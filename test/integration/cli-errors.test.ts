@@ -1,27 +1,14 @@
 // The boxlite command line on failures: errors name the flag or the box and what to do, with a non-zero exit.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isAlive, processStartTime } from '../../src/state/process-identity.js';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { TEST_HOME, testRuntime } from '../helpers/boxes.js';
+import { boxlite } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-// Runs `boxlite args…` on the test home; resolves with its exit code and output.
-function boxlite(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, '--home', TEST_HOME, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    p.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('boxlite errors', () => {
   it('hostile review #11: `boxlite run --cpus abc` names the flag and the value', async () => {

@@ -1,29 +1,8 @@
 // `boxlite snapshot create|ls|restore|rm` and `boxlite clone` of the built CLI on real boxes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { busyboxRootfs } from '../fixtures/rootfs.js';
-import { TEST_HOME } from '../helpers/boxes.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function boxlite(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, '--home', TEST_HOME, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    p.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await boxlite(...args);
-  assert.equal(r.code, 0, `boxlite ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
+import { boxlite, ok } from '../helpers/cli.js';
 
 const made: string[] = [];
 after(async () => {

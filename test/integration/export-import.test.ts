@@ -7,9 +7,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { BoxliteRuntime } from '../../src/runtime/runtime.js';
 import { BoxStatus } from '../../src/runtime/status.js';
-import type { LiteBox } from '../../src/runtime/box.js';
-import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { cleanUpChildren, freshHome } from '../helpers/box-children.js';
+import { KEPT_SHAPE, runtimeOn as keptRuntime, shOk } from '../helpers/box-children.js';
 
 const homes: string[] = [];
 const runtimes: BoxliteRuntime[] = [];
@@ -20,17 +19,9 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-const shape = { rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, autoRemove: false };
-function runtimeOn(home: string): BoxliteRuntime {
-  const r = new BoxliteRuntime({ homeDir: home });
-  runtimes.push(r);
-  return r;
-}
-const out = async (box: LiteBox, script: string): Promise<string> => {
-  const r = await box.sh(script);
-  assert.equal(r.exitCode, 0, `\`${script}\` failed: ${String(r.stderr)}`);
-  return String(r.stdout).trim();
-};
+const shape = KEPT_SHAPE;
+const runtimeOn = (home: string): BoxliteRuntime => keptRuntime(home, runtimes);
+const out = shOk;
 /** What is left of boxes in a home: rows, box directories, import staging. */
 const leftovers = async (rt: BoxliteRuntime): Promise<number> => (await rt.listInfo()).length
   + fs.readdirSync(path.join(rt.homeDir, 'boxes')).length + (fs.existsSync(path.join(rt.homeDir, 'imports')) ? fs.readdirSync(path.join(rt.homeDir, 'imports')).length : 0);

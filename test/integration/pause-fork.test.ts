@@ -12,8 +12,8 @@ import { BoxPaths } from '../../src/runtime/box-paths.js';
 import { BoxStatus } from '../../src/runtime/status.js';
 import { processesNaming } from '../../src/state/process-identity.js';
 import type { LiteBox } from '../../src/runtime/box.js';
-import { busyboxRootfs } from '../fixtures/rootfs.js';
 import { boxChild, cleanUpChildren, freshHome, recordedProcesses } from '../helpers/box-children.js';
+import { KEPT_SHAPE, runtimeOn as keptRuntime, shOk } from '../helpers/box-children.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const run = promisify(execFile);
@@ -25,17 +25,9 @@ after(async () => {
   await cleanUpChildren(children, homes);
 });
 
-const shape = { rootfs: { rootfsPath: busyboxRootfs() }, cpus: 1, memoryMib: 256, autoRemove: false };
-function runtimeOn(home: string): BoxliteRuntime {
-  const r = new BoxliteRuntime({ homeDir: home });
-  runtimes.push(r);
-  return r;
-}
-const out = async (box: LiteBox, script: string): Promise<string> => {
-  const r = await box.sh(script);
-  assert.equal(r.exitCode, 0, `\`${script}\` failed: ${String(r.stderr)}`);
-  return String(r.stdout).trim();
-};
+const shape = KEPT_SHAPE;
+const runtimeOn = (home: string): BoxliteRuntime => keptRuntime(home, runtimes);
+const out = shOk;
 /** A counter whose value lives only in the shell's memory, written out every 100 ms; returns its pid. */
 const startCounter = (box: LiteBox): Promise<string> =>
   out(box, "sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done' >/dev/null 2>&1 & echo $!");
