@@ -1,6 +1,7 @@
 // Host side of the portal: one connection to a guest agent, multiplexing requests and executions.
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollDelayMs } from '../util/poll-delay.js';
 import { BoxliteError, boxliteError, messageOf } from '../errors.js';
 import { ProtocolViolation, decodeGuestFrame, encodeHostMessage } from './codec.js';
 import { DEFAULT_DEADLINES, DeadlinePassed, startDeadline, type PortalDeadlines } from './deadlines.js';
@@ -86,7 +87,7 @@ export class PortalClient {
    * bounds the guest is held to (tests shorten them).
    */
   static async connect(socketPath: string, label: string, deadlineMs: number, abort?: AbortSignal, deadlines = DEFAULT_DEADLINES): Promise<PortalClient> {
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       try {
         const socket = await openSocket(socketPath);
         return new PortalClient(socket, label, deadlines);
@@ -95,7 +96,7 @@ export class PortalClient {
         if (Date.now() > deadlineMs) {
           throw boxliteError('Portal', `${label}: could not connect to the portal socket ${socketPath}: ${messageOf(err)}`, err);
         }
-        await sleep(10);
+        await sleep(pollDelayMs(attempt, 10));
       }
     }
   }

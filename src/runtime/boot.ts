@@ -197,11 +197,16 @@ export async function bootBox(req: BootRequest): Promise<BootedBox> {
       };
       timings.boxConfigMs = t.lap();
       const started = await launchAndMount(req, restoring, guest, ports, t, timings, RESTORE_TIMEOUT_MS, { hostname: boxHostname(req.boxId) });
+      mounted!.restoredFine(mountedTemplate);
       return { ...started, image, accelerator, kernel, ports, startMode: { restored: true, afterMount: true }, timings: timings as StageTimings };
     } catch (err) {
       const phase = typeof err === 'object' && err !== null ? failedPhase.get(err) : undefined;
       if (phase === undefined) throw err; // not the template's fault (a taken port, a helper that would not start)
-      await mounted!.discard(mountedTemplate, `restoring the mounted template ${mountedTemplate.dir} failed: ${messageOf(err)}`);
+      // A restore that only ran out of time (a busy host) keeps the template; one QEMU or the guest refused drops it.
+      const timedOut = BoxliteError.is(err) && err.cause instanceof DeadlinePassed;
+      const reason = `restoring the mounted template ${mountedTemplate.dir} ${timedOut ? 'timed out' : 'failed'}: ${messageOf(err)}`;
+      if (timedOut) mounted!.restoreTimedOut(mountedTemplate, reason);
+      else await mounted!.discard(mountedTemplate, reason);
       // The copied disk was mounted by the template's VM: the box starts over on a disk of its own.
       await fs.promises.rm(paths.upperDisk, { force: true });
       await makeUpper(undefined);
@@ -282,15 +287,22 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
       if (dns) {
         writeForwarderRules(paths.dnsRules, table, req.network.egress);
         fs.writeFileSync(paths.dnsResolvConf, `nameserver ${dns}\n`, { mode: 0o644 });
-        helpers.push({ kind: 'dns', process: await startDnsForwarder({ listen: dns, readyFile: paths.dnsReady, rulesFile: paths.dnsRules, detached: req.options.detach, onSpawn: recorder('dns', paths.dnsRules) }) });
       }
-      // The policy is in force before passt can send anything.
-      enforceEgress(req.homeDir, req.boxId, req.network.uid, req.network.egress, dns);
-      const network = await startNetwork({
-        socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket),
-        ...(jail ? { jail } : {}), ...(req.network.uid !== undefined ? { uid: req.network.uid } : {}), ...(dns ? { resolvConf: paths.dnsResolvConf } : {}),
-      });
-      helpers.push({ kind: 'network', process: network });
+      // The forwarder, the policy and passt start together. passt sends only what the guest does, and the guest
+      // runs only once QEMU starts, after all three: so the policy is in force before anything of the box leaves.
+      const started = await Promise.allSettled([
+        dns ? startDnsForwarder({ listen: dns, readyFile: paths.dnsReady, rulesFile: paths.dnsRules, detached: req.options.detach, onSpawn: recorder('dns', paths.dnsRules) }) : undefined,
+        startNetwork({
+          socketPath: paths.networkSocket, ports, detached: req.options.detach, binary: guest.passtPath, onSpawn: recorder('network', paths.networkSocket),
+          ...(jail ? { jail } : {}), ...(req.network.uid !== undefined ? { uid: req.network.uid } : {}), ...(dns ? { resolvConf: paths.dnsResolvConf } : {}),
+        }),
+        enforceEgress(req.homeDir, req.boxId, req.network.uid, req.network.egress, dns),
+      ]);
+      const [forwarder, network, policy] = started;
+      if (forwarder.status === 'fulfilled' && forwarder.value) helpers.push({ kind: 'dns', process: forwarder.value });
+      if (network.status === 'fulfilled') helpers.push({ kind: 'network', process: network.value });
+      const failed = [forwarder, network, policy].find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     for (const v of req.options.volumes ?? []) {
       const socketPath = paths.volumeSocket(v.tag);

@@ -22,7 +22,7 @@ export function networkStateOf(rec: BoxRecord): NetworkState {
  * Installs (or replaces) the table that enforces `egress` for the passt of box `boxId`, running as `uid`. Without
  * a uid of its own (an ordinary user's box), only `all` (nothing to enforce) can be had: Config error otherwise.
  */
-export function enforceEgress(homeDir: string, boxId: string, uid: number | undefined, egress: ResolvedEgress, dnsVia?: string): void {
+export async function enforceEgress(homeDir: string, boxId: string, uid: number | undefined, egress: ResolvedEgress, dnsVia?: string): Promise<void> {
   if (egress.mode === 'none') return;
   if (uid === undefined) {
     if (egress.mode === 'all') return;
@@ -30,7 +30,7 @@ export function enforceEgress(homeDir: string, boxId: string, uid: number | unde
   }
   const table = policyTable(homeDir, boxId);
   // The box's DNS goes to its forwarder when it has one, else straight to the host's resolvers.
-  applyRuleset(table, renderRuleset(table, uid, egress, dnsVia ? [dnsVia] : hostResolvers(), dnsVia !== undefined));
+  await applyRuleset(table, renderRuleset(table, uid, egress, dnsVia ? [dnsVia] : hostResolvers(), dnsVia !== undefined));
 }
 
 /** Removes a box's policy table (when it stops, or is removed). */

@@ -670,7 +670,7 @@ export class BoxLifecycle {
         }
         const table = policyTable(this.homeDir, rec.id);
         // The table first: if nft refuses it, the forwarder keeps following the rules the table still has.
-        enforceEgress(this.homeDir, rec.id, state.uid, egress, forwarder ? dnsListenAddress(table) : undefined);
+        await enforceEgress(this.homeDir, rec.id, state.uid, egress, forwarder ? dnsListenAddress(table) : undefined);
         if (forwarder) writeForwarderRules(this.paths(rec.id).dnsRules, table, egress);
       }
       this.store.update(rec.id, { networkJson: JSON.stringify({ ...state, egress: egressPolicyOf(egress) } satisfies NetworkState) });

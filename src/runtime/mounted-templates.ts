@@ -9,6 +9,7 @@ import type { SavedStream, VmmDriver } from '../vmm/driver.js';
 import { copyDisk } from './fork.js';
 import { shareRam } from './fork-ram.js';
 import { saveSession } from './save-session.js';
+import { warmUp } from './warm-up.js';
 import type { BoxSession } from './lifecycle.js';
 import { ramDamage, readFailures, recordFailure, type TemplateStore } from './templates.js';
 import { withFileLock, lockHeld } from '../util/file-lock.js';
@@ -68,6 +69,7 @@ export class MountedTemplates {
       return undefined;
     }
     const stateSize = fs.statSync(t.statePath, { throwIfNoEntry: false })?.size;
+    if (backingOff(readFailures(failuresDir(dir)))) return undefined; // its restores keep timing out: boot without it for a while
     const damage = record.format !== MOUNTED_FORMAT || record.memoryMib !== memoryMib ? 'of another format or shape'
       : stateSize !== record.state.bytes ? `its state is ${String(stateSize)} bytes, not ${record.state.bytes}`
         : !fs.existsSync(t.upperPath) ? 'its disk is missing' : ramDamage(t.ramPath, memoryMib);
@@ -86,11 +88,23 @@ export class MountedTemplates {
     recordFailure(failuresDir(t.dir), reason, (readFailures(failuresDir(t.dir))?.count ?? 0) + 1);
   }
 
+  /**
+   * Notes a restore that ran out of time: a busy host, not a damaged template, so its files stay. One whose
+   * restores keep timing out is left unused for a while, as a failing one is not made again.
+   */
+  restoreTimedOut(t: { dir: string }, reason: string): void {
+    recordFailure(failuresDir(t.dir), reason, (readFailures(failuresDir(t.dir))?.count ?? 0) + 1);
+  }
+
+  /** Notes that a mounted template restored fine: its earlier failures are forgotten. */
+  restoredFine(t: { dir: string }): void {
+    fs.rmSync(failuresDir(t.dir), { recursive: true, force: true });
+  }
+
   /** True when a template for `dir` may be made now: none exists, none is being made, no recent failures. */
   async wanted(dir: string): Promise<boolean> {
     if (fs.existsSync(path.join(dir, 'record.json')) || await lockHeld(`${dir}.lock`)) return false;
-    const failed = readFailures(failuresDir(dir));
-    return !(failed && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS);
+    return !backingOff(readFailures(failuresDir(dir)));
   }
 
   /**
@@ -107,6 +121,7 @@ export class MountedTemplates {
         if (fs.existsSync(path.join(dir, 'record.json'))) return;
         await fs.promises.rm(tmp, { recursive: true, force: true });
         await fs.promises.mkdir(tmp, { mode: 0o711 }); // passable by the boxes' uids: a VM without a chroot opens the RAM file in place
+        await warmUp(session.portal);
         const stream = path.join(tmp, 'stream');
         await saveSession(this.driver, session, stream, {
           uid: vm.uid, keepRunning: true, shape: vm.shape, controlSocketPath: vm.controlSocketPath, networkDevice: vm.networkDevice,
@@ -143,6 +158,11 @@ async function pruneLeastUsed(shapeDir: string): Promise<void> {
     if (await lockHeld(`${dir}.lock`)) continue;
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
+}
+
+// True when failures came often and recently enough to leave a mounted template alone for now.
+function backingOff(failed: ReturnType<typeof readFailures>): boolean {
+  return failed !== undefined && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS;
 }
 
 // Failures are kept beside the template (whose directory a failure deletes).

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollDelayMs } from '../util/poll-delay.js';
 import { processStartTime, type ProcessIdentity } from '../state/process-identity.js';
 import { launchArgv, NOT_FOUND_EXIT, type LaunchSpec } from './launch-argv.js';
 
@@ -69,7 +70,7 @@ export async function startHelper(spec: HelperSpec): Promise<HelperProcess> {
   });
   if (spawnError) throw await spec.failure({ kind: 'spawn', error: spawnError });
   const deadline = Date.now() + spec.timeoutMs;
-  while (!fs.existsSync(spec.socketPath)) {
+  for (let attempt = 0; !fs.existsSync(spec.socketPath); attempt++) {
     if (exit !== undefined || Date.now() > deadline) {
       child.kill('SIGKILL');
       if (exitCode === NOT_FOUND_EXIT) {
@@ -77,7 +78,7 @@ export async function startHelper(spec: HelperSpec): Promise<HelperProcess> {
       }
       throw await spec.failure(exit !== undefined ? { kind: 'exited', how: exit, stderr } : { kind: 'timeout', stderr });
     }
-    await sleep(5);
+    await sleep(pollDelayMs(attempt, 10));
   }
   child.unref();
   (child.stderr as net.Socket).unref();

@@ -5,7 +5,7 @@
 // the output hook. What a box sends to its own gateway and DNS addresses, and to the host's loopback, never leaves;
 // DNS to the resolvers passt forwards to stays open; then the policy. A refused TCP connection is reset at once, the
 // rest answered with "administratively prohibited", so nothing in the box hangs; each refusal is counted.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -118,13 +118,17 @@ export function addNameAddresses(table: string, rule: DomainRule, addresses: Rea
 }
 
 /** Installs (or replaces, atomically) a box's table. Network error naming nft's words if it cannot. */
-export function applyRuleset(table: string, ruleset: string): void {
+export async function applyRuleset(table: string, ruleset: string): Promise<void> {
   try {
-    execFileSync('nft', ['-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
+    await new Promise<void>((resolve, reject) => {
+      const nft = execFile('nft', ['-f', '-'], { timeout: 10_000, maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve()));
+      nft.stdin?.on('error', () => undefined); // an nft that is missing or exits early: its own error says why
+      nft.stdin?.end(ruleset);
+    });
   } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') throw boxliteError('Config', 'the network policy is enforced with nftables, which is not installed; run `npx boxlite setup` (or apt-get install nftables)', err);
-    throw boxliteError('Network', `could not install the network policy of ${table}: nft said: ${e.stderr?.toString().trim() || e.message}`, err);
+    throw boxliteError('Network', `could not install the network policy of ${table}: nft said: ${e.stderr?.trim() || e.message}`, err);
   }
 }
 

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollDelayMs } from '../../util/poll-delay.js';
 import { boxliteError } from '../../errors.js';
 import { DeadlinePassed } from '../../portal/deadlines.js';
 import { orTimeout } from '../../util/timeout.js';
@@ -157,7 +158,7 @@ async function loadState(config: VmConfig, vm: RunningVm): Promise<void> {
   try {
     if (ignoreShared) await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
     await qmp.execute('migrate-incoming', { uri: `fd:${RESTORE_FD}` });
-    for (const deadline = Date.now() + timeoutMs; ;) {
+    for (let attempt = 0, deadline = Date.now() + timeoutMs; ; attempt++) {
       const info = await qmp.execute('query-migrate') as { status?: string; 'error-desc'?: string };
       if (info.status === 'completed') return;
       if (info.status === 'failed' || info.status === 'cancelled') {
@@ -167,7 +168,7 @@ async function loadState(config: VmConfig, vm: RunningVm): Promise<void> {
         const why = `VM ${vm.pid} did not load the saved state ${config.restoreFrom} within ${Math.round(timeoutMs / 1000)} s`;
         throw boxliteError('Engine', why, new DeadlinePassed(why));
       }
-      await sleep(5);
+      await sleep(pollDelayMs(attempt, 10));
     }
   } finally {
     qmp.close();

@@ -1,5 +1,6 @@
 // A small QMP (QEMU Machine Protocol) client over a unix socket: greeting, capabilities, commands; bounded reads.
 import net from 'node:net';
+import { pollDelayMs } from '../../util/poll-delay.js';
 import { boxliteError } from '../../errors.js';
 
 /** Longest line QEMU may send before the connection is dropped. */
@@ -25,7 +26,7 @@ export class QmpClient {
   /** Connects to `socketPath` (retrying until it exists, up to `timeoutMs`) and negotiates capabilities. */
   static async connect(socketPath: string, label: string, timeoutMs = 10_000): Promise<QmpClient> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const socket = net.connect(socketPath);
       const ok = await new Promise<boolean>((resolve) => {
         socket.once('connect', () => resolve(true));
@@ -39,7 +40,7 @@ export class QmpClient {
       }
       socket.destroy();
       if (Date.now() > deadline) throw boxliteError('Engine', `${label}: could not connect to QEMU's QMP socket ${socketPath} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, pollDelayMs(attempt, 20)));
     }
   }
 
