@@ -127,7 +127,9 @@ int main(void)
 	if (sfd < 0)
 		fatal("signalfd");
 	boot_load_modules(MODULES_ORDER);
+	uint64_t modules_ns = now_ns();
 	boot_mount_basics();
+	uint64_t mounts_ns = now_ns();
 	net_configure();
 	confine_kernel_helpers();
 	struct rlimit nofile = { 65536, 65536 };
@@ -141,10 +143,13 @@ int main(void)
 			errno = ENODEV;
 			fatal("no virtio port named " PORTAL_NAME " or " PORTAL_NAME ".<n>");
 		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, 1000 * 1000 }; /* the ports appear as QEMU names them, soon after boot */
 		nanosleep(&ts, NULL);
 	}
-	logmsg("ready (kernel booted in %llu ms, agent set up in %llu ms)", (unsigned long long)(entered_ns / 1000000),
-	       (unsigned long long)((now_ns() - entered_ns) / 1000000));
+	uint64_t ms = 1000000ull, ready_ns = now_ns();
+	logmsg("ready (kernel booted in %llu ms; agent: modules %llu ms, mounts %llu ms, network %llu ms, portal %llu ms)",
+	       (unsigned long long)(entered_ns / ms), (unsigned long long)((modules_ns - entered_ns) / ms),
+	       (unsigned long long)((mounts_ns - modules_ns) / ms), (unsigned long long)((start - mounts_ns) / ms),
+	       (unsigned long long)((ready_ns - start) / ms));
 	serve(sfd, now_ns() + SETTLE_MS * 1000000ull);
 }
