@@ -83,15 +83,18 @@ export function releaseBoxJail(homeDir: string, boxId: string, record: JailRecor
 /**
  * Recovery: removes what jails of `homeDir` left behind for boxes that are gone or not running (their process
  * died without cleaning up): cgroups under this process's own, and jail directories under the default chroot base.
- * `state(boxId)` says whether the box exists and runs. Returns what was removed.
+ * `box.sweepIfIdle(boxId, sweep)` runs `sweep` only while the box is gone or idle, holding its lock, so that no
+ * start can begin halfway through; `box.isGone(boxId)` says it has no row. Returns what was removed.
  */
-export function sweepJails(homeDir: string, state: (boxId: string) => 'running' | 'idle' | 'gone'): string[] {
+export function sweepJails(homeDir: string, box: { sweepIfIdle(boxId: string, sweep: () => void): boolean; isGone(boxId: string): boolean }): string[] {
   const removed: string[] = [];
   const prefix = `${cgroupName(homeDir, '')}`;
   for (const name of boxCgroupNames()) {
-    if (!name.startsWith(prefix) || state(name.slice(prefix.length)) === 'running') continue;
-    const dirs = cgroupDirs(name) ?? [];
-    if (removeCgroupDirs(dirs, 0).length === 0) removed.push(...dirs);
+    if (!name.startsWith(prefix)) continue;
+    box.sweepIfIdle(name.slice(prefix.length), () => {
+      const dirs = cgroupDirs(name) ?? [];
+      if (removeCgroupDirs(dirs, 0).length === 0) removed.push(...dirs);
+    });
   }
   const jails = path.join(homeDir, 'jails');
   let entries: string[] = [];
@@ -99,7 +102,7 @@ export function sweepJails(homeDir: string, state: (boxId: string) => 'running' 
   for (const entry of entries) {
     const id = entry.replace(/\.net$/, '');
     const old = Date.now() - (fs.statSync(path.join(jails, entry), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000;
-    if (id.startsWith('template-') ? !old : state(id) !== 'gone') continue;
+    if (id.startsWith('template-') ? !old : !box.isGone(id)) continue;
     fs.rmSync(path.join(jails, entry), { recursive: true, force: true });
     removed.push(path.join(jails, entry));
   }

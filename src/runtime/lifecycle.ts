@@ -122,14 +122,18 @@ export class BoxLifecycle {
 
   // A box that is not active. A start or stop whose process died (the lock's holder is dead) may have left
   // processes (a detached box's helpers outlive it): they are ended, and an auto-remove box is removed.
+  // The leftovers are ended under the box's lock: a start that another process began after `rec` was read records
+  // its new processes, which must not be taken for leftovers.
   private reconcileIdle(rec: BoxRecord): BoxRecord | undefined {
     if (rec.lockOwner && isAlive(rec.lockOwner)) return rec; // a start or stop in progress
-    if (this.store.processes.of(rec.id).length > 0) this.store.processes.endAll(rec.id);
-    // A paused box keeps its saved VM whatever happened to a resume that died: it is still there to resume.
-    if (!rec.autoRemove || !rec.lockOwner || rec.status === 'paused') return rec;
-    this.removeFilesSync(rec.id);
-    this.store.delete(rec.id);
-    return undefined;
+    this.sweepIfIdle(rec.id, () => {
+      if (this.store.processes.of(rec.id).length > 0) this.store.processes.endAll(rec.id);
+      // A paused box keeps its saved VM whatever happened to a resume that died: it is still there to resume.
+      if (!rec.autoRemove || !rec.lockOwner || rec.status === 'paused') return;
+      this.removeFilesSync(rec.id);
+      this.store.delete(rec.id);
+    });
+    return this.store.get(rec.id);
   }
 
   // Deletes a box's files for recovery. A process of the box that was never recorded (its starter died right after
@@ -617,6 +621,27 @@ export class BoxLifecycle {
       } finally {
         this.store.unlock(boxId, this.me);
       }
+    }
+  }
+
+  /**
+   * Runs `sweep` (recovery's removal of a box's cgroup or policy table) only while box `boxId` is idle: not running
+   * or stopping, and locked here for the sweep, so a start in another process cannot begin halfway through it. A box
+   * without a row is swept as it is. Returns whether `sweep` ran.
+   */
+  sweepIfIdle(boxId: string, sweep: () => void): boolean {
+    const idle = (r: BoxRecord): boolean => r.status !== 'running' && r.status !== 'stopping';
+    const rec = this.store.get(boxId);
+    if (rec && !idle(rec)) return false;
+    const locked = rec ? this.store.tryLock(boxId, this.me) : undefined;
+    if (locked === false) return false; // a live process is starting or stopping it
+    try {
+      const fresh = locked ? this.store.get(boxId) : undefined;
+      if (fresh && !idle(fresh)) return false;
+      sweep();
+      return true;
+    } finally {
+      if (locked) this.store.unlock(boxId, this.me);
     }
   }
 

@@ -28,7 +28,8 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
   for (const rec of store.list()) {
     // One box that cannot be cleaned up must not keep the runtime from opening: it is tried again on its next read.
     try {
-      const after = lifecycle.reconcile(rec);
+      // Read again: a start or stop in another process may have changed the box since the list was read.
+      const after = lifecycle.reconcile(store.get(rec.id));
       if (!after || after.status !== rec.status) report.reconciled.push(rec.id);
     } catch (err) {
       if (BoxliteError.is(err) && err.code === 'Database') throw err;
@@ -57,17 +58,15 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
     fs.rmSync(dir, { recursive: true, force: true });
     report.cleaned.push(dir);
   }
-  // What a box's jail and policy table may be swept by: a box being started or stopped by a live process (its lock)
-  // counts as running, its cgroup may be empty yet.
-  const state = (id: string): 'running' | 'idle' | 'gone' => {
-    const rec = store.get(id);
-    if (!rec) return 'gone';
-    return rec.status === 'running' || rec.status === 'stopping' || (rec.lockOwner && isAlive(rec.lockOwner)) ? 'running' : 'idle';
-  };
-  report.cleaned.push(...sweepJails(homeDir, state));
-  for (const boxId of policyTables(homeDir).filter((id) => state(id) !== 'running')) {
-    removeRuleset(policyTable(homeDir, boxId));
-    report.cleaned.push(`nftables table ${policyTable(homeDir, boxId)}`);
+  // A box's jail, cgroup and policy table are swept only under its lock, while it is idle: a box being started or
+  // stopped by a live process holds that lock (its cgroup may be empty yet), and a start waits for the sweep.
+  const boxes = { sweepIfIdle: (id: string, sweep: () => void) => lifecycle.sweepIfIdle(id, sweep), isGone: (id: string) => !store.get(id) };
+  report.cleaned.push(...sweepJails(homeDir, boxes));
+  for (const boxId of policyTables(homeDir)) {
+    boxes.sweepIfIdle(boxId, () => {
+      removeRuleset(policyTable(homeDir, boxId));
+      report.cleaned.push(`nftables table ${policyTable(homeDir, boxId)}`);
+    });
   }
   // Temp files, and what a fork or an import whose process died left staged (a fork's RAM file can be large).
   for (const [dir, maxAgeMs] of [['tmp', 24 * 3600_000], ['forks', 6 * 3600_000], ['imports', 6 * 3600_000]] as const) {
