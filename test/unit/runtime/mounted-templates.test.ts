@@ -21,12 +21,17 @@ function writeTemplate(dir: string): void {
   fs.writeFileSync(path.join(dir, 'record.json'), JSON.stringify({ format: 1, state: { bytes: 'saved devices'.length, sha256: '' }, memoryMib: MEMORY_MIB }));
 }
 
-test('a mounted template whose restore timed out is kept; after two timeouts it is left alone, after a good restore used again', async () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-mtime-'));
+// A home of its own with one sound mounted template in it.
+function freshTemplate(): { mounted: MountedTemplates; dir: string } {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-mounted-'));
   after(() => fs.rmSync(home, { recursive: true, force: true }));
-  const mounted = new MountedTemplates(new TemplateStore(home, new QemuDriver()), new QemuDriver());
   const dir = path.join(home, 'templates', 'shape', 'mounted', 'rootfs-1g');
   writeTemplate(dir);
+  return { mounted: new MountedTemplates(new TemplateStore(home, new QemuDriver()), new QemuDriver()), dir };
+}
+
+test('a mounted template whose restore timed out is kept; after two timeouts it is left alone, after a good restore used again', async () => {
+  const { mounted, dir } = freshTemplate();
   const template = await mounted.find(dir, MEMORY_MIB);
   assert.ok(template, 'a sound template is found');
 
@@ -43,11 +48,7 @@ test('a mounted template whose restore timed out is kept; after two timeouts it 
 });
 
 test('a mounted template QEMU could not restore is deleted, and counted', async () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boxlite-mfail-'));
-  after(() => fs.rmSync(home, { recursive: true, force: true }));
-  const mounted = new MountedTemplates(new TemplateStore(home, new QemuDriver()), new QemuDriver());
-  const dir = path.join(home, 'templates', 'shape', 'mounted', 'rootfs-1g');
-  writeTemplate(dir);
+  const { mounted, dir } = freshTemplate();
   await mounted.discard({ dir }, 'QEMU refused the state');
   assert.equal(fs.existsSync(dir), false);
   assert.equal(await mounted.wanted(dir), true, 'one failure: made again at a later start');
