@@ -301,7 +301,7 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
       const [forwarder, network, policy] = started;
       if (forwarder.status === 'fulfilled' && forwarder.value) helpers.push({ kind: 'dns', process: forwarder.value });
       if (network.status === 'fulfilled') helpers.push({ kind: 'network', process: network.value });
-      const failed = [forwarder, network, policy].find((r) => r.status === 'rejected');
+      const failed = [policy, forwarder, network].find((r) => r.status === 'rejected'); // a refused policy is what to fix first
       if (failed) throw failed.reason;
     }
     for (const v of req.options.volumes ?? []) {

@@ -28,6 +28,7 @@ import { copyOut } from '../files/copy-out.js';
 import { tarIn, tarOut } from '../files/tar-stream.js';
 import type { CopyInOptions, CopyOutOptions, CopyResult } from '../files/types.js';
 import { execOnce, shellOnce, splitExecArgs } from './exec-once.js';
+import { DEFAULT_PATH } from './exec-options.js';
 import type { BufferExecOptions, CommandResult, ExecOptions, TextExecOptions } from './exec-options.js';
 import { publishedPort } from './published-port.js';
 import { explainProbeFailure, waitForPort, type WaitForPortOptions } from './wait-for-port.js';
@@ -39,7 +40,6 @@ import type { CommitOptions, ImageStore, PulledImage } from '../images/index.js'
 import { commitBox } from './box-commit.js';
 import { BoxSnapshots } from './snapshots.js';
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** @internal What a box handle needs from its runtime. */
 export interface BoxServices {

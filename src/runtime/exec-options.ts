@@ -3,6 +3,9 @@ import type { Readable } from 'node:stream';
 import { boxliteError } from '../errors.js';
 import { BoxCommand } from './command.js';
 
+/** @internal The PATH a command gets when neither the image, the box nor the command sets one. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Default `maxBuffer`: the most output kept in memory per stream (stdout, stderr) of one `exec()`, 16 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 

@@ -126,10 +126,12 @@ export class BoxLifecycle {
   // its new processes, which must not be taken for leftovers.
   private reconcileIdle(rec: BoxRecord): BoxRecord | undefined {
     if (rec.lockOwner && isAlive(rec.lockOwner)) return rec; // a start or stop in progress
+    // A paused box keeps its saved VM whatever happened to a resume that died: it is still there to resume.
+    const abandoned = rec.autoRemove && rec.lockOwner !== undefined && rec.status !== 'paused';
+    if (!abandoned && this.store.processes.of(rec.id).length === 0) return rec; // nothing to end: no lock taken on a plain read
     this.sweepIfIdle(rec.id, () => {
       if (this.store.processes.of(rec.id).length > 0) this.store.processes.endAll(rec.id);
-      // A paused box keeps its saved VM whatever happened to a resume that died: it is still there to resume.
-      if (!rec.autoRemove || !rec.lockOwner || rec.status === 'paused') return;
+      if (!abandoned) return;
       this.removeFilesSync(rec.id);
       this.store.delete(rec.id);
     });

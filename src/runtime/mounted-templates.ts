@@ -11,14 +11,11 @@ import { shareRam } from './fork-ram.js';
 import { saveSession } from './save-session.js';
 import { warmUp } from './warm-up.js';
 import type { BoxSession } from './lifecycle.js';
-import { ramDamage, readFailures, recordFailure, type TemplateStore } from './templates.js';
+import { isBackingOff, ramDamage, readFailures, recordFailure, type TemplateStore } from './templates.js';
 import { withFileLock, lockHeld } from '../util/file-lock.js';
 
 /** Bumped when what a mounted template holds changes. */
 const MOUNTED_FORMAT = 1;
-/** A root filesystem whose mounted template failed this often is not tried again for a while. */
-const MAX_FAILURES = 2;
-const FAILURE_BACKOFF_MS = 60 * 60_000;
 /** Mounted templates kept per shape (each a RAM file and a disk copy): the least recently used go first. */
 const MAX_PER_SHAPE = 8;
 
@@ -61,6 +58,7 @@ export class MountedTemplates {
 
   /** The mounted template in `dir`, if complete and sound; a damaged one is deleted (and counted as a failure). */
   async find(dir: string, memoryMib: number): Promise<MountedTemplate | undefined> {
+    if (isBackingOff(readFailures(failuresDir(dir)))) return undefined; // its restores keep timing out: boot without it for a while
     const t = { dir, statePath: path.join(dir, 'state'), ramPath: path.join(dir, 'ram'), upperPath: path.join(dir, 'upper.ext4') };
     let record: MountedRecord;
     try {
@@ -69,7 +67,6 @@ export class MountedTemplates {
       return undefined;
     }
     const stateSize = fs.statSync(t.statePath, { throwIfNoEntry: false })?.size;
-    if (backingOff(readFailures(failuresDir(dir)))) return undefined; // its restores keep timing out: boot without it for a while
     const damage = record.format !== MOUNTED_FORMAT || record.memoryMib !== memoryMib ? 'of another format or shape'
       : stateSize !== record.state.bytes ? `its state is ${String(stateSize)} bytes, not ${record.state.bytes}`
         : !fs.existsSync(t.upperPath) ? 'its disk is missing' : ramDamage(t.ramPath, memoryMib);
@@ -85,7 +82,7 @@ export class MountedTemplates {
   /** Deletes a mounted template that failed to restore; its root filesystem gets a new one at a later start. */
   async discard(t: { dir: string }, reason: string): Promise<void> {
     await fs.promises.rm(t.dir, { recursive: true, force: true });
-    recordFailure(failuresDir(t.dir), reason, (readFailures(failuresDir(t.dir))?.count ?? 0) + 1);
+    recordFailure(failuresDir(t.dir), reason);
   }
 
   /**
@@ -93,7 +90,7 @@ export class MountedTemplates {
    * restores keep timing out is left unused for a while, as a failing one is not made again.
    */
   restoreTimedOut(t: { dir: string }, reason: string): void {
-    recordFailure(failuresDir(t.dir), reason, (readFailures(failuresDir(t.dir))?.count ?? 0) + 1);
+    recordFailure(failuresDir(t.dir), reason);
   }
 
   /** Notes that a mounted template restored fine: its earlier failures are forgotten. */
@@ -104,7 +101,7 @@ export class MountedTemplates {
   /** True when a template for `dir` may be made now: none exists, none is being made, no recent failures. */
   async wanted(dir: string): Promise<boolean> {
     if (fs.existsSync(path.join(dir, 'record.json')) || await lockHeld(`${dir}.lock`)) return false;
-    return !backingOff(readFailures(failuresDir(dir)));
+    return !isBackingOff(readFailures(failuresDir(dir)));
   }
 
   /**
@@ -139,7 +136,7 @@ export class MountedTemplates {
       await pruneLeastUsed(path.dirname(dir));
     } catch (err) {
       await fs.promises.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-      recordFailure(failuresDir(dir), `saving the mounted template failed: ${messageOf(err)}`, (readFailures(failuresDir(dir))?.count ?? 0) + 1);
+      recordFailure(failuresDir(dir), `saving the mounted template failed: ${messageOf(err)}`);
     }
   }
 }
@@ -158,11 +155,6 @@ async function pruneLeastUsed(shapeDir: string): Promise<void> {
     if (await lockHeld(`${dir}.lock`)) continue;
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
-}
-
-// True when failures came often and recently enough to leave a mounted template alone for now.
-function backingOff(failed: ReturnType<typeof readFailures>): boolean {
-  return failed !== undefined && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS;
 }
 
 // Failures are kept beside the template (whose directory a failure deletes).

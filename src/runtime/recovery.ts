@@ -60,10 +60,9 @@ export function recover(homeDir: string, store: BoxStore, lifecycle: BoxLifecycl
   }
   // A box's jail, cgroup and policy table are swept only under its lock, while it is idle: a box being started or
   // stopped by a live process holds that lock (its cgroup may be empty yet), and a start waits for the sweep.
-  const boxes = { sweepIfIdle: (id: string, sweep: () => void) => lifecycle.sweepIfIdle(id, sweep), isGone: (id: string) => !store.get(id) };
-  report.cleaned.push(...sweepJails(homeDir, boxes));
+  report.cleaned.push(...sweepJails(homeDir, { sweepIfIdle: (id, sweep) => lifecycle.sweepIfIdle(id, sweep), isGone: (id) => !store.get(id) }));
   for (const boxId of policyTables(homeDir)) {
-    boxes.sweepIfIdle(boxId, () => {
+    lifecycle.sweepIfIdle(boxId, () => {
       removeRuleset(policyTable(homeDir, boxId));
       report.cleaned.push(`nftables table ${policyTable(homeDir, boxId)}`);
     });

@@ -87,7 +87,7 @@ export class TemplateStore {
     const statePath = path.join(dir, 'state');
     const ramPath = path.join(dir, 'ram');
     const failed = readFailures(dir);
-    const backingOff = failed && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS
+    const backingOff = isBackingOff(failed)
       ? `this shape's snapshot failed ${failed.count} times (last: ${failed.reason}); booting cold until ${new Date(failed.atMs + FAILURE_BACKOFF_MS).toISOString()}`
       : undefined;
     if (fs.existsSync(statePath)) {
@@ -112,7 +112,7 @@ export class TemplateStore {
         return { key, statePath, ramPath };
       });
     } catch (e) {
-      recordFailure(dir, messageOf(e), (readFailures(dir)?.count ?? 0) + 1);
+      recordFailure(dir, messageOf(e));
       onUnusable(messageOf(e));
       return undefined;
     }
@@ -151,7 +151,7 @@ export class TemplateStore {
    */
   restoreTimedOut(template: Template, reason: string): void {
     const dir = path.join(this.root, template.key);
-    recordFailure(dir, reason, (readFailures(dir)?.count ?? 0) + 1);
+    recordFailure(dir, reason);
   }
 
   /**
@@ -162,7 +162,7 @@ export class TemplateStore {
     const dir = path.join(this.root, template.key);
     await fs.promises.rm(template.statePath, { force: true });
     await fs.promises.rm(template.ramPath, { force: true });
-    recordFailure(dir, reason, (readFailures(dir)?.count ?? 0) + 1);
+    recordFailure(dir, reason);
   }
 
   /** The identities of the files a template depends on: kernel, initramfs and the QEMU binary (found once). */
@@ -263,7 +263,14 @@ export function readFailures(dir: string): Failures | undefined {
   }
 }
 
-export function recordFailure(dir: string, reason: string, count: number): void {
+/** True when a template failed often and recently enough (MAX_FAILURES within FAILURE_BACKOFF_MS) to be left alone for now. */
+export function isBackingOff(failed: Failures | undefined): failed is Failures {
+  return failed !== undefined && failed.count >= MAX_FAILURES && Date.now() - failed.atMs < FAILURE_BACKOFF_MS;
+}
+
+/** Counts one more failure in `dir`'s record, with its reason. */
+export function recordFailure(dir: string, reason: string): void {
+  const count = (readFailures(dir)?.count ?? 0) + 1;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(dir, 'failures.json'), JSON.stringify({ count, reason: reason.slice(0, 2000), atMs: Date.now() } satisfies Failures));
