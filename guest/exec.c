@@ -185,6 +185,21 @@ void exec_orphan_all(const struct portal *p)
 	}
 }
 
+void exec_check_loss(struct portal *p)
+{
+	uint32_t id;
+	size_t lost = portal_take_loss(p, &id);
+	struct exec *e = lost ? find(p, id) : NULL;
+	if (!e)
+		return;
+	/* Its output has a hole: the host must not take the rest for all of it. */
+	portal_send_error(p, id, EIO, "%zu bytes of the process's output were lost in the guest (its kernel had no memory "
+			  "to queue them); the process was killed", lost);
+	e->orphan = 1;
+	exec_drop_stdin(e);
+	signal_group(e, SIGKILL);
+}
+
 int exec_reaped(pid_t pid, int status)
 {
 	for (size_t i = 0; i < count; i++) {

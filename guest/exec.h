@@ -29,6 +29,8 @@ void exec_credit(const struct portal *p, const struct msg *m);
 
 /* The session on p ended (host gone or a new HELLO): keep its processes, drop their output, send no EXIT. */
 void exec_orphan_all(const struct portal *p);
+/* An execution whose output the guest kernel dropped (see portal_take_loss) fails with an error and is killed. */
+void exec_check_loss(struct portal *p);
 /* A child was reaped; returns 1 if it was an exec's main process. */
 int exec_reaped(pid_t pid, int status);
 

@@ -97,16 +97,22 @@ void exec_pump_output(struct exec *e, int i)
 		return;
 	size_t max = MAX_DATA;
 	uint8_t *slot = NULL, *dst = sink;
+	ssize_t n = 0;
 	if (!e->orphan) {
 		if (!portal_output_ok(p) || e->window == 0)
 			return;
 		if (max > e->window)
 			max = (size_t)e->window;
-		if (!(slot = portal_reserve(p, DATA_HEADER + max)))
+		/* A pipe's output goes to the port without a copy when nothing is queued before it. */
+		if (!e->tty && (n = portal_splice_data(p, i ? MSG_STDERR : MSG_STDOUT, e->id, fd, max)) > 0)
+			e->window -= (uint64_t)n;
+		else if (!(slot = portal_reserve(p, DATA_HEADER + max)))
 			return;
-		dst = slot + DATA_HEADER;
+		else
+			dst = slot + DATA_HEADER;
 	}
-	ssize_t n = read(fd, dst, max);
+	if (n <= 0)
+		n = read(fd, dst, max);
 	if (n > 0) {
 		if (slot) {
 			enc_data_header(slot, i ? MSG_STDERR : MSG_STDOUT, e->id, (uint32_t)n);

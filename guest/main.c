@@ -80,6 +80,7 @@ static void serve(int sfd, uint64_t discover_until_ns)
 			timeout = min_timeout(timeout, wait_ms);
 			if (portal_flush(&s->port) < 0)
 				session_host_away(s);
+			exec_check_loss(&s->port);
 			pfd[1 + i] = (struct pollfd){ .fd = wait_ms >= 0 ? -1 : s->port.fd };
 			if (portal_queued(&s->port) < OUTQ_STOP_INPUT)
 				pfd[1 + i].events |= POLLIN;

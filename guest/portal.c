@@ -87,6 +87,7 @@ void portal_reset(struct portal *p)
 	p->session = 0;
 	p->in_len = 0;
 	p->out_r = p->out_w = 0;
+	portal_splice_reset(p);
 }
 
 void portal_close(struct portal *p)
@@ -148,7 +149,7 @@ void portal_consume(struct portal *p, size_t off)
 
 size_t portal_queued(const struct portal *p)
 {
-	return p->out_w - p->out_r;
+	return p->out_w - p->out_r + p->frame_left;
 }
 
 int portal_output_ok(const struct portal *p)
@@ -210,6 +211,10 @@ void portal_send_error(struct portal *p, uint32_t id, uint32_t code, const char 
 
 int portal_flush(struct portal *p)
 {
+	if (portal_splice_flush(p) < 0)
+		return -1;
+	if (p->frame_left)
+		return 0;
 	while (p->fd >= 0 && p->out_r < p->out_w) {
 		ssize_t n = write(p->fd, p->out + p->out_r, p->out_w - p->out_r);
 		if (n > 0) {

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define OUTQ_HIGH (4u << 20)      /* above this, child output is not read until the queue drains */
 #define OUTQ_STOP_INPUT (16u << 20) /* above this, the port is not read either (the host is not reading) */
@@ -16,6 +17,13 @@ struct portal {
 	size_t in_len;
 	uint8_t *out;      /* queued output frames [out_r, out_w) */
 	size_t out_r, out_w, out_cap;
+	/* Zero-copy output (portal_splice.c): a frame in frame_pipe goes out before anything in out. */
+	enum { SPLICE_NONE, SPLICE_READY, SPLICE_UNAVAILABLE, SPLICE_BROKEN } splice_state;
+	int stage_pipe[2], frame_pipe[2];
+	size_t frame_left;   /* bytes of the frame in frame_pipe not yet in the port */
+	uint32_t frame_id;   /* the execution that frame belongs to */
+	uint32_t lost_id;    /* an execution whose output frame the guest kernel dropped */
+	size_t lost_bytes;
 };
 
 /* Call found(dev path, name) for each virtio port named boxlite.portal or boxlite.portal.<n>. Returns the
@@ -48,5 +56,16 @@ void portal_send_error(struct portal *p, uint32_t id, uint32_t code, const char 
 int portal_flush(struct portal *p);
 /* Write everything queued, waiting up to timeout_ms (used before power-off). */
 void portal_flush_blocking(struct portal *p, int timeout_ms);
+
+/* Zero-copy output (portal_splice.c). Sends up to max bytes of the pipe from as one data frame of (type, id), moving
+ * them by splice(2) instead of read() and write(), when nothing else is queued (so frames stay in order). Returns the
+ * bytes taken from the pipe, or 0 if none were (the caller reads instead: EOF, EAGAIN or no zero-copy here). */
+ssize_t portal_splice_data(struct portal *p, uint8_t type, uint32_t id, int from, size_t max);
+/* Moves the frame being sent on into the port; called first by portal_flush. 0, or -1 if the port is out of step. */
+int portal_splice_flush(struct portal *p);
+/* Forgets a frame half sent (the session ended). */
+void portal_splice_reset(struct portal *p);
+/* Bytes of output the guest kernel dropped since the last call, and whose they were (0: none). */
+size_t portal_take_loss(struct portal *p, uint32_t *id);
 
 #endif

@@ -68,22 +68,36 @@ export class ExecOutput implements AsyncIterable<string> {
 
   /** Lines as text (UTF-8), without their line ending. */
   async *lines(): AsyncGenerator<string> {
+    // Newlines are found in the bytes and each line decoded once: output without newlines costs no more than bytes().
     const decoder = new StringDecoder('utf8');
-    let partial = '';
+    let held: Buffer[] = []; // the line so far, not yet ended
+    let heldBytes = 0;
+    const takeLine = (tail: Buffer): string => {
+      const bytes = held.length ? Buffer.concat([...held, tail]) : tail;
+      held = [];
+      heldBytes = 0;
+      return decoder.write(bytes);
+    };
     for await (const chunk of this.bytes()) {
-      partial += decoder.write(chunk);
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        yield stripCr(partial.slice(0, nl));
-        partial = partial.slice(nl + 1);
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+        const text = takeLine(chunk.subarray(start, nl + 1)); // with its newline, which ends a broken UTF-8 sequence
+        start = nl + 1;
+        yield stripCr(text.slice(0, -1));
       }
-      while (Buffer.byteLength(partial) > MAX_LINE_BYTES) {
-        yield partial.slice(0, MAX_LINE_BYTES);
-        partial = partial.slice(MAX_LINE_BYTES);
+      if (start < chunk.length) {
+        held.push(chunk.subarray(start));
+        heldBytes += chunk.length - start;
+      }
+      while (heldBytes > MAX_LINE_BYTES) {
+        const all = Buffer.concat(held);
+        held = [all.subarray(MAX_LINE_BYTES)];
+        heldBytes = all.length - MAX_LINE_BYTES;
+        yield decoder.write(all.subarray(0, MAX_LINE_BYTES));
       }
     }
-    partial += decoder.end();
-    if (partial !== '') yield stripCr(partial);
+    const last = takeLine(Buffer.alloc(0)) + decoder.end();
+    if (last !== '') yield stripCr(last);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<string> {

@@ -22,6 +22,28 @@ describe('output streams', () => {
     assert.equal(hash.digest('hex'), guestSha);
   });
 
+  it('keeps big binary stdout and stderr of three executions at once apart and intact, one stream read slowly', async () => {
+    const made = await sh(box, 'head -c 3145728 /dev/urandom > /tmp/out.bin && head -c 2097152 /dev/urandom > /tmp/err.bin && sha256sum /tmp/out.bin && { cat /tmp/err.bin; echo tail; } | sha256sum');
+    const [outSha, errSha] = made.stdout.trim().split('\n').map((l) => l.split(' ')[0]);
+    const digest = async (chunks: AsyncIterable<Buffer>, slow: boolean): Promise<string> => {
+      const hash = createHash('sha256');
+      for await (const c of chunks) {
+        hash.update(c);
+        if (slow) await new Promise((r) => setTimeout(r, 2));
+      }
+      return hash.digest('hex');
+    };
+    // Both streams at once, with small writes of the shell between them: frames of both kinds interleave.
+    const runs = await Promise.all([0, 1, 2].map(() => box.run(new BoxCommand('sh').args(['-c', 'cat /tmp/out.bin & cat /tmp/err.bin >&2; echo tail >&2; wait']))));
+    const sums = await Promise.all(runs.map((r, i) => Promise.all([digest(r.stdout()!.bytes(), i === 0), digest(r.stderr()!.bytes(), i === 1)])));
+    const exits = await Promise.all(runs.map((r) => r.wait()));
+    assert.ok(exits.every((e) => e.exitCode === 0));
+    for (const [o, e] of sums) {
+      assert.equal(o, outSha);
+      assert.equal(e, errSha);
+    }
+  });
+
   it('does not block a command whose output nobody reads once wait() is called', async () => {
     const run = await box.run(new BoxCommand('head').args(['-c', '3000000', '/dev/zero']));
     assert.equal((await run.wait()).exitCode, 0);

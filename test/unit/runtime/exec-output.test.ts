@@ -34,6 +34,29 @@ describe('ExecOutput', () => {
     assert.deepEqual(lengths, [MAX_LINE_BYTES, 10]);
   });
 
+  it('splits a long line of many small chunks into pieces of the limit, keeping a character cut at the limit whole', async () => {
+    const out = new ExecOutput(() => undefined);
+    const line = Buffer.concat([Buffer.alloc(MAX_LINE_BYTES - 1, 'b'), Buffer.from('✓'), Buffer.alloc(2 * MAX_LINE_BYTES, 'c')]);
+    for (let i = 0; i < line.length; i += 4096) out.push(line.subarray(i, i + 4096));
+    out.push(Buffer.from('\nnext\r\n'));
+    out.end();
+    const lines: string[] = [];
+    for await (const l of out) lines.push(l);
+    assert.equal(lines.join(''), `${line.toString('utf8')}next`);
+    assert.equal(lines.at(-1), 'next');
+    assert.ok(lines.slice(0, -1).every((l) => Buffer.byteLength(l) <= MAX_LINE_BYTES + 2), 'no piece holds more than the limit (and a cut character)');
+    assert.equal(lines.length, 5);
+  });
+
+  it('ends a broken UTF-8 sequence at the newline, not in the next line', async () => {
+    const out = new ExecOutput(() => undefined);
+    out.push(Buffer.from([0x61, 0xe2, 0x9c, 0x0a, 0x62, 0x0a]));
+    out.end();
+    const lines: string[] = [];
+    for await (const l of out) lines.push(l);
+    assert.deepEqual(lines, ['a\ufffd', 'b']);
+  });
+
   it('rejects the reader with the failure that ended the stream', async () => {
     const out = new ExecOutput(() => undefined);
     out.push(Buffer.from('partial'));
