@@ -288,7 +288,10 @@ static int start_init(struct box *b, const char *hostname, char *err, size_t err
 	b->ns_uts = open_ns(pid, "uts");
 	b->ns_ipc = open_ns(pid, "ipc");
 	e = errno;
-	if (ns_pid < 0 || b->ns_mnt < 0 || b->ns_uts < 0 || b->ns_ipc < 0)
+	/* Opened now, so that a VM restored from a snapshot renames its box without a lookup in /proc. */
+	if (b->own_uts < 0 && (b->own_uts = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC)) < 0)
+		e = errno;
+	if (ns_pid < 0 || b->ns_mnt < 0 || b->ns_uts < 0 || b->ns_ipc < 0 || b->own_uts < 0)
 		return fail(err, errlen, e, "opening /proc/%d/ns", (int)pid);
 	/* From now on every fork() of the agent lands in the box's pid namespace. */
 	if (setns(ns_pid, CLONE_NEWPID) != 0)
@@ -356,10 +359,7 @@ int box_freshen(struct box *b, const struct msg *m, char *err, size_t errlen)
 	if (!hostname[0])
 		return 0;
 	/* The box's hostname lives in its UTS namespace: enter it, rename, come back. */
-	int own = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
-	if (own < 0)
-		return fail(err, errlen, errno, "opening the agent's UTS namespace");
-	int rc = 0;
+	int own = b->own_uts, rc = 0;
 	if (setns(b->ns_uts, CLONE_NEWUTS) != 0)
 		rc = fail(err, errlen, errno, "entering the box's UTS namespace");
 	else if (sethostname(hostname, strlen(hostname)) != 0)
@@ -369,7 +369,6 @@ int box_freshen(struct box *b, const struct msg *m, char *err, size_t errlen)
 		if (!rc)
 			rc = fail(err, errlen, errno, "returning to the agent's UTS namespace");
 	}
-	close(own);
 	return rc;
 }
 

@@ -15,6 +15,7 @@ struct box {
 	int ready;        /* MOUNT succeeded */
 	pid_t init_pid;   /* the box's PID 1, in the agent's pid namespace */
 	int ns_mnt, ns_uts, ns_ipc; /* entered by each exec child */
+	int own_uts;      /* the agent's own UTS namespace, to come back to after renaming the box (FRESHEN) */
 	char ptmx[64];    /* the box's devpts ptmx, reached through /proc/<init>/root */
 };
 

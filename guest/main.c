@@ -24,7 +24,7 @@
 #define SETTLE_MS 200        /* ... for at least this long after the first one */
 #define MAX_POLL (1 + MAX_SESSIONS + MAX_EXECS * EXEC_POLLFDS)
 
-static struct agent agent = { .box = { .ns_mnt = -1, .ns_uts = -1, .ns_ipc = -1 } };
+static struct agent agent = { .box = { .ns_mnt = -1, .ns_uts = -1, .ns_ipc = -1, .own_uts = -1 } };
 
 static void fatal(const char *what)
 {

@@ -332,13 +332,18 @@ async function launchAndMount(req: BootRequest, config: VmConfig, guest: GuestAr
     const deadline = Date.now() + timeoutMs;
     const booted = (async () => {
       portal = await PortalClient.connect(paths.portalSocket(req.port), `box ${req.boxId}`, deadline);
-      const { agentVersion } = await portal.handshake();
+      const hello = portal.handshake();
+      // A resumed box is mounted already and its processes run on: only its clock and entropy are renewed. Its
+      // agent is the one that saved it (saved.json and the template key name its version), so FRESHEN follows
+      // HELLO at once, without a round trip between them.
+      const freshened = resumed && portal.request({ kind: 'freshen', hostname: resumed.hostname, wallClockMs: Date.now(), seed: randomBytes(64) }, 'Engine', Math.max(1, deadline - Date.now()));
+      if (freshened) freshened.catch(() => undefined); // awaited below, unless the handshake fails first
+      const { agentVersion } = await hello;
       timings.guestBootMs = t.peek() + (timings.boxSpawnMs ?? 0);
       detail.handshakeMs = since();
       phase = 'mount';
-      // A resumed box is mounted already and its processes run on: only its clock and entropy are renewed.
-      if (resumed) {
-        await portal.request({ kind: 'freshen', hostname: resumed.hostname, wallClockMs: Date.now(), seed: randomBytes(64) }, 'Engine', Math.max(1, deadline - Date.now()));
+      if (freshened) {
+        await freshened;
         return agentVersion;
       }
       await portal.request({

@@ -83,6 +83,9 @@ test('a host port that is taken: Network error naming it; the box keeps the reas
   });
   assert.equal(box.info().status.toString(), 'stopped');
   assert.match(box.info().lastError ?? '', /box network could not start/);
+  const id = String(box.id);
+  const left = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => { try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(id); } catch { return false; } })());
+  assert.deepEqual(left, [], 'no QEMU, passt or supervisor of the box is left running (its VM was spawned beside passt)');
   const templates = path.join(TEST_HOME, 'templates');
   assert.deepEqual(fs.readdirSync(templates).filter((k) => fs.existsSync(path.join(templates, k, 'failures.json'))), [], 'the snapshot is not blamed');
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
